@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need, then runs them.
+#
+#   bash scripts/test.sh                 # everything
+#   bash scripts/test.sh -m "not slow"   # extra arguments go to pytest
+#
+# Environment:
+#   PYTHON            interpreter to use (default: python, else python3; an active virtualenv wins)
+#   GAN_DATA_DIR      dataset folder (default: ../shared/data beside the repository, when it exists)
+#   GAN_SKIP_INSTALL  set to 1 to skip the pip and apt-get steps
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if [ -n "${PYTHON:-}" ]; then
+    py="$PYTHON"
+elif command -v python >/dev/null 2>&1; then
+    py=python
+elif command -v python3 >/dev/null 2>&1; then
+    py=python3
+else
+    echo "test.sh: no python found (set PYTHON=/path/to/python)" >&2
+    exit 1
+fi
+
+if [ "${GAN_SKIP_INSTALL:-0}" != "1" ]; then
+    echo "==> Installing Python requirements ($("$py" -c 'import sys; print(sys.executable)'))"
+    pip_args=(--disable-pip-version-check)
+    [ -n "${CI:-}" ] && pip_args+=(--progress-bar off)
+    PIP_ROOT_USER_ACTION=ignore "$py" -m pip install "${pip_args[@]}" -r requirements-dev.txt
+
+    # Playwright drives Debian's chromium; `playwright install` does not work here.
+    if [ ! -x /usr/bin/chromium ]; then
+        sudo=()
+        [ "$(id -u)" = "0" ] || ! command -v sudo >/dev/null 2>&1 || sudo=(sudo)
+        if ! command -v apt-get >/dev/null 2>&1; then
+            echo "test.sh: /usr/bin/chromium is missing and there is no apt-get: browser tests will be skipped." >&2
+        elif [ "$(id -u)" != "0" ] && [ ${#sudo[@]} -eq 0 ]; then
+            echo "test.sh: /usr/bin/chromium is missing and neither root nor sudo is available;" >&2
+            echo "         run 'apt-get install chromium' as root, or browser tests will be skipped." >&2
+        else
+            echo "==> Installing Debian chromium for the browser tests"
+            "${sudo[@]}" apt-get update
+            "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-liberation
+        fi
+    fi
+fi
+
+if [ -z "${GAN_DATA_DIR:-}" ] && [ -d "$root/../shared/data" ]; then
+    GAN_DATA_DIR="$(cd "$root/../shared/data" && pwd)"
+    export GAN_DATA_DIR
+fi
+export GRADIO_ANALYTICS_ENABLED=False
+export HF_HUB_OFFLINE=1
+
+echo "==> Running tests (GAN_DATA_DIR=${GAN_DATA_DIR:-<unset>})"
+exec "$py" -m pytest tests "$@"

@@ -1,0 +1,86 @@
+"""Checks on the project's own set-up files: pins, README front matter, test environment."""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _requirements(name: str) -> list[Requirement]:
+    reqs = []
+    for line in (ROOT / name).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            reqs.append(Requirement(line))
+    return reqs
+
+
+def _front_matter() -> dict[str, str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    assert match, "README.md must start with Hugging Face Spaces front matter between --- lines"
+    fields = {}
+    for line in match.group(1).splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip().strip("\"'")
+    return fields
+
+
+def test_torch_pair_is_pinned_exactly():
+    specs = {r.name: str(r.specifier) for r in _requirements("requirements.txt")}
+    assert specs["torch"] == "==2.14.1"
+    assert specs["torchvision"] == "==0.29.1"
+
+
+@pytest.mark.parametrize("req", _requirements("requirements.txt") + _requirements("requirements-dev.txt"),
+                         ids=lambda r: r.name)
+def test_installed_versions_satisfy_requirements(req):
+    try:
+        version = metadata.version(req.name)
+    except metadata.PackageNotFoundError:
+        pytest.fail(f"{req.name} is not installed: run `bash scripts/test.sh` (it installs requirements-dev.txt)")
+    assert req.specifier.contains(version.split("+")[0], prereleases=True), (
+        f"installed {req.name} {version} does not satisfy {req}"
+    )
+
+
+def test_readme_front_matter_matches_requirements():
+    fields = _front_matter()
+    assert fields["sdk"] == "gradio"
+    assert fields["app_file"] == "app.py"
+    assert fields["python_version"] == "3.11"
+    gradio = next(r for r in _requirements("requirements.txt") if r.name == "gradio")
+    assert gradio.specifier.contains(fields["sdk_version"]), (
+        f"README sdk_version {fields['sdk_version']} is outside requirements.txt's {gradio}"
+    )
+
+
+def test_readme_quick_start_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install -r requirements.txt && python app.py" in text
+    assert "bash scripts/test.sh" in text
+    assert "bash scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_offline_environment_defaults():
+    # conftest.py sets these unless the caller already did.
+    for key in ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "GAN_OFFLINE"):
+        assert key in os.environ, key
+
+
+def test_data_dir_fixture_finds_mnist(data_dir):
+    assert (data_dir / "mnist.npz").is_file()
+
+
+def test_free_port_is_bindable(free_port):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", free_port))
