@@ -1,0 +1,118 @@
+"""Checkpoint folders: ``config.json`` + ``model.safetensors`` (+ ``optimizer.safetensors`` and
+``state.json`` to resume). Nothing is ever unpickled: tensors come from safetensors, everything
+else from JSON, and the config is re-validated strictly on load.
+
+Writes are atomic: the new folder is written beside the old one and swapped in with renames, so
+a crash mid-write leaves the previous checkpoint whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import Tensor
+
+from .errors import CheckpointError
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+OPTIMIZER_FILE = "optimizer.safetensors"
+STATE_FILE = "state.json"
+
+
+def _plain_state_dict(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    # safetensors refuses views that share storage; contiguous CPU copies are always accepted
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
+
+
+def flatten_optimizers(optimizers: dict[str, torch.optim.Optimizer]) -> tuple[dict[str, Tensor], dict]:
+    """Split optimizer state into tensors (for safetensors) and the rest (for JSON)."""
+    tensors: dict[str, Tensor] = {}
+    rest: dict[str, Any] = {}
+    for name, optimizer in optimizers.items():
+        state = optimizer.state_dict()
+        scalars: dict[str, dict[str, Any]] = {}
+        for index, values in state["state"].items():
+            for key, value in values.items():
+                if isinstance(value, Tensor):
+                    tensors[f"{name}/{index}/{key}"] = value
+                else:
+                    scalars.setdefault(str(index), {})[key] = value
+        rest[name] = {"param_groups": state["param_groups"], "scalars": scalars}
+    return _plain_state_dict(tensors), rest
+
+
+def unflatten_optimizers(optimizers: dict[str, torch.optim.Optimizer], tensors: dict[str, Tensor],
+                         rest: dict) -> None:
+    for name, optimizer in optimizers.items():
+        if name not in rest:
+            raise CheckpointError(f"the checkpoint has no optimizer state for {name!r}")
+        state: dict[int, dict[str, Any]] = {}
+        for key, value in tensors.items():
+            owner, index, field = key.split("/", 2)
+            if owner == name:
+                state.setdefault(int(index), {})[field] = value
+        for index, values in rest[name]["scalars"].items():
+            state.setdefault(int(index), {}).update(values)
+        try:
+            optimizer.load_state_dict({"state": state, "param_groups": rest[name]["param_groups"]})
+        except (ValueError, KeyError, RuntimeError) as error:
+            raise CheckpointError(f"optimizer state for {name!r} does not fit: {error}") from None
+
+
+def write_folder_atomically(folder: str | Path, files: dict[str, Any]) -> Path:
+    """Write ``{file name: dict of tensors | JSON-able value}`` as a folder, replacing it whole."""
+    target = Path(folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    staging.mkdir()
+    try:
+        for name, content in files.items():
+            path = staging / name
+            if name.endswith(".safetensors"):
+                save_file(content, str(path))
+            else:
+                path.write_text(json.dumps(content, indent=2, allow_nan=False))
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(target, old)
+        os.replace(staging, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path.parent} is not a checkpoint: {path.name} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} should hold a JSON object")
+    return data
+
+
+def read_tensors(path: Path, device: str | torch.device = "cpu") -> dict[str, Tensor]:
+    if not path.is_file():
+        raise CheckpointError(f"{path.parent} is not a complete checkpoint: {path.name} is missing")
+    try:
+        return load_file(str(path), device=str(device))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({error})") from None

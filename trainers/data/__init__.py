@@ -1,0 +1,102 @@
+"""Datasets by name.
+
+``load_dataset("mnist")`` returns an in-memory :class:`Dataset`: images as uint8 (N, C, H, W)
+scaled to [-1, 1] per batch, points as float32 (N, D) in about [-1, 1], labels where they exist.
+``folder:PATH`` loads a person's own images from a folder or zip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import DatasetUnavailable
+from . import toys
+from .base import Dataset, EpochSampler
+from .folder import load_celeba, load_folder
+from .images import default_data_dir, load_digits_8x8, load_standard, resize_images
+
+FOLDER_PREFIX = "folder:"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    kind: str  # "points" or "image"
+    description: str
+    #: (data_dir, split, image_size) -> Dataset
+    loader: Callable[[Path, str, int | None], Dataset]
+    needs_files: bool
+
+
+def _toy(factory: Callable[[], Dataset]) -> Callable[[Path, str, int | None], Dataset]:
+    return lambda data_dir, split, size: factory()
+
+
+def _standard(name: str) -> Callable[[Path, str, int | None], Dataset]:
+    return lambda data_dir, split, size: load_standard(name, data_dir, split)
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    info.name: info for info in (
+        DatasetInfo("gaussian-1d", "points", "1-D bimodal Gaussian mixture", _toy(toys.gaussian_1d), False),
+        DatasetInfo("ring", "points", "8 Gaussians on a ring", _toy(toys.ring), False),
+        DatasetInfo("grid", "points", "25 Gaussians on a 5x5 grid", _toy(toys.grid), False),
+        DatasetInfo("spiral", "points", "a 2-D spiral", _toy(toys.spiral), False),
+        DatasetInfo("two-moons", "points", "two interleaved half circles", _toy(toys.two_moons), False),
+        DatasetInfo("digits", "image", "scikit-learn 8x8 digits (offline)",
+                    lambda d, split, size: load_digits_8x8(split), False),
+        DatasetInfo("mnist", "image", "MNIST 28x28 handwritten digits", _standard("mnist"), True),
+        DatasetInfo("fashion-mnist", "image", "Fashion-MNIST 28x28 clothing", _standard("fashion-mnist"), True),
+        DatasetInfo("cifar10", "image", "CIFAR-10 32x32 colour images", _standard("cifar10"), True),
+        DatasetInfo("celeba", "image", "CelebA faces, centre-cropped to 64x64",
+                    lambda d, split, size: load_celeba(d, split, size or 64), True),
+    )
+}
+
+
+def list_datasets(kind: str | None = None) -> list[str]:
+    """Registered names (``folder:PATH`` is accepted too but not listed)."""
+    return [n for n, info in DATASETS.items() if kind is None or info.kind == kind]
+
+
+def dataset_kind(name: str) -> str:
+    if name.startswith(FOLDER_PREFIX):
+        return "image"
+    if name not in DATASETS:
+        raise DatasetUnavailable(
+            f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or folder:PATH")
+    return DATASETS[name].kind
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, split: str = "train",
+                 image_size: int | None = None) -> Dataset:
+    """Load a dataset by name; a missing file raises :class:`DatasetUnavailable` saying where it looked.
+
+    ``image_size`` resizes image datasets (default: the dataset's own size; 64 for folders).
+    """
+    if split not in ("train", "test"):
+        raise DatasetUnavailable(f"split must be 'train' or 'test', not {split!r}")
+    if name.startswith(FOLDER_PREFIX):
+        return load_folder(name[len(FOLDER_PREFIX):], image_size or 64)
+    dataset_kind(name)  # raises on an unknown name
+    root = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    dataset = DATASETS[name].loader(root, split, image_size)
+    if image_size and dataset.kind == "image" and dataset.data.shape[-1] != image_size:
+        dataset = Dataset(dataset.name, resize_images(dataset.data, image_size), dataset.labels,
+                          dataset.class_names, dataset.skipped, dataset.description, dict(dataset.extra))
+    return dataset
+
+
+def dataset_status(name: str, data_dir: str | Path | None = None) -> tuple[bool, str]:
+    """Whether ``name`` can be loaded now, and a sentence for the UI (how to get it if not)."""
+    try:
+        dataset = load_dataset(name, data_dir)
+    except DatasetUnavailable as error:
+        return False, str(error)
+    return True, f"{dataset.description}: {len(dataset)} samples of shape {tuple(dataset.sample_shape)}"
+
+
+__all__ = ["DATASETS", "Dataset", "DatasetInfo", "EpochSampler", "dataset_kind", "dataset_status",
+           "list_datasets", "load_dataset"]

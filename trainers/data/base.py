@@ -1,0 +1,82 @@
+"""The in-memory dataset every loader returns, and deterministic batching over it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from ..seeding import mix_seed
+
+
+@dataclass
+class Dataset:
+    """A whole dataset held in memory.
+
+    Images are kept as uint8 (N, C, H, W), a quarter of float32's memory, and scaled to [-1, 1]
+    on the way into a step. Point data (toys) is float32 (N, D), already in about [-1, 1].
+    """
+
+    name: str
+    data: Tensor
+    labels: Tensor | None = None
+    class_names: tuple[str, ...] = ()
+    #: How many inputs were skipped as unreadable (user folders): reported, never fatal.
+    skipped: int = 0
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return "image" if self.data.dtype == torch.uint8 else "points"
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+    def to_model_range(self, x: Tensor) -> Tensor:
+        """uint8 images to float in [-1, 1]; points unchanged."""
+        if x.dtype == torch.uint8:
+            return x.float().div_(127.5).sub_(1.0)
+        return x
+
+    def batch(self, indices: Tensor, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor | None]:
+        x = self.data[indices].to(device, non_blocking=True)
+        y = self.labels[indices].to(device, non_blocking=True) if self.labels is not None else None
+        return self.to_model_range(x), y
+
+
+class EpochSampler:
+    """Shuffled batches whose order is a pure function of (seed, step).
+
+    Each epoch is a permutation drawn from a generator seeded by (seed, epoch), so the batch at
+    any step can be recomputed after a resume without saving sampler state. Batches never
+    straddle two epochs: the last partial batch of each epoch is dropped.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int):
+        if size < 1:
+            raise ValueError("empty dataset")
+        self.size = size
+        self.batch_size = min(batch_size, size)
+        self.seed = seed
+        self.per_epoch = max(1, size // self.batch_size)
+        self._epoch = -1
+        self._perm: Tensor | None = None
+
+    def indices(self, step: int) -> Tensor:
+        epoch, position = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(mix_seed(self.seed, epoch, "epoch"))
+            self._perm = torch.randperm(self.size, generator=g)
+            self._epoch = epoch
+        start = position * self.batch_size
+        return self._perm[start:start + self.batch_size]

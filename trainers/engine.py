@@ -1,0 +1,324 @@
+"""The training engine: one loop for the CLI, the playground's worker threads and torchrun.
+
+:meth:`Trainer.run` is a generator of plain event dicts (numbers, strings, numpy arrays; never
+tensors), so any front end can consume it:
+
+- ``start``: device, model, dataset, total steps, and a picture of the real data
+- ``metrics``: losses and signals averaged since the last event, steps/s
+- ``samples``: the fixed-noise grid (images) or generated points and D's output field (toys)
+- ``checkpoint``: a folder was written
+- ``done`` (completed or stopped) or ``error`` (diverged: the last good checkpoint is kept)
+
+Between steps the loop obeys :class:`Controls` (pause, single steps of D, G or both, stop), which
+other threads may call at any time. Every step's randomness (its batch and its noise) is a pure
+function of the seed and the step number, so a resumed run repeats an unbroken one exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import Tensor
+from torchvision.utils import make_grid
+
+from .checkpoint import OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_json, read_tensors, unflatten_optimizers
+from .config import apply_overrides, field, to_dict, validate
+from .data import Dataset, EpochSampler, dataset_kind, load_dataset
+from .device import resolve_device
+from .errors import CheckpointError, ConfigError
+from .model import GANModel
+from .registry import get_family
+from .seeding import mix_seed
+
+UPDATES = ("both", "d", "g")
+#: Side of the grid on which D's output is drawn behind 2-D toy data.
+FIELD_RESOLUTION = 64
+#: Toy data is drawn on [-FIELD_EXTENT, FIELD_EXTENT]^2.
+FIELD_EXTENT = 1.25
+_INIT_LOCK = threading.Lock()
+
+
+@dataclass
+class RunConfig:
+    """One training run. Strict: an unknown key or a wrong type is an error naming the key."""
+
+    model: str = field("dcgan", "model family (python -m trainers list)")
+    dataset: str = field("mnist", "dataset name, or folder:PATH for your own images")
+    preset: str = field("", "a named preset of the family's config, applied before overrides")
+    steps: int = field(2000, "training iterations (one D and one G update each)", range=(1, 10_000_000))
+    batch_size: int = field(64, "samples per batch", range=(1, 4096))
+    seed: int = field(0, "seed for initial weights, batches and noise", range=(0, 2**63 - 1))
+    device: str = field("auto", "auto, cpu, cuda, cuda:N or mps")
+    out: str | None = field(None, "checkpoint folder (none: keep nothing on disk)")
+    log_every: int = field(10, "steps between metrics events", range=(1, 1_000_000))
+    sample_every: int = field(100, "steps between sample events", range=(1, 1_000_000))
+    sample_interval_s: float = field(0.0, "also emit samples at most this often in seconds (0: off)",
+                                     range=(0.0, 3600.0))
+    checkpoint_every: int = field(0, "steps between checkpoints (0: only at the end)", range=(0, 10_000_000))
+    image_size: int | None = field(None, "resize images to this side (none: the dataset's own)", range=(8, 256))
+    data_dir: str | None = field(None, "data folder (default: $GAN_DATA_DIR or ./data)")
+    overrides: dict = dataclasses.field(default_factory=dict,
+                                        metadata={"help": "model config overrides, e.g. {\"lr_g\": 1e-4}"})
+
+
+class Controls:
+    """Thread-safe run controls, read by the loop between steps."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._paused = False
+        self._stopped = False
+        self._pending: list[str] = []
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def pause(self) -> None:
+        with self._condition:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._condition:
+            self._paused = False
+            self._condition.notify_all()
+
+    def step(self, update: str = "both") -> None:
+        """Run exactly one iteration (D only, G only or both) while paused."""
+        if update not in UPDATES:
+            raise ConfigError(f"step must be one of {', '.join(UPDATES)}, not {update!r}")
+        with self._condition:
+            self._paused = True
+            self._pending.append(update)
+            self._condition.notify_all()
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stopped = True
+            self._condition.notify_all()
+
+    def next_command(self) -> tuple[str, bool]:
+        """Block while paused; return (update or "stop", whether it was a single step)."""
+        with self._condition:
+            while self._paused and not self._pending and not self._stopped:
+                self._condition.wait()
+            if self._stopped:
+                return "stop", False
+            if self._pending:
+                return self._pending.pop(0), True
+            return "both", False
+
+
+class Trainer:
+    """Builds data, model and optimizers from a :class:`RunConfig` and runs the loop.
+
+    Construction does all the checking (unknown model or dataset, bad config, missing files), so a
+    front end can report bad input before any thread starts.
+    """
+
+    def __init__(self, run: RunConfig, *, dataset: Dataset | None = None, start_step: int = 0):
+        validate(run)
+        self.run_config = run
+        self.family = get_family(run.model)
+        kind = dataset_kind(run.dataset) if dataset is None else dataset.kind
+        if kind not in self.family.data_kinds:
+            raise ConfigError(f"{run.model} trains on {' or '.join(self.family.data_kinds)} data; "
+                              f"{run.dataset} is {kind} data")
+        self.device = resolve_device(run.device)
+        self.dataset = dataset if dataset is not None else load_dataset(
+            run.dataset, run.data_dir, "train", run.image_size)
+        config = self._model_config()
+        # Initial weights from the run's seed, without touching the caller's global RNG; the lock
+        # keeps two sessions that start at once from drawing from each other's seeded stream.
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(mix_seed(run.seed, "init"))
+            self.model = GANModel(self.family, config, device=self.device)
+        self.optimizers = self.family.make_optimizers(self.model.config, self.model.networks)
+        self.sampler = EpochSampler(len(self.dataset), run.batch_size, run.seed)
+        self.controls = Controls()
+        self.step = start_step
+        self.last_checkpoint: str | None = None
+        self._rng = torch.Generator(device=self.device)
+        points = self.dataset.kind == "points"
+        self.fixed_noise = self.model.noise(1000 if points else 64, seed=mix_seed(run.seed, "fixed-noise"))
+
+    def _model_config(self) -> Any:
+        run = self.run_config
+        if run.preset and run.preset not in self.family.presets:
+            raise ConfigError(f"preset: {self.family.name} has no preset {run.preset!r}; choose one of "
+                              f"{', '.join(self.family.presets) or 'none'}")
+        from_data = self.family.data_fields(self.dataset)
+        for key, value in from_data.items():
+            if key in run.overrides and run.overrides[key] != value:
+                raise ConfigError(f"{key}: the dataset {run.dataset} needs {value}, not {run.overrides[key]}")
+        values = {**self.family.presets.get(run.preset, {}), **run.overrides, **from_data}
+        return apply_overrides(self.family.config_cls(), values)
+
+    # ----------------------------------------------------------------- controls
+    @property
+    def paused(self) -> bool:
+        return self.controls.paused
+
+    # ----------------------------------------------------------------- resume
+    @classmethod
+    def from_checkpoint(cls, folder: str | Path, **changes: Any) -> "Trainer":
+        """Continue a run saved with optimizer state. ``changes`` may set steps, out, device and the
+        event cadences; changing the data, batch, seed or model would break the replay, so it is an error."""
+        root = Path(folder)
+        state = read_json(root / STATE_FILE)
+        try:
+            saved = apply_overrides(RunConfig(), state["run"])
+        except (KeyError, ConfigError) as error:
+            raise CheckpointError(f"{root / STATE_FILE} has no usable run config ({error})") from None
+        fixed = ("model", "dataset", "preset", "batch_size", "seed", "image_size", "overrides")
+        for key in fixed:
+            if key in changes and changes[key] != getattr(saved, key):
+                raise ConfigError(f"{key}: cannot change from {getattr(saved, key)!r} when resuming")
+        run = apply_overrides(saved, {k: v for k, v in changes.items() if k not in fixed})
+        trainer = cls(run, start_step=int(state["step"]))
+        loaded = GANModel.from_pretrained(root, device=str(trainer.device))
+        trainer.model.networks.load_state_dict(loaded.networks.state_dict())
+        unflatten_optimizers(trainer.optimizers, read_tensors(root / OPTIMIZER_FILE, trainer.device),
+                             state["optimizers"])
+        if trainer.step >= run.steps:
+            raise ConfigError(f"steps: the checkpoint is already at step {trainer.step}; ask for more steps")
+        return trainer
+
+    def save_pretrained(self, folder: str | Path) -> str:
+        """Weights, config, optimizer state and the run, atomically: enough to resume exactly."""
+        tensors, rest = flatten_optimizers(self.optimizers)
+        state = {"step": self.step, "run": to_dict(self.run_config), "optimizers": rest}
+        path = self.model.save_pretrained(folder, {OPTIMIZER_FILE: tensors, STATE_FILE: state})
+        self.last_checkpoint = str(path)
+        return self.last_checkpoint
+
+    # ----------------------------------------------------------------- events
+    def sample_event(self) -> dict[str, Any]:
+        """The fixed-noise samples now, as a picture (images) or points plus D's field (toys)."""
+        samples = self.family.sample(self.model.config, self.model.networks, self.fixed_noise)
+        event: dict[str, Any] = {"type": "samples", "step": self.step}
+        if self.dataset.kind == "image":
+            event["grid"] = image_grid(samples)
+            return event
+        event["points"] = samples.float().cpu().numpy()
+        if self.family.critic is not None:
+            event["field"] = self._critic_field(samples.shape[1])
+        return event
+
+    def _critic_field(self, dims: int) -> dict[str, np.ndarray]:
+        axis = torch.linspace(-FIELD_EXTENT, FIELD_EXTENT, FIELD_RESOLUTION * (1 if dims == 2 else 4))
+        if dims == 1:
+            values = self.family.critic(self.model.config, self.model.networks, axis[:, None].to(self.device))
+            return {"x": axis.numpy(), "values": values.float().cpu().numpy()}
+        grid_y, grid_x = torch.meshgrid(axis, axis, indexing="ij")
+        flat = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).to(self.device)
+        values = self.family.critic(self.model.config, self.model.networks, flat)
+        return {"x": axis.numpy(), "y": axis.numpy(),
+                "values": values.float().cpu().numpy().reshape(len(axis), len(axis))}
+
+    def _start_event(self) -> dict[str, Any]:
+        real = self.dataset.data[: (1000 if self.dataset.kind == "points" else 64)]
+        picture = (real.numpy().astype(np.float32) if self.dataset.kind == "points"
+                   else image_grid(self.dataset.to_model_range(real)))
+        return {"type": "start", "step": self.step, "device": str(self.device), "model": self.family.name,
+                "dataset": self.run_config.dataset, "total_steps": self.run_config.steps,
+                "data_kind": self.dataset.kind, "real": picture, "config": to_dict(self.model.config)}
+
+    def train_one(self, update: str = "both") -> dict[str, Tensor]:
+        """One iteration at the current step, with that step's batch and noise."""
+        run = self.run_config
+        real, labels = self.dataset.batch(self.sampler.indices(self.step), self.device)
+        self._rng.manual_seed(mix_seed(run.seed, self.step, "step"))
+        out = self.family.train_step(self.model.config, self.model.networks, self.optimizers, real,
+                                     labels, self.step, self._rng, update)
+        self.step += 1
+        return out
+
+    def run(self) -> Iterator[dict[str, Any]]:
+        run = self.run_config
+        yield self._start_event()
+        sums: dict[str, Tensor] = {}
+        counts: dict[str, int] = {}
+        window_start, window_steps = time.perf_counter(), 0
+        last_sample_time = time.perf_counter()
+        started = time.perf_counter()
+        reason = "completed"
+        while self.step < run.steps:
+            update, single = self.controls.next_command()
+            if update == "stop":
+                reason = "stopped"
+                break
+            if self.controls.paused and not single:
+                continue
+            if single:  # a paused run: don't count the pause in steps/s
+                window_start, window_steps = time.perf_counter(), 0
+            out = self.train_one(update)
+            window_steps += 1
+            for key, value in out.items():
+                sums[key] = sums[key] + value if key in sums else value
+                counts[key] = counts.get(key, 0) + 1
+            checkpoint_due = bool(run.out and run.checkpoint_every and self.step % run.checkpoint_every == 0)
+            if single or checkpoint_due or self.step % run.log_every == 0 or self.step == run.steps:
+                now = time.perf_counter()
+                values = means(sums, counts)
+                sums, counts = {}, {}
+                bad = [k for k, v in values.items() if not math.isfinite(v)]
+                if bad:
+                    yield self._diverged(bad)
+                    return
+                yield metrics_event(self.step, values, window_steps / max(now - window_start, 1e-9),
+                                    now - started)
+                window_start, window_steps = now, 0
+            now = time.perf_counter()
+            interval_due = run.sample_interval_s > 0 and now - last_sample_time >= run.sample_interval_s
+            if single or interval_due or self.step % run.sample_every == 0 or self.step == run.steps:
+                yield self.sample_event()
+                last_sample_time = time.perf_counter()
+            if checkpoint_due:
+                yield {"type": "checkpoint", "step": self.step, "path": self.save_pretrained(run.out)}
+        path = self.save_pretrained(run.out) if run.out and self.step > 0 else None
+        if path:
+            yield {"type": "checkpoint", "step": self.step, "path": path}
+        yield {"type": "done", "step": self.step, "reason": reason, "path": path}
+
+    def _diverged(self, bad: list[str]) -> dict[str, Any]:
+        kept = (f"the last good checkpoint is kept at {self.last_checkpoint}" if self.last_checkpoint
+                else "no checkpoint had been saved yet")
+        return {"type": "error", "step": self.step, "path": self.last_checkpoint,
+                "message": f"{', '.join(bad)} became NaN or infinite at step {self.step}: the run "
+                           f"diverged and was stopped; {kept}. Try a lower learning rate."}
+
+
+def means(sums: dict[str, Tensor], counts: dict[str, int]) -> dict[str, float]:
+    """Average the accumulated tensors with one device-to-host transfer."""
+    if not sums:
+        return {}
+    keys = list(sums)
+    stacked = torch.stack([sums[k].float().reshape(()) / counts[k] for k in keys]).cpu().tolist()
+    return dict(zip(keys, stacked))
+
+
+def metrics_event(step: int, values: dict[str, float], steps_per_s: float, elapsed_s: float) -> dict[str, Any]:
+    losses = {k: v for k, v in values.items() if k.startswith("loss_")}
+    stats = {k: v for k, v in values.items() if not k.startswith("loss_")}
+    return {"type": "metrics", "step": step, "losses": losses, "stats": stats,
+            "steps_per_s": steps_per_s, "elapsed_s": elapsed_s}
+
+
+def image_grid(images: Tensor, nrow: int = 8) -> np.ndarray:
+    """Images in [-1, 1] (B, C, H, W) -> one uint8 (H, W, 3) grid."""
+    grid = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=2,
+                     normalize=True, value_range=(-1, 1), pad_value=1.0)
+    return (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)

@@ -1,0 +1,157 @@
+"""dcgan: Deep Convolutional GAN (Radford, Metz & Chintala, 2015).
+
+Paper: https://arxiv.org/abs/1511.06434. Kept: strided (transposed) convolutions instead of
+pooling, batch norm in both networks except G's output and D's input layers, ReLU in G with a
+tanh output, LeakyReLU(0.2) in D, weights from N(0, 0.02), Adam(2e-4, beta1=0.5).
+Changed: the stack is sized from the image: 64x64 is the paper's 4-up generator, 32x32 and 8x8
+start from a 4x4 seed, 28x28 (MNIST) from a 7x7 seed; D ends in a logit (no sigmoid) so the
+objective can be minimax, non-saturating, least-squares or hinge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ..config import field
+from ..errors import ConfigError
+from ..family import FamilySpec
+from ..objectives import get_objective
+from .adversarial import adversarial_step, evaluating
+
+
+@dataclass
+class DCGANConfig:
+    image_size: int = field(28, "image side in pixels (set from the dataset)", range=(8, 256))
+    channels: int = field(1, "image channels (set from the dataset)", choices=(1, 3))
+    latent_dim: int = field(100, "size of the noise vector z", range=(1, 512))
+    g_width: int = field(64, "generator feature maps at its last hidden layer (ngf)", range=(4, 512))
+    d_width: int = field(64, "discriminator feature maps at its first layer (ndf)", range=(4, 512))
+    objective: str = field("non-saturating", "the GAN loss",
+                           choices=("minimax", "non-saturating", "least-squares", "hinge"))
+    lr_g: float = field(2e-4, "generator learning rate (Adam)", range=(1e-6, 1.0))
+    lr_d: float = field(2e-4, "discriminator learning rate (Adam)", range=(1e-6, 1.0))
+    beta1: float = field(0.5, "Adam beta1 for both networks", range=(0.0, 0.999))
+    beta2: float = field(0.999, "Adam beta2 for both networks", range=(0.0, 0.9999))
+
+    def check(self) -> None:
+        upsamplings(self.image_size)
+
+
+def upsamplings(image_size: int) -> tuple[int, int]:
+    """(seed side, number of x2 stages): image_size = seed * 2**stages with seed 4 or 7."""
+    for seed in (4, 7):
+        stages, side = 0, image_size
+        while side > seed and side % 2 == 0:
+            side //= 2
+            stages += 1
+        if side == seed and stages >= 1:
+            return seed, stages
+    raise ConfigError(f"image_size: dcgan needs 4 or 7 times a power of two (8, 14, 16, 28, 32, 64, "
+                      f"128, ...), not {image_size}")
+
+
+class Generator(nn.Module):
+    def __init__(self, config: DCGANConfig):
+        super().__init__()
+        seed, stages = upsamplings(config.image_size)
+        width = config.g_width * 2 ** (stages - 1)
+        # (B, z, 1, 1) -> (B, width, seed, seed)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(config.latent_dim, width, seed, 1, 0, bias=False),
+            nn.BatchNorm2d(width), nn.ReLU(True)]
+        # each stage doubles the side and halves the width: (B, w, s, s) -> (B, w/2, 2s, 2s)
+        for _ in range(stages - 1):
+            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(width // 2), nn.ReLU(True)]
+            width //= 2
+        # (B, g_width, size/2, size/2) -> (B, channels, size, size) in [-1, 1]
+        layers += [nn.ConvTranspose2d(width, config.channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z[:, :, None, None])
+
+
+class Discriminator(nn.Module):
+    def __init__(self, config: DCGANConfig):
+        super().__init__()
+        seed, stages = upsamplings(config.image_size)
+        width = config.d_width
+        # (B, channels, size, size) -> (B, d_width, size/2, size/2); no batch norm on the input layer
+        layers: list[nn.Module] = [nn.Conv2d(config.channels, width, 4, 2, 1, bias=False),
+                                   nn.LeakyReLU(0.2, True)]
+        # each stage halves the side and doubles the width
+        for _ in range(stages - 1):
+            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(width * 2), nn.LeakyReLU(0.2, True)]
+            width *= 2
+        # (B, width, seed, seed) -> (B, 1, 1, 1): one logit per image
+        layers.append(nn.Conv2d(width, 1, seed, 1, 0, bias=False))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).flatten()
+
+
+def init_weights(module: nn.Module) -> None:
+    """Radford et al.: conv weights ~ N(0, 0.02); batch-norm scale ~ N(1, 0.02), shift 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def build(config: DCGANConfig) -> nn.ModuleDict:
+    networks = nn.ModuleDict({"generator": Generator(config), "discriminator": Discriminator(config)})
+    networks.apply(init_weights)
+    return networks
+
+
+def make_optimizers(config: DCGANConfig, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
+    betas = (config.beta1, config.beta2)
+    return {
+        "generator": torch.optim.Adam(networks["generator"].parameters(), config.lr_g, betas=betas),
+        "discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr_d, betas=betas),
+    }
+
+
+def noise(config: DCGANConfig, n: int, generator: torch.Generator | None = None, device="cpu") -> Tensor:
+    return torch.randn(n, config.latent_dim, generator=generator, device=device)
+
+
+def train_step(config: DCGANConfig, networks: nn.ModuleDict, optimizers: dict, real: Tensor,
+               labels: Tensor | None, step: int, rng: torch.Generator,
+               update: str = "both") -> dict[str, Tensor]:
+    z = noise(config, real.shape[0], rng, real.device)
+    return adversarial_step(networks["generator"], networks["discriminator"],
+                            optimizers["generator"], optimizers["discriminator"],
+                            real, z, get_objective(config.objective), update)
+
+
+@torch.no_grad()
+def sample(config: DCGANConfig, networks: nn.ModuleDict, z: Tensor, labels: Tensor | None = None) -> Tensor:
+    with evaluating(networks["generator"]):
+        return networks["generator"](z)
+
+
+SPEC = FamilySpec(
+    name="dcgan",
+    description="Deep convolutional GAN for 8-128 px images (MNIST, CIFAR-10, faces, your folder)",
+    paper="https://arxiv.org/abs/1511.06434",
+    config_cls=DCGANConfig,
+    data_kinds=("image",),
+    build=build,
+    make_optimizers=make_optimizers,
+    train_step=train_step,
+    sample=sample,
+    noise=noise,
+    data_fields=lambda dataset: {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1]},
+    presets={
+        "cpu-small": {"g_width": 32, "d_width": 32},
+        "paper": {"g_width": 64, "d_width": 64},
+    },
+)

@@ -1,0 +1,117 @@
+"""GAN objectives as small functions on the discriminator's raw outputs (logits).
+
+Each objective is a pair ``d_loss(real_logits, fake_logits)`` / ``g_loss(fake_logits)``. Working on
+logits rather than probabilities keeps the log-losses stable (``softplus`` instead of
+``log(sigmoid)``: the Sigmoid+BCELoss trap). Identities used below:
+``-log sigmoid(l) = softplus(-l)`` and ``-log(1 - sigmoid(l)) = softplus(l)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def d_loss_logistic(real: Tensor, fake: Tensor) -> Tensor:
+    """-[log D(x) + log(1 - D(G(z)))], the discriminator side of minimax and non-saturating."""
+    return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def g_loss_minimax(fake: Tensor) -> Tensor:
+    """log(1 - D(G(z))): Goodfellow et al.'s original (saturating) generator loss."""
+    return -F.softplus(fake).mean()
+
+
+def g_loss_non_saturating(fake: Tensor) -> Tensor:
+    """-log D(G(z)): the non-saturating generator loss, strong gradients early in training."""
+    return F.softplus(-fake).mean()
+
+
+def d_loss_least_squares(real: Tensor, fake: Tensor) -> Tensor:
+    """LSGAN (Mao et al.), a=0, b=c=1: 1/2 E[(D(x)-1)^2] + 1/2 E[D(G(z))^2]."""
+    return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean()
+
+
+def g_loss_least_squares(fake: Tensor) -> Tensor:
+    return 0.5 * ((fake - 1) ** 2).mean()
+
+
+def d_loss_wasserstein(real: Tensor, fake: Tensor) -> Tensor:
+    """The critic maximises E[D(x)] - E[D(G(z))]; pair with clipping or a gradient penalty."""
+    return fake.mean() - real.mean()
+
+
+def g_loss_wasserstein(fake: Tensor) -> Tensor:
+    return -fake.mean()
+
+
+def d_loss_hinge(real: Tensor, fake: Tensor) -> Tensor:
+    """Hinge loss (SN-GAN / Geometric GAN): E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]."""
+    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+                     generator: torch.Generator | None = None) -> Tensor:
+    """WGAN-GP penalty E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates x_hat.
+
+    The norm is taken per sample over the whole flattened input gradient (a common bug takes it
+    over one dimension only), and ``create_graph=True`` so the penalty trains the critic.
+    The critic must not use batch norm: the penalty is defined per sample.
+    """
+    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    eps = torch.rand(shape, device=real.device, dtype=real.dtype, generator=generator)
+    mixed = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    out = critic(mixed)
+    (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
+    norms = grad.flatten(1).norm(2, dim=1)
+    return ((norms - 1) ** 2).mean()
+
+
+@torch.no_grad()
+def clip_weights(module: nn.Module, limit: float) -> None:
+    """WGAN's weight clipping: every parameter of the critic into [-limit, limit]."""
+    for p in module.parameters():
+        p.clamp_(-limit, limit)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A named pair of losses, plus how to show D's output to a person."""
+
+    name: str
+    d_loss: Callable[[Tensor, Tensor], Tensor]
+    g_loss: Callable[[Tensor], Tensor]
+    #: True when the logits mean a probability through a sigmoid (shown as D(x) in [0, 1]).
+    probabilistic: bool
+    help: str
+
+    def score(self, logits: Tensor) -> Tensor:
+        """D's output as a person reads it: a probability for log-losses, the raw value otherwise."""
+        return torch.sigmoid(logits) if self.probabilistic else logits
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "minimax": Objective("minimax", d_loss_logistic, g_loss_minimax, True,
+                         "Goodfellow's original game: G minimises log(1 - D(G(z))); saturates early."),
+    "non-saturating": Objective("non-saturating", d_loss_logistic, g_loss_non_saturating, True,
+                                "G maximises log D(G(z)) instead: same fixed point, stronger early gradients."),
+    "least-squares": Objective("least-squares", d_loss_least_squares, g_loss_least_squares, False,
+                               "LSGAN: squared error to the real/fake targets; smoother gradients."),
+    "wasserstein": Objective("wasserstein", d_loss_wasserstein, g_loss_wasserstein, False,
+                             "WGAN critic; needs weight clipping or a gradient penalty."),
+    "hinge": Objective("hinge", d_loss_hinge, g_loss_wasserstein, False,
+                       "Hinge loss as in SN-GAN; G maximises the critic's output."),
+}
+
+
+def get_objective(name: str) -> Objective:
+    from .errors import ConfigError
+
+    try:
+        return OBJECTIVES[name]
+    except KeyError:
+        raise ConfigError(f"unknown objective {name!r}; choose one of {', '.join(OBJECTIVES)}") from None

@@ -1,0 +1,16 @@
+"""Model families by name: an explicit dict, no import by string."""
+
+from __future__ import annotations
+
+from .errors import ConfigError
+from .family import FamilySpec
+from .models import dcgan, mlp_gan
+
+MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (mlp_gan.SPEC, dcgan.SPEC)}
+
+
+def get_family(name: str) -> FamilySpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None
