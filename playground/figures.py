@@ -1,0 +1,266 @@
+"""Plotly figures built from session snapshots (numpy and plotly only, no torch, no UI package).
+
+What they show follows GAN Lab: for 2-D toy data, real points (green) and generated
+points (purple) over the discriminator's output as a heat map, so one can watch D's
+decision boundary and G chasing it; for 1-D data, histograms of real and generated
+samples with D's output as a curve. The loss figure puts D and G losses on top and,
+when present, D(x) and D(G(z)) below: the pair that says who is winning.
+
+Every figure sets `uirevision`, so a user's zoom survives the periodic refresh.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+__all__ = [
+    "COLORS",
+    "empty_figure",
+    "field_1d_figure",
+    "field_2d_figure",
+    "loss_figure",
+    "points_figure",
+]
+
+#: GAN Lab's palette: green for real data, purple for generated data.
+COLORS = {
+    "real": "#1b9e4b",
+    "fake": "#8e44ad",
+    "loss_d": "#1f77b4",
+    "loss_g": "#ff7f0e",
+    "d_real": "#1b9e4b",
+    "d_fake": "#8e44ad",
+    "grad_norm_d": "#17becf",
+    "grad_norm_g": "#d62728",
+}
+#: D's probability that a point is real: purple (fake) through white to green (real).
+FIELD_COLORSCALE = [[0.0, "#d9c3ea"], [0.5, "#f7f7f7"], [1.0, "#c2e8cc"]]
+
+_LABELS = {
+    "loss_d": "D loss",
+    "loss_g": "G loss",
+    "d_real": "D(x) real",
+    "d_fake": "D(G(z)) fake",
+    "grad_norm_d": "‖∇D‖",
+    "grad_norm_g": "‖∇G‖",
+}
+_LAYOUT = dict(
+    template="plotly_white",
+    margin=dict(l=50, r=20, t=40, b=40),
+    legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+    uirevision="keep",
+)
+
+
+def empty_figure(message: str = "Press Start to train", height: int = 360) -> go.Figure:
+    """A blank figure with a centred hint, so a plot area is never just empty."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font=dict(size=15, color="#888"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(**_LAYOUT, height=height)
+    return fig
+
+
+def loss_figure(
+    metrics: Mapping[str, Sequence[float]],
+    *,
+    stats: Sequence[str] = ("d_real", "d_fake"),
+    title: str | None = None,
+    height: int = 420,
+) -> go.Figure:
+    """D and G losses against step; the named stats (if present) in a second panel.
+
+    `metrics` is a snapshot's "metrics" dict: a "step" list plus one list per series.
+    Any series other than the losses and the listed stats is ignored, so the library
+    can add signals without breaking the page.
+    """
+    steps = np.asarray(metrics.get("step", ()), dtype=float)
+    if steps.size == 0:
+        return empty_figure("No metrics yet", height=height)
+    shown_stats = [k for k in stats if k in metrics and len(metrics[k]) == steps.size]
+    rows = 2 if shown_stats else 1
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        row_heights=[0.6, 0.4] if rows == 2 else None)
+    loss_keys = [k for k in metrics if k.startswith("loss") and len(metrics[k]) == steps.size]
+    for key in loss_keys:
+        fig.add_trace(_line(steps, metrics[key], key), row=1, col=1)
+    for key in shown_stats:
+        fig.add_trace(_line(steps, metrics[key], key), row=2, col=1)
+    fig.update_yaxes(title_text="loss", row=1, col=1)
+    if rows == 2:
+        fig.update_yaxes(title_text="D output", row=2, col=1)
+    fig.update_xaxes(title_text="step", row=rows, col=1)
+    fig.update_layout(**_LAYOUT, height=height, title=_title(title))
+    return fig
+
+
+def _line(steps: np.ndarray, values: Sequence[float], key: str) -> go.Scatter:
+    # float32 halves the JSON (Plotly sends arrays base64-encoded); plenty for a curve.
+    return go.Scatter(
+        x=steps.astype(np.float32),
+        y=np.asarray(values, dtype=np.float32),
+        mode="lines",
+        name=_LABELS.get(key, key),
+        line=dict(color=COLORS.get(key), width=2),
+    )
+
+
+def points_figure(
+    real: np.ndarray | None,
+    fake: np.ndarray | None,
+    field: Mapping[str, Any] | None = None,
+    *,
+    title: str | None = None,
+    height: int = 460,
+) -> go.Figure:
+    """The toy-data view: 2-D scatter over D's heat map, or 1-D histograms with D's curve.
+
+    The dimension comes from the data (real first, else generated); data with more
+    than two dimensions shows its first two.
+    """
+    dim = _dim(real) or _dim(fake)
+    if dim == 0:
+        return empty_figure("No samples yet", height=height)
+    if dim == 1:
+        return field_1d_figure(real, fake, field, title=title, height=height)
+    return field_2d_figure(real, fake, field, title=title, height=height)
+
+
+def field_2d_figure(
+    real: np.ndarray | None,
+    fake: np.ndarray | None,
+    field: Mapping[str, Any] | None = None,
+    *,
+    title: str | None = None,
+    height: int = 460,
+) -> go.Figure:
+    """Real and generated points over D(x) on a grid, as GAN Lab draws them."""
+    fig = go.Figure()
+    heat = _heatmap(field)
+    if heat is not None:
+        fig.add_trace(heat)
+    for name, pts in (("real", real), ("fake", fake)):
+        arr = _points(pts, 2)
+        if arr is None:
+            continue
+        fig.add_trace(go.Scattergl(
+            x=arr[:, 0], y=arr[:, 1], mode="markers", name="real data" if name == "real" else "generated",
+            marker=dict(color=COLORS[name], size=5, opacity=0.75, line=dict(width=0)),
+        ))
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    fig.update_layout(**_LAYOUT, height=height, title=_title(title))
+    return fig
+
+
+def _heatmap(field: Mapping[str, Any] | None) -> go.Heatmap | None:
+    """D's output on the grid, oriented so that z[i][j] sits at (x[j], y[i]) as Plotly wants."""
+    if not field or "values" not in field or "y" not in field:
+        return None
+    x = np.asarray(field["x"], dtype=float).ravel()
+    y = np.asarray(field["y"], dtype=float).ravel()
+    z = np.asarray(field["values"], dtype=float)
+    if z.ndim != 2:
+        return None
+    if field.get("indexing") == "ij" or (z.shape == (x.size, y.size) and z.shape != (y.size, x.size)):
+        z = z.T
+    if z.shape != (y.size, x.size):
+        return None
+    return go.Heatmap(
+        x=x, y=y, z=z, zmin=0.0, zmax=1.0, colorscale=FIELD_COLORSCALE, name="D(x)",
+        colorbar=dict(title=dict(text="D(x)"), thickness=12, len=0.8),
+        hovertemplate="x=%{x:.2f}<br>y=%{y:.2f}<br>D=%{z:.2f}<extra></extra>",
+    )
+
+
+def field_1d_figure(
+    real: np.ndarray | None,
+    fake: np.ndarray | None,
+    field: Mapping[str, Any] | None = None,
+    *,
+    title: str | None = None,
+    height: int = 420,
+    bins: int = 60,
+) -> go.Figure:
+    """Density histograms of real and generated values, with D's output on a second axis."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    arrays = [a for a in (_points(real, 1), _points(fake, 1)) if a is not None]
+    edges = _shared_edges(arrays, field, bins)
+    for name, pts in (("real", real), ("fake", fake)):
+        arr = _points(pts, 1)
+        if arr is None:
+            continue
+        density, _ = np.histogram(arr[:, 0], bins=edges, density=True)
+        centres = (edges[:-1] + edges[1:]) / 2
+        fig.add_trace(go.Bar(
+            x=centres, y=density, width=np.diff(edges), name="real data" if name == "real" else "generated",
+            marker=dict(color=COLORS[name]), opacity=0.55,
+        ), secondary_y=False)
+    curve = _field_curve(field)
+    if curve is not None:
+        fig.add_trace(go.Scatter(x=curve[0], y=curve[1], mode="lines", name="D(x)",
+                                 line=dict(color="#333", width=2, dash="dot")), secondary_y=True)
+    fig.update_yaxes(title_text="density", secondary_y=False)
+    fig.update_yaxes(title_text="D(x)", range=[0, 1], secondary_y=True, showgrid=False)
+    fig.update_layout(**_LAYOUT, height=height, title=_title(title), barmode="overlay", bargap=0)
+    return fig
+
+
+def _field_curve(field: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    if not field or "values" not in field or "x" not in field:
+        return None
+    x = np.asarray(field["x"], dtype=float).ravel()
+    v = np.asarray(field["values"], dtype=float).ravel()
+    return (x, v) if x.size == v.size and x.size > 0 else None
+
+
+def _shared_edges(arrays: list[np.ndarray], field: Mapping[str, Any] | None, bins: int) -> np.ndarray:
+    """One set of bin edges for both histograms, spanning the data and D's grid."""
+    lows, highs = [], []
+    for arr in arrays:
+        finite = arr[np.isfinite(arr)]
+        if finite.size:
+            lows.append(float(finite.min()))
+            highs.append(float(finite.max()))
+    curve = _field_curve(field)
+    if curve is not None:
+        lows.append(float(curve[0].min()))
+        highs.append(float(curve[0].max()))
+    low, high = (min(lows), max(highs)) if lows else (-1.0, 1.0)
+    if not math.isfinite(low) or not math.isfinite(high) or high <= low:
+        low, high = low - 1.0, low + 1.0
+    return np.linspace(low, high, bins + 1)
+
+
+def _dim(arr: np.ndarray | None) -> int:
+    if arr is None:
+        return 0
+    a = np.asarray(arr)
+    if a.size == 0:
+        return 0
+    return 1 if a.ndim == 1 else int(a.shape[-1])
+
+
+def _points(arr: np.ndarray | None, dim: int) -> np.ndarray | None:
+    """An (N, dim) float array of the first `dim` coordinates, or None when there is nothing."""
+    if arr is None:
+        return None
+    a = np.asarray(arr, dtype=float)
+    if a.size == 0:
+        return None
+    if a.ndim == 1:
+        a = a[:, None]
+    a = a.reshape(-1, a.shape[-1])
+    if a.shape[1] < dim:
+        return None
+    return a[:, :dim]
+
+
+def _title(text: str | None) -> dict | None:
+    return None if text is None else dict(text=text, x=0.01, xanchor="left", font=dict(size=14))

@@ -1,0 +1,607 @@
+"""Training sessions for the playground: one engine run per browser session, in a worker thread.
+
+Front ends never block on training. They call the control methods (which return at once,
+except `stop`, which joins the worker) and poll `snapshot()`, a plain dict of numbers,
+lists and numpy arrays. This module imports neither gradio nor streamlit, so every front
+end shares it; it imports torch only through `trainers`, and only when a run starts.
+
+The history is bounded so that a poll costs the same at step 100 and at step 100,000:
+loss and stat series are bucket-averaged and halved in resolution when full, and only
+the last few sample grids are kept.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from trainers.errors import PlaygroundError
+
+if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
+    from trainers.engine import RunConfig, Trainer
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "DownsampledSeries",
+    "RunSlots",
+    "SessionRegistry",
+    "TrainingSession",
+]
+
+#: Statuses in which a worker thread exists and holds a run slot.
+ACTIVE_STATUSES = frozenset({"running", "paused"})
+#: Statuses a session can report, in the order a run usually passes through them.
+STATUSES = ("idle", "running", "paused", "done", "stopped", "error")
+
+
+class DownsampledSeries:
+    """Several aligned numeric series (one x axis: the step) with a bounded length.
+
+    Incoming points are averaged into buckets of `stride` points. When `max_points`
+    buckets are stored, neighbouring pairs are averaged and the stride doubles, so the
+    whole run stays visible at a resolution that shrinks as it grows. Averaging (rather
+    than dropping points) keeps noisy GAN losses readable. Amortised cost per `add` is
+    constant. Not thread-safe on its own: the owner holds a lock.
+    """
+
+    def __init__(self, max_points: int = 500) -> None:
+        if max_points < 4:
+            raise ValueError("max_points must be at least 4")
+        self.max_points = max_points - (max_points % 2)
+        self.stride = 1
+        self.steps: list[int] = []
+        self.values: dict[str, list[float]] = {}
+        self._pending_n = 0
+        self._pending_step = 0
+        self._pending_sum: dict[str, float] = {}
+        self._pending_count: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def add(self, step: int, values: Mapping[str, float]) -> None:
+        """Add one point per named series at `step`; a missing or non-finite value is a gap."""
+        for key, value in values.items():
+            if key not in self.values:
+                self.values[key] = [math.nan] * len(self.steps)
+            number = _as_float(value)
+            if math.isfinite(number):
+                self._pending_sum[key] = self._pending_sum.get(key, 0.0) + number
+                self._pending_count[key] = self._pending_count.get(key, 0) + 1
+        self._pending_n += 1
+        self._pending_step = int(step)
+        if self._pending_n >= self.stride:
+            self._flush()
+            if len(self.steps) >= self.max_points:
+                self._halve()
+
+    def export(self) -> dict[str, list]:
+        """Copy out `{"step": [...], key: [...]}`, with the partial bucket as a provisional last point.
+
+        Including the unfinished bucket keeps the curve's end live even when the stride is large.
+        """
+        out: dict[str, list] = {"step": list(self.steps)}
+        for key, series in self.values.items():
+            out[key] = list(series)
+        if self._pending_n:
+            out["step"].append(self._pending_step)
+            for key in self.values:
+                out[key].append(self._pending_mean(key))
+        return out
+
+    def _pending_mean(self, key: str) -> float:
+        count = self._pending_count.get(key, 0)
+        return self._pending_sum[key] / count if count else math.nan
+
+    def _flush(self) -> None:
+        self.steps.append(self._pending_step)
+        for key, series in self.values.items():
+            series.append(self._pending_mean(key))
+        self._pending_n = 0
+        self._pending_sum.clear()
+        self._pending_count.clear()
+
+    def _halve(self) -> None:
+        """Average neighbouring buckets: half the points, twice the stride."""
+        self.steps = self.steps[1::2]
+        for key, series in self.values.items():
+            self.values[key] = [_mean_pair(a, b) for a, b in zip(series[0::2], series[1::2])]
+        self.stride *= 2
+
+
+def _as_float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _mean_pair(a: float, b: float) -> float:
+    if math.isnan(a):
+        return b
+    if math.isnan(b):
+        return a
+    return (a + b) / 2.0
+
+
+class RunSlots:
+    """A global cap on concurrently active trainings (running or paused), shared by sessions.
+
+    A slot is held for exactly as long as a worker thread lives, so a paused run still
+    counts: it still holds its memory and its thread. `limit=None` means no cap.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be at least 1 (or None for no limit)")
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._in_use = 0
+
+    @property
+    def in_use(self) -> int:
+        return self._in_use
+
+    def acquire(self) -> None:
+        """Take a slot or raise PlaygroundError with a message a user can act on."""
+        with self._lock:
+            if self.limit is not None and self._in_use >= self.limit:
+                raise PlaygroundError(
+                    f"The server is busy: {self._in_use} training run(s) already use all "
+                    f"{self.limit} slot(s). Stop a run or try again in a minute."
+                )
+            self._in_use += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._in_use = max(0, self._in_use - 1)
+
+
+@dataclass
+class _Run:
+    """Everything one engine run produces; a new Start gets a new record.
+
+    The worker writes only to its own record, so a slow old worker can never mix its
+    events into a newer run's history.
+    """
+
+    run_id: int
+    trainer: Any
+    config: Any
+    max_points: int
+    max_samples: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    thread: threading.Thread | None = None
+    status: str = "running"
+    error: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    series: DownsampledSeries = field(init=False)
+    samples: deque = field(init=False)
+    latest: dict[str, float] = field(default_factory=dict)
+    metrics_version: int = 0
+    sample_version: int = 0
+    steps_per_s: float = 0.0
+    elapsed_s: float = 0.0
+    last_event_step: int = 0
+    checkpoint: str | None = None
+    stop_requested: bool = False
+
+    def __post_init__(self) -> None:
+        self.series = DownsampledSeries(self.max_points)
+        self.samples = deque(maxlen=self.max_samples)
+
+
+def _default_trainer_factory(config: "RunConfig") -> "Trainer":
+    """Build the real engine; imported lazily so that importing this module stays cheap."""
+    from trainers.engine import Trainer
+
+    return Trainer(config)
+
+
+def _as_run_config(run_config: Any) -> Any:
+    """Accept a RunConfig or a plain mapping of its fields (front ends often hold dicts).
+
+    A mapping goes through the library's strict builder, so an unknown key is a
+    ConfigError naming it rather than a bare TypeError.
+    """
+    if isinstance(run_config, Mapping):
+        from trainers.config import from_dict
+        from trainers.engine import RunConfig
+
+        return from_dict(RunConfig, dict(run_config))
+    return run_config
+
+
+class TrainingSession:
+    """One training run at a time, driven from a daemon worker thread, with a bounded history.
+
+    All public methods are safe to call from any thread (a web server calls them from its
+    request threads while the worker thread writes events).
+    """
+
+    def __init__(
+        self,
+        *,
+        slots: RunSlots | None = None,
+        max_points: int = 500,
+        max_samples: int = 16,
+        join_timeout_s: float = 15.0,
+        trainer_factory: Callable[[Any], Any] | None = None,
+        name: str = "session",
+    ) -> None:
+        self._slots = slots if slots is not None else RunSlots(None)
+        self._max_points = max_points
+        self._max_samples = max_samples
+        self._join_timeout_s = join_timeout_s
+        self._trainer_factory = trainer_factory or _default_trainer_factory
+        self._name = name
+        self._control_lock = threading.RLock()  # serialises start/stop/pause/step
+        self._run: _Run | None = None
+        self._run_counter = 0
+
+    # ----- controls -------------------------------------------------------------------
+
+    def start(self, run_config: Any) -> int:
+        """Start a new run and return its run id.
+
+        The Trainer is built here, in the caller's thread, so that ConfigError and
+        DatasetUnavailable reach the caller (and the user) instead of dying in a worker.
+        It is built before the old run is stopped: a typo in the form must not kill a
+        run that is going well. Then the old run is stopped and joined, a slot is taken
+        (PlaygroundError when the server is full) and the worker starts.
+        """
+        with self._control_lock:
+            config = _as_run_config(run_config)
+            trainer = self._trainer_factory(config)
+            self._stop_locked()
+            self._slots.acquire()
+            try:
+                self._run_counter += 1
+                run = _Run(
+                    run_id=self._run_counter,
+                    trainer=trainer,
+                    config=config,
+                    max_points=self._max_points,
+                    max_samples=self._max_samples,
+                )
+                thread = threading.Thread(
+                    target=self._work,
+                    args=(run,),
+                    name=f"gan-{self._name}-run{run.run_id}",
+                    daemon=True,
+                )
+                run.thread = thread
+                self._run = run
+                thread.start()
+            except BaseException:
+                self._slots.release()
+                raise
+            return run.run_id
+
+    def pause(self) -> bool:
+        """Pause between steps; returns False when there is no running run to pause."""
+        with self._control_lock:
+            run = self._run
+            if run is None or run.status != "running":
+                return False
+            run.trainer.controls.pause()
+            with run.lock:
+                if run.status == "running":
+                    run.status = "paused"
+            return True
+
+    def resume(self) -> bool:
+        """Resume a paused run; returns False when nothing is paused."""
+        with self._control_lock:
+            run = self._run
+            if run is None or run.status != "paused":
+                return False
+            run.trainer.controls.resume()
+            with run.lock:
+                if run.status == "paused":
+                    run.status = "running"
+            return True
+
+    def step(self, which: str = "both") -> bool:
+        """Do one iteration ("d", "g" or "both"), pausing first if the run is going.
+
+        Like GAN Lab's step buttons: stepping a running model means "stop here, then
+        advance one". Returns False when there is no active run.
+        """
+        if which not in ("d", "g", "both"):
+            raise PlaygroundError(f"step must be 'd', 'g' or 'both', not {which!r}")
+        with self._control_lock:
+            run = self._run
+            if run is None or run.status not in ACTIVE_STATUSES:
+                return False
+            if run.status == "running":
+                self.pause()
+            run.trainer.controls.step(which)
+            return True
+
+    def stop(self) -> bool:
+        """Stop the run and join its worker; True when no worker thread is left alive."""
+        with self._control_lock:
+            return self._stop_locked()
+
+    def close(self) -> bool:
+        """Stop and forget the run so its trainer (models, data) can be freed."""
+        with self._control_lock:
+            joined = self._stop_locked()
+            if joined:
+                self._run = None
+            return joined
+
+    def _stop_locked(self) -> bool:
+        run = self._run
+        if run is None or run.thread is None:
+            return True
+        if run.thread.is_alive():
+            run.stop_requested = True
+            run.trainer.controls.stop()
+            run.thread.join(self._join_timeout_s)
+        return not run.thread.is_alive()
+
+    # ----- state ----------------------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        run = self._run
+        return "idle" if run is None else run.status
+
+    @property
+    def trainer(self) -> Any:
+        """The current run's Trainer (for save_pretrained and tests), or None."""
+        run = self._run
+        return None if run is None else run.trainer
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        run = self._run
+        return None if run is None else run.thread
+
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def snapshot(self) -> dict[str, Any]:
+        """A plain dict of what a page shows now; cheap, safe to call from any thread.
+
+        Keys: run_id, status, error, step, total_steps, steps_per_s, elapsed_s, device,
+        model, dataset, data_kind, real (points array or image grid, or None), metrics
+        (dict of lists keyed "step", "loss_d", "loss_g", "d_real", ...), latest (last
+        metric values), sample (the newest sample dict or None), sample_steps, and the
+        counters metrics_version / sample_version that let a front end skip re-sending
+        unchanged data. Arrays are shared, not copied: treat them as read-only.
+        """
+        run = self._run
+        if run is None:
+            return _idle_snapshot()
+        with run.lock:
+            sample = run.samples[-1] if run.samples else None
+            snap = {
+                "run_id": run.run_id,
+                "status": run.status,
+                "error": run.error,
+                "step": _trainer_step(run),
+                "total_steps": run.info.get("total_steps", getattr(run.config, "steps", 0)),
+                "steps_per_s": run.steps_per_s,
+                "elapsed_s": run.elapsed_s,
+                "device": run.info.get("device", ""),
+                "model": run.info.get("model", getattr(run.config, "model", "")),
+                "dataset": run.info.get("dataset", getattr(run.config, "dataset", "")),
+                "data_kind": run.info.get("data_kind", ""),
+                "real": run.info.get("real"),
+                "metrics": run.series.export(),
+                "metrics_stride": run.series.stride,
+                "latest": dict(run.latest),
+                "sample": sample,
+                "sample_steps": [s["step"] for s in run.samples],
+                "metrics_version": run.metrics_version,
+                "sample_version": run.sample_version,
+                "checkpoint": run.checkpoint,
+            }
+        return snap
+
+    def sample_history(self) -> list[dict[str, Any]]:
+        """The last `max_samples` sample events (oldest first), for a time-lapse."""
+        run = self._run
+        if run is None:
+            return []
+        with run.lock:
+            return list(run.samples)
+
+    # ----- worker ---------------------------------------------------------------------
+
+    def _work(self, run: _Run) -> None:
+        """Iterate the engine's event generator until it ends; never raises."""
+        try:
+            for event in run.trainer.run():
+                self._record(run, event)
+        except Exception as exc:  # the thread must end cleanly and say why
+            with run.lock:
+                run.status = "error"
+                run.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            with run.lock:
+                if run.status in ACTIVE_STATUSES:
+                    # The generator ended without a done/error event.
+                    run.status = "stopped" if run.stop_requested else "done"
+            self._slots.release()
+
+    def _record(self, run: _Run, event: Mapping[str, Any]) -> None:
+        kind = event.get("type")
+        with run.lock:
+            run.last_event_step = int(event.get("step", run.last_event_step))
+            if kind == "start":
+                run.info = {k: v for k, v in event.items() if k != "type"}
+            elif kind == "metrics":
+                values = dict(event.get("losses") or {})
+                values.update(event.get("stats") or {})
+                run.series.add(run.last_event_step, values)
+                run.latest = {k: _as_float(v) for k, v in values.items()}
+                run.steps_per_s = _as_float(event.get("steps_per_s", run.steps_per_s))
+                run.elapsed_s = _as_float(event.get("elapsed_s", run.elapsed_s))
+                run.metrics_version += 1
+            elif kind == "samples":
+                run.samples.append({k: v for k, v in event.items() if k != "type"})
+                run.sample_version += 1
+            elif kind == "checkpoint":
+                run.checkpoint = event.get("path")
+            elif kind == "done":
+                run.status = "stopped" if event.get("reason") == "stopped" else "done"
+                run.checkpoint = event.get("path") or run.checkpoint
+            elif kind == "error":
+                run.status = "error"
+                run.error = str(event.get("message", "training failed"))
+                run.checkpoint = event.get("path") or run.checkpoint
+
+
+def _trainer_step(run: _Run) -> int:
+    """The trainer's live step (it moves between metrics events), else the last event's."""
+    try:
+        return int(run.trainer.step)
+    except (AttributeError, TypeError, ValueError):
+        return run.last_event_step
+
+
+def _idle_snapshot() -> dict[str, Any]:
+    return {
+        "run_id": 0,
+        "status": "idle",
+        "error": None,
+        "step": 0,
+        "total_steps": 0,
+        "steps_per_s": 0.0,
+        "elapsed_s": 0.0,
+        "device": "",
+        "model": "",
+        "dataset": "",
+        "data_kind": "",
+        "real": None,
+        "metrics": {"step": []},
+        "metrics_stride": 1,
+        "latest": {},
+        "sample": None,
+        "sample_steps": [],
+        "metrics_version": 0,
+        "sample_version": 0,
+        "checkpoint": None,
+    }
+
+
+class SessionRegistry:
+    """Sessions keyed by a front end's session id (Gradio's session_hash), with cleanup.
+
+    The app creates one registry and hands it to the page builder; nothing here is a
+    module-level global. Sessions unused for `idle_timeout_s` are released by
+    `cleanup_idle()` (call it yourself, or let `start_reaper()` run it periodically), so
+    a closed tab whose unload event never arrived cannot hold a run slot forever.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_running: int | None = 2,
+        idle_timeout_s: float = 600.0,
+        session_factory: Callable[[str, RunSlots], TrainingSession] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.slots = RunSlots(max_running)
+        self.idle_timeout_s = idle_timeout_s
+        self._session_factory = session_factory or _default_session_factory
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sessions: dict[str, TrainingSession] = {}
+        self._last_seen: dict[str, float] = {}
+        self._reaper: threading.Thread | None = None
+        self._reaper_stop = threading.Event()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self._sessions
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return list(self._sessions)
+
+    def get(self, session_id: str) -> TrainingSession | None:
+        """The session for this id if it exists (marks it as seen)."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is not None:
+                self._last_seen[session_id] = self._clock()
+            return session
+
+    def get_or_create(self, session_id: str) -> TrainingSession:
+        """The session for this id, created on first use; every call marks it as seen."""
+        if not session_id:
+            raise PlaygroundError("missing session id")
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                session = self._session_factory(session_id, self.slots)
+                self._sessions[session_id] = session
+            self._last_seen[session_id] = self._clock()
+            return session
+
+    def release(self, session_id: str) -> bool:
+        """Stop the session's run, join its thread and forget it; False if unknown."""
+        with self._lock:
+            session = self._sessions.pop(session_id, None)
+            self._last_seen.pop(session_id, None)
+        if session is None:
+            return False
+        session.close()
+        return True
+
+    def running_count(self) -> int:
+        return self.slots.in_use
+
+    def cleanup_idle(self, now: float | None = None) -> list[str]:
+        """Release every session not seen for `idle_timeout_s`; returns the released ids."""
+        now = self._clock() if now is None else now
+        with self._lock:
+            stale = [sid for sid, seen in self._last_seen.items() if now - seen > self.idle_timeout_s]
+        for sid in stale:
+            self.release(sid)
+        return stale
+
+    def close_all(self) -> None:
+        """Release every session and stop the reaper (server shutdown, tests)."""
+        self.stop_reaper()
+        for sid in self.ids():
+            self.release(sid)
+
+    def start_reaper(self, interval_s: float = 30.0) -> None:
+        """Run cleanup_idle every `interval_s` seconds in a daemon thread (idempotent)."""
+        if self._reaper is not None and self._reaper.is_alive():
+            return
+        self._reaper_stop.clear()
+        self._reaper = threading.Thread(
+            target=self._reap_loop, args=(interval_s,), name="gan-session-reaper", daemon=True
+        )
+        self._reaper.start()
+
+    def stop_reaper(self, timeout_s: float = 5.0) -> None:
+        self._reaper_stop.set()
+        if self._reaper is not None:
+            self._reaper.join(timeout_s)
+            self._reaper = None
+
+    def _reap_loop(self, interval_s: float) -> None:
+        while not self._reaper_stop.wait(interval_s):
+            try:
+                self.cleanup_idle()
+            except Exception:  # pragma: no cover - keep reaping whatever happened
+                continue
+
+
+def _default_session_factory(session_id: str, slots: RunSlots) -> TrainingSession:
+    return TrainingSession(slots=slots, name=session_id[:8])
+
