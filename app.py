@@ -1,0 +1,27 @@
+"""Launch the GAN Playground Gradio app: `python app.py`.
+
+Thin on purpose: the page lives in playground/gradio_app.py. Environment defaults are
+set before gradio is imported (it reads them at import time): no analytics calls and
+no Hub look-ups, so the app starts the same with or without a network.
+Honours GRADIO_SERVER_NAME / GRADIO_SERVER_PORT.
+"""
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def main() -> None:
+    from playground.gradio_app import build_app
+
+    demo = build_app()
+    demo.queue(default_concurrency_limit=2)
+    demo.launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,458 @@
+"""The Gradio front end: a thin page over `playground.session` and `playground.figures`.
+
+Each browser tab gets its own `TrainingSession`, keyed by Gradio's `session_hash` in a
+`SessionRegistry` that the caller owns (tests pass their own). Buttons call the
+session's controls and return at once; a `gr.Timer` polls `snapshot()` twice a second
+and sends only what changed (the loss figure when new metrics arrived, the sample
+image when a new grid arrived), and it switches itself off once a finished run has
+been drawn. Closing the tab (`demo.unload`) releases the session and its thread.
+
+Bad input never crashes the page: the library's ConfigError / DatasetUnavailable /
+PlaygroundError messages are shown as they are, in a `gr.Error` toast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, Mapping
+
+import gradio as gr
+import numpy as np
+
+from playground import figures
+from playground.session import ACTIVE_STATUSES, SessionRegistry, TrainingSession
+from trainers.data import DATASETS, dataset_kind, list_datasets
+from trainers.errors import PlaygroundError
+from trainers.registry import MODELS, get_family
+
+__all__ = ["build_app", "make_run_config", "status_text", "sample_image"]
+
+#: Run settings tuned for watching a run live rather than for throughput.
+LIVE_RUN_DEFAULTS = {"log_every": 5, "sample_every": 50, "sample_interval_s": 1.0, "out": None}
+#: Display images at least this many pixels wide (nearest-neighbour, so pixels stay crisp).
+MIN_DISPLAY_PX = 256
+POLL_SECONDS = 0.5
+DEFAULT_MODEL = "dcgan"
+
+
+# ----- pure helpers (tested without a browser) ---------------------------------------
+
+
+def config_fields(model: str) -> dict[str, dataclasses.Field]:
+    """The model family's config fields by name ({} for an unknown model)."""
+    try:
+        spec = get_family(model)
+    except PlaygroundError:
+        return {}
+    return {f.name: f for f in dataclasses.fields(spec.config_cls)}
+
+
+def _field_default(fields: Mapping[str, dataclasses.Field], name: str, fallback: Any) -> Any:
+    f = fields.get(name)
+    if f is None or f.default is dataclasses.MISSING:
+        return fallback
+    return f.default
+
+
+def datasets_for(model: str) -> list[str]:
+    """Registered dataset names the model family accepts (by data kind)."""
+    try:
+        kinds = tuple(get_family(model).data_kinds)
+    except PlaygroundError:
+        return list_datasets()
+    return [name for name in list_datasets() if DATASETS[name].kind in kinds]
+
+
+def objectives_for(model: str) -> list[str]:
+    """The objective choices: the family's `objectives` if it lists them, else the config's choices."""
+    try:
+        spec = get_family(model)
+    except PlaygroundError:
+        return []
+    listed = getattr(spec, "objectives", None)
+    if listed:
+        return list(listed)
+    f = config_fields(model).get("objective")
+    return list(f.metadata.get("choices", ())) if f is not None else []
+
+
+def parse_overrides(text: str | None) -> dict[str, Any]:
+    """The "advanced" JSON box: an object of model-config overrides ({} when blank)."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlaygroundError(f"Advanced overrides are not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+    if not isinstance(value, dict):
+        raise PlaygroundError('Advanced overrides must be a JSON object, e.g. {"lr_g": 0.0001}')
+    return value
+
+
+def _required_number(value: Any, label: str) -> float:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        raise PlaygroundError(f"{label} is empty: enter a number")
+    return value
+
+
+def make_run_config(
+    model: str,
+    dataset: str,
+    objective: str | None,
+    steps: Any,
+    batch_size: Any,
+    lr_g: Any,
+    lr_d: Any,
+    seed: Any,
+    advanced: str | None = None,
+) -> dict[str, Any]:
+    """Turn the form's values into RunConfig keyword arguments.
+
+    Validation of ranges (steps <= 0, a bad learning rate...) is left to the library, so
+    the page and the CLI give the same messages; only what the form itself can get wrong
+    (an empty box, broken JSON) is checked here. Form fields the family's config does
+    not have are left out rather than sent as unknown keys.
+    """
+    if not model:
+        raise PlaygroundError("Choose a model")
+    if not dataset or not str(dataset).strip():
+        raise PlaygroundError("Choose a dataset")
+    fields = config_fields(model)
+    overrides = {}
+    for name, value in (("objective", objective), ("lr_g", lr_g), ("lr_d", lr_d)):
+        if name in fields and value not in (None, ""):
+            overrides[name] = value
+    overrides.update(parse_overrides(advanced))
+    return {
+        "model": model,
+        "dataset": str(dataset).strip(),
+        "steps": _as_int(_required_number(steps, "Steps"), "Steps"),
+        "batch_size": _as_int(_required_number(batch_size, "Batch size"), "Batch size"),
+        "seed": _as_int(_required_number(seed, "Seed"), "Seed"),
+        "overrides": overrides,
+        **LIVE_RUN_DEFAULTS,
+    }
+
+
+def _as_int(value: Any, label: str) -> int:
+    number = float(value)
+    if not number.is_integer():
+        raise PlaygroundError(f"{label} must be a whole number, not {value}")
+    return int(number)
+
+
+def status_text(snap: Mapping[str, Any]) -> str:
+    """One line for the status box: state, step, speed, device, what is training."""
+    status = snap.get("status", "idle")
+    if status == "idle":
+        return "**idle**: choose a model and a dataset, then press Start."
+    parts = [f"**{status}**", f"step {snap.get('step', 0)} / {snap.get('total_steps', 0)}"]
+    speed = snap.get("steps_per_s") or 0.0
+    if speed and math.isfinite(speed):
+        parts.append(f"{speed:.1f} steps/s")
+    if snap.get("device"):
+        parts.append(f"device {snap['device']}")
+    parts.append(f"{snap.get('model', '')} on {snap.get('dataset', '')}")
+    latest = snap.get("latest") or {}
+    if "loss_d" in latest and "loss_g" in latest:
+        parts.append(f"D loss {latest['loss_d']:.3f}, G loss {latest['loss_g']:.3f}")
+    line = " · ".join(parts)
+    if snap.get("error"):
+        line += f"\n\n**Error:** {snap['error']}"
+    return line
+
+
+def sample_image(grid: np.ndarray | None, min_px: int = MIN_DISPLAY_PX) -> np.ndarray | None:
+    """A sample grid ready for gr.Image: HxW or HxWx3 uint8, enlarged by an integer factor."""
+    if grid is None:
+        return None
+    img = np.asarray(grid)
+    if img.dtype != np.uint8:
+        img = np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    factor = max(1, int(math.ceil(min_px / max(1, img.shape[1]))))
+    if factor > 1:
+        img = img.repeat(factor, axis=0).repeat(factor, axis=1)
+    return img
+
+
+def _data_kind(snap: Mapping[str, Any]) -> str:
+    kind = snap.get("data_kind") or ""
+    if kind:
+        return kind
+    try:
+        return dataset_kind(snap.get("dataset") or "")
+    except PlaygroundError:
+        return "image"
+
+
+def points_view(snap: Mapping[str, Any]):
+    """The toy-data figure (2-D field or 1-D histograms) for a snapshot."""
+    sample = snap.get("sample") or {}
+    title = f"step {sample['step']}" if "step" in sample else None
+    return figures.points_figure(snap.get("real"), sample.get("points"), sample.get("field"), title=title)
+
+
+def model_info(model: str) -> str:
+    try:
+        spec = get_family(model)
+    except PlaygroundError:
+        return ""
+    paper = f" ([paper]({spec.paper}))" if getattr(spec, "paper", "") else ""
+    return f"**{spec.name}**: {spec.description}{paper}"
+
+
+def config_help(model: str) -> str:
+    """A table of the family's config fields, so the advanced box needs no separate docs."""
+    fields = config_fields(model)
+    if not fields:
+        return ""
+    rows = ["| key | default | range / choices | help |", "|---|---|---|---|"]
+    for name, f in fields.items():
+        limits = f.metadata.get("choices") or f.metadata.get("range") or ""
+        if isinstance(limits, tuple):
+            limits = ", ".join(map(str, limits))
+        default = f.default if f.default is not dataclasses.MISSING else ""
+        rows.append(f"| `{name}` | `{default}` | {limits} | {f.metadata.get('help', '')} |")
+    return "\n".join(rows)
+
+
+def dataset_info(name: str) -> str:
+    info = DATASETS.get(name)
+    if info is not None:
+        return f"*{info.description}*"
+    if name and name.startswith("folder:"):
+        return "*your own images, from a folder or zip*"
+    return ""
+
+
+# ----- the page ----------------------------------------------------------------------
+
+
+def _new_view() -> dict[str, int]:
+    """What this tab has already drawn, so the timer can skip unchanged outputs."""
+    return {"run_id": -1, "metrics_version": -1, "sample_version": -1, "status": ""}
+
+
+def _session_id(request: gr.Request | None) -> str:
+    sid = getattr(request, "session_hash", None) if request is not None else None
+    if not sid:
+        raise gr.Error("This page has no session id; reload the page.")
+    return sid
+
+
+def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
+    """Build the Blocks app; `registry` defaults to a fresh one with an idle reaper."""
+    if registry is None:
+        registry = SessionRegistry()
+    registry.start_reaper()
+
+    def session_for(request: gr.Request | None) -> TrainingSession:
+        return registry.get_or_create(_session_id(request))
+
+    models = list(MODELS)
+    first_model = DEFAULT_MODEL if DEFAULT_MODEL in MODELS else (models[0] if models else None)
+    first_fields = config_fields(first_model) if first_model else {}
+    first_datasets = datasets_for(first_model) if first_model else list_datasets()
+    first_objectives = objectives_for(first_model) if first_model else []
+
+    with gr.Blocks(title="GAN Playground", delete_cache=(600, 3600)) as demo:
+        view = gr.State(_new_view())
+        gr.Markdown("# GAN Playground\nTrain a GAN live: watch the losses and the samples, "
+                    "pause, step D or G, and compare objectives.")
+        with gr.Row():
+            with gr.Column(scale=1, min_width=320):
+                model = gr.Dropdown(models, value=first_model, label="Model", elem_id="model")
+                model_md = gr.Markdown(model_info(first_model or ""), elem_id="model-info")
+                dataset = gr.Dropdown(
+                    first_datasets, value=first_datasets[0] if first_datasets else None, label="Dataset",
+                    allow_custom_value=True, elem_id="dataset",
+                    info="or type folder:/path/to/images",
+                )
+                dataset_md = gr.Markdown(dataset_info(first_datasets[0] if first_datasets else ""),
+                                         elem_id="dataset-info")
+                objective = gr.Dropdown(
+                    first_objectives,
+                    value=_field_default(first_fields, "objective",
+                                         first_objectives[0] if first_objectives else None),
+                    label="Objective", elem_id="objective",
+                )
+                with gr.Row():
+                    steps = gr.Number(2000, label="Steps", precision=0, elem_id="steps")
+                    batch_size = gr.Number(64, label="Batch size", precision=0, elem_id="batch-size")
+                with gr.Row():
+                    lr_g = gr.Number(_field_default(first_fields, "lr_g", 2e-4), label="lr G", elem_id="lr-g")
+                    lr_d = gr.Number(_field_default(first_fields, "lr_d", 2e-4), label="lr D", elem_id="lr-d")
+                    seed = gr.Number(0, label="Seed", precision=0, elem_id="seed")
+                with gr.Accordion("Advanced: model config overrides", open=False):
+                    advanced = gr.Textbox(
+                        label="Overrides (JSON object)", placeholder='{"beta1": 0.5}', lines=2,
+                        elem_id="advanced",
+                    )
+                    config_md = gr.Markdown(config_help(first_model or ""), elem_id="config-help")
+                with gr.Row():
+                    start_btn = gr.Button("Start", variant="primary", elem_id="start-btn")
+                    pause_btn = gr.Button("Pause", elem_id="pause-btn")
+                    resume_btn = gr.Button("Resume", elem_id="resume-btn")
+                    stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn")
+                with gr.Row():
+                    step_btn = gr.Button("Step both", size="sm", elem_id="step-btn")
+                    step_d_btn = gr.Button("Step D", size="sm", elem_id="step-d-btn")
+                    step_g_btn = gr.Button("Step G", size="sm", elem_id="step-g-btn")
+            with gr.Column(scale=2, min_width=420):
+                status = gr.Markdown(status_text({}), elem_id="status")
+                loss_plot = gr.Plot(figures.empty_figure(), label="Losses", elem_id="loss-plot")
+                first_kind = _data_kind({"dataset": first_datasets[0]}) if first_datasets else "image"
+                image = gr.Image(
+                    None, label="Samples (fixed noise)", type="numpy", format="png", interactive=False,
+                    elem_id="sample-image", visible=first_kind == "image", height=420,
+                )
+                field_plot = gr.Plot(
+                    figures.empty_figure(), label="Real vs generated, over D's output",
+                    elem_id="field-plot", visible=first_kind == "points",
+                )
+        timer = gr.Timer(POLL_SECONDS, active=False)
+
+        # ----- form updates --------------------------------------------------------
+
+        def on_model(name: str):
+            names = datasets_for(name)
+            objs = objectives_for(name)
+            fields = config_fields(name)
+            return (
+                gr.Dropdown(choices=names, value=names[0] if names else None),
+                gr.Dropdown(choices=objs, value=_field_default(fields, "objective", objs[0] if objs else None)),
+                gr.Number(value=_field_default(fields, "lr_g", 2e-4)),
+                gr.Number(value=_field_default(fields, "lr_d", 2e-4)),
+                model_info(name),
+                config_help(name),
+            )
+
+        model.change(on_model, [model], [dataset, objective, lr_g, lr_d, model_md, config_md],
+                     show_progress="hidden")
+        dataset.change(dataset_info, [dataset], [dataset_md], show_progress="hidden")
+
+        # ----- controls ------------------------------------------------------------
+
+        def on_start(m, d, obj, n, bs, lg, ld, sd, adv, request: gr.Request):
+            session = session_for(request)
+            try:
+                config = make_run_config(m, d, obj, n, bs, lg, ld, sd, adv)
+                session.start(config)
+            except PlaygroundError as exc:  # ConfigError, DatasetUnavailable, busy server...
+                raise gr.Error(str(exc), title="Cannot start") from exc
+            except Exception as exc:  # a library bug must not take the page down
+                raise gr.Error(f"{type(exc).__name__}: {exc}", title="Cannot start") from exc
+            snap = session.snapshot()
+            kind = _data_kind(snap)
+            return (
+                _new_view(),
+                status_text(snap),
+                figures.empty_figure("Waiting for the first metrics"),
+                gr.Image(value=None, visible=kind == "image"),
+                gr.Plot(value=figures.empty_figure("Waiting for the first samples"), visible=kind == "points"),
+                gr.Timer(active=True),
+            )
+
+        start_btn.click(
+            on_start,
+            [model, dataset, objective, steps, batch_size, lr_g, lr_d, seed, advanced],
+            [view, status, loss_plot, image, field_plot, timer],
+            concurrency_limit=None, show_progress="minimal",
+        )
+
+        def control(action: str):
+            def handler(request: gr.Request):
+                session = registry.get(_session_id(request))
+                if session is None:
+                    gr.Info("Nothing to control yet: press Start.")
+                    return gr.skip(), gr.skip()
+                try:
+                    done = _apply(session, action)
+                except PlaygroundError as exc:
+                    raise gr.Error(str(exc)) from exc
+                if not done:
+                    gr.Info(_NOOP_MESSAGES[action])
+                snap = session.snapshot()
+                return status_text(snap), gr.Timer(active=True)
+            handler.__name__ = f"on_{action}"
+            return handler
+
+        for button, action in ((pause_btn, "pause"), (resume_btn, "resume"), (stop_btn, "stop"),
+                               (step_btn, "step"), (step_d_btn, "step_d"), (step_g_btn, "step_g")):
+            button.click(control(action), None, [status, timer], concurrency_limit=None,
+                         show_progress="hidden")
+
+        # ----- polling ---------------------------------------------------------------
+
+        def on_tick(seen: dict, request: gr.Request):
+            session = registry.get(_session_id(request))
+            if session is None:
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False)
+            snap = session.snapshot()
+            return _render(snap, seen)
+
+        timer.tick(on_tick, [view], [view, status, loss_plot, image, field_plot, timer],
+                   concurrency_limit=None, show_progress="hidden", trigger_mode="once")
+
+        def on_unload(request: gr.Request):
+            sid = getattr(request, "session_hash", None)
+            if sid:
+                registry.release(sid)
+
+        demo.unload(on_unload)
+    return demo
+
+
+_NOOP_MESSAGES = {
+    "pause": "Nothing is running.",
+    "resume": "Nothing is paused.",
+    "stop": "Nothing is running.",
+    "step": "No active run to step: press Start.",
+    "step_d": "No active run to step: press Start.",
+    "step_g": "No active run to step: press Start.",
+}
+
+
+def _apply(session: TrainingSession, action: str) -> bool:
+    """Run one control; True when it did something."""
+    if action == "pause":
+        return session.pause()
+    if action == "resume":
+        return session.resume()
+    if action == "stop":
+        was_active = session.is_active()
+        if not session.stop():
+            raise PlaygroundError("The run is still finishing its step; press Stop again in a moment.")
+        return was_active
+    which = {"step": "both", "step_d": "d", "step_g": "g"}[action]
+    return session.step(which)
+
+
+def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
+    """Outputs for one tick: only what changed since `seen`; stops the timer when finished."""
+    new_run = snap["run_id"] != seen.get("run_id")
+    kind = _data_kind(snap)
+    text = status_text(snap)
+    status_out = text if text != seen.get("status") else gr.skip()
+    loss_out = gr.skip()
+    if new_run or snap["metrics_version"] != seen.get("metrics_version"):
+        loss_out = figures.loss_figure(snap["metrics"]) if snap["metrics_version"] else gr.skip()
+    image_out, field_out = gr.skip(), gr.skip()
+    if (new_run or snap["sample_version"] != seen.get("sample_version")) and snap["sample"] is not None:
+        if kind == "points":
+            field_out = points_view(snap)
+        else:
+            image_out = sample_image(snap["sample"].get("grid"))
+    finished = snap["status"] not in ACTIVE_STATUSES
+    timer_out = gr.Timer(active=False) if finished else gr.skip()
+    new_seen = {
+        "run_id": snap["run_id"],
+        "metrics_version": snap["metrics_version"],
+        "sample_version": snap["sample_version"],
+        "status": text,
+    }
+    return new_seen, status_out, loss_out, image_out, field_out, timer_out
