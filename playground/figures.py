@@ -49,6 +49,8 @@ _LABELS = {
     "grad_norm_d": "‖∇D‖",
     "grad_norm_g": "‖∇G‖",
 }
+#: Stats that are probabilities: drawn on a fixed [0, 1] axis so 0.502 vs 0.51 doesn't look dramatic.
+_PROBABILITY_KEYS = frozenset({"d_real", "d_fake"})
 _LAYOUT = dict(
     template="plotly_white",
     margin=dict(l=50, r=20, t=40, b=40),
@@ -95,7 +97,9 @@ def loss_figure(
         fig.add_trace(_line(steps, metrics[key], key), row=2, col=1)
     fig.update_yaxes(title_text="loss", row=1, col=1)
     if rows == 2:
-        fig.update_yaxes(title_text="D output", row=2, col=1)
+        probabilities = all(k in _PROBABILITY_KEYS for k in shown_stats)
+        fig.update_yaxes(title_text="D output", row=2, col=1,
+                         range=[-0.02, 1.02] if probabilities else None)
     fig.update_xaxes(title_text="step", row=rows, col=1)
     fig.update_layout(**_LAYOUT, height=height, title=_title(title))
     return fig

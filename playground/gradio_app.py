@@ -65,6 +65,33 @@ def datasets_for(model: str) -> list[str]:
     return [name for name in list_datasets() if DATASETS[name].kind in kinds]
 
 
+def presets_for(model: str) -> list[tuple[str, str]]:
+    """(label, value) choices: the family's named presets, plus its plain defaults ("")."""
+    try:
+        names = list(get_family(model).presets)
+    except PlaygroundError:
+        names = []
+    plain = [] if "default" in names else [("family defaults", "")]
+    return plain + [(name, name) for name in names]
+
+
+def preset_values(model: str, preset: str | None) -> dict[str, Any]:
+    """The config defaults with the preset applied: what the form should show for it."""
+    fields = config_fields(model)
+    values = {name: _field_default(fields, name, None) for name in fields}
+    try:
+        values.update(get_family(model).presets.get(preset or "", {}))
+    except PlaygroundError:
+        pass
+    return values
+
+
+def default_preset(model: str) -> str:
+    """A CPU-sized preset when the family has one: this app usually runs on a small CPU."""
+    values = [value for _, value in presets_for(model)]
+    return next((v for v in values if v.startswith("cpu")), values[0] if values else "")
+
+
 def objectives_for(model: str) -> list[str]:
     """The objective choices: the family's `objectives` if it lists them, else the config's choices."""
     try:
@@ -107,6 +134,7 @@ def make_run_config(
     lr_d: Any,
     seed: Any,
     advanced: str | None = None,
+    preset: str | None = None,
 ) -> dict[str, Any]:
     """Turn the form's values into RunConfig keyword arguments.
 
@@ -131,6 +159,7 @@ def make_run_config(
         "steps": _as_int(_required_number(steps, "Steps"), "Steps"),
         "batch_size": _as_int(_required_number(batch_size, "Batch size"), "Batch size"),
         "seed": _as_int(_required_number(seed, "Seed"), "Seed"),
+        "preset": preset or "",
         "overrides": overrides,
         **LIVE_RUN_DEFAULTS,
     }
@@ -255,7 +284,7 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
 
     models = list(MODELS)
     first_model = DEFAULT_MODEL if DEFAULT_MODEL in MODELS else (models[0] if models else None)
-    first_fields = config_fields(first_model) if first_model else {}
+    first_values = preset_values(first_model, default_preset(first_model)) if first_model else {}
     first_datasets = datasets_for(first_model) if first_model else list_datasets()
     first_objectives = objectives_for(first_model) if first_model else []
 
@@ -274,18 +303,21 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
                 )
                 dataset_md = gr.Markdown(dataset_info(first_datasets[0] if first_datasets else ""),
                                          elem_id="dataset-info")
+                preset = gr.Dropdown(
+                    presets_for(first_model or ""), value=default_preset(first_model or ""),
+                    label="Preset", elem_id="preset", info="network sizes; the form below overrides it",
+                )
                 objective = gr.Dropdown(
                     first_objectives,
-                    value=_field_default(first_fields, "objective",
-                                         first_objectives[0] if first_objectives else None),
+                    value=first_values.get("objective") or (first_objectives[0] if first_objectives else None),
                     label="Objective", elem_id="objective",
                 )
                 with gr.Row():
                     steps = gr.Number(2000, label="Steps", precision=0, elem_id="steps")
                     batch_size = gr.Number(64, label="Batch size", precision=0, elem_id="batch-size")
                 with gr.Row():
-                    lr_g = gr.Number(_field_default(first_fields, "lr_g", 2e-4), label="lr G", elem_id="lr-g")
-                    lr_d = gr.Number(_field_default(first_fields, "lr_d", 2e-4), label="lr D", elem_id="lr-d")
+                    lr_g = gr.Number(first_values.get("lr_g", 2e-4), label="lr G", elem_id="lr-g")
+                    lr_d = gr.Number(first_values.get("lr_d", 2e-4), label="lr D", elem_id="lr-d")
                     seed = gr.Number(0, label="Seed", precision=0, elem_id="seed")
                 with gr.Accordion("Advanced: model config overrides", open=False):
                     advanced = gr.Textbox(
@@ -321,26 +353,37 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
         def on_model(name: str):
             names = datasets_for(name)
             objs = objectives_for(name)
-            fields = config_fields(name)
+            chosen = default_preset(name)
+            values = preset_values(name, chosen)
             return (
                 gr.Dropdown(choices=names, value=names[0] if names else None),
-                gr.Dropdown(choices=objs, value=_field_default(fields, "objective", objs[0] if objs else None)),
-                gr.Number(value=_field_default(fields, "lr_g", 2e-4)),
-                gr.Number(value=_field_default(fields, "lr_d", 2e-4)),
+                gr.Dropdown(choices=presets_for(name), value=chosen),
+                gr.Dropdown(choices=objs, value=values.get("objective") or (objs[0] if objs else None)),
+                gr.Number(value=values.get("lr_g", 2e-4)),
+                gr.Number(value=values.get("lr_d", 2e-4)),
                 model_info(name),
                 config_help(name),
             )
 
-        model.change(on_model, [model], [dataset, objective, lr_g, lr_d, model_md, config_md],
+        model.change(on_model, [model], [dataset, preset, objective, lr_g, lr_d, model_md, config_md],
                      show_progress="hidden")
+        def on_preset(name: str, chosen: str):
+            values = preset_values(name, chosen)
+            return (
+                gr.Number(value=values.get("lr_g", 2e-4)),
+                gr.Number(value=values.get("lr_d", 2e-4)),
+                gr.Dropdown(value=values.get("objective")) if values.get("objective") else gr.skip(),
+            )
+
+        preset.input(on_preset, [model, preset], [lr_g, lr_d, objective], show_progress="hidden")
         dataset.change(dataset_info, [dataset], [dataset_md], show_progress="hidden")
 
         # ----- controls ------------------------------------------------------------
 
-        def on_start(m, d, obj, n, bs, lg, ld, sd, adv, request: gr.Request):
+        def on_start(m, d, pre, obj, n, bs, lg, ld, sd, adv, request: gr.Request):
             session = session_for(request)
             try:
-                config = make_run_config(m, d, obj, n, bs, lg, ld, sd, adv)
+                config = make_run_config(m, d, obj, n, bs, lg, ld, sd, adv, preset=pre)
                 session.start(config)
             except PlaygroundError as exc:  # ConfigError, DatasetUnavailable, busy server...
                 raise gr.Error(str(exc), title="Cannot start") from exc
@@ -359,7 +402,7 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
 
         start_btn.click(
             on_start,
-            [model, dataset, objective, steps, batch_size, lr_g, lr_d, seed, advanced],
+            [model, dataset, preset, objective, steps, batch_size, lr_g, lr_d, seed, advanced],
             [view, status, loss_plot, image, field_plot, timer],
             concurrency_limit=None, show_progress="minimal",
         )
