@@ -49,8 +49,6 @@ _LABELS = {
     "grad_norm_d": "‖∇D‖",
     "grad_norm_g": "‖∇G‖",
 }
-#: Stats that are probabilities: drawn on a fixed [0, 1] axis so 0.502 vs 0.51 doesn't look dramatic.
-_PROBABILITY_KEYS = frozenset({"d_real", "d_fake"})
 _LAYOUT = dict(
     template="plotly_white",
     margin=dict(l=50, r=20, t=40, b=40),
@@ -97,12 +95,20 @@ def loss_figure(
         fig.add_trace(_line(steps, metrics[key], key), row=2, col=1)
     fig.update_yaxes(title_text="loss", row=1, col=1)
     if rows == 2:
-        probabilities = all(k in _PROBABILITY_KEYS for k in shown_stats)
         fig.update_yaxes(title_text="D output", row=2, col=1,
-                         range=[-0.02, 1.02] if probabilities else None)
+                         range=[-0.02, 1.02] if _within_unit(metrics, shown_stats) else None)
     fig.update_xaxes(title_text="step", row=rows, col=1)
     fig.update_layout(**_LAYOUT, height=height, title=_title(title))
     return fig
+
+
+def _within_unit(metrics: Mapping[str, Sequence[float]], keys: Sequence[str]) -> bool:
+    """True when the stats look like probabilities (log-loss objectives), so the axis can be fixed
+    to [0, 1] and 0.502 vs 0.51 doesn't look dramatic; raw critic scores (hinge, least squares,
+    Wasserstein) keep an automatic range."""
+    values = np.concatenate([np.asarray(metrics[k], dtype=float) for k in keys])
+    values = values[np.isfinite(values)]
+    return values.size > 0 and float(values.min()) >= 0.0 and float(values.max()) <= 1.0
 
 
 def _line(steps: np.ndarray, values: Sequence[float], key: str) -> go.Scatter:
@@ -176,8 +182,11 @@ def _heatmap(field: Mapping[str, Any] | None) -> go.Heatmap | None:
         z = z.T
     if z.shape != (y.size, x.size):
         return None
+    finite = z[np.isfinite(z)]
+    unit = finite.size > 0 and finite.min() >= 0.0 and finite.max() <= 1.0
     return go.Heatmap(
-        x=x, y=y, z=z, zmin=0.0, zmax=1.0, colorscale=FIELD_COLORSCALE, name="D(x)",
+        x=x, y=y, z=z, zmin=0.0 if unit else None, zmax=1.0 if unit else None,
+        colorscale=FIELD_COLORSCALE, name="D(x)",
         colorbar=dict(title=dict(text="D(x)"), thickness=12, len=0.8),
         hovertemplate="x=%{x:.2f}<br>y=%{y:.2f}<br>D=%{z:.2f}<extra></extra>",
     )

@@ -1,0 +1,392 @@
+"""TrainingSession / SessionRegistry against the real library (no mocks), plus the figures and
+form helpers built on their snapshots.
+
+Runs are tiny (mlp-gan on the 2-D "ring"), and every wait polls with a deadline instead of
+sleeping a fixed time, so the tests hold on a busy 2-core machine.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from playground import figures
+from playground.session import DownsampledSeries, RunSlots, SessionRegistry, TrainingSession
+from trainers.errors import ConfigError, DatasetUnavailable, PlaygroundError
+
+WAIT_S = 30.0
+
+
+def ring_config(**changes: Any) -> dict[str, Any]:
+    """A long mlp-gan run on the ring: it never finishes by itself during a test."""
+    config = {"model": "mlp-gan", "dataset": "ring", "steps": 1_000_000, "batch_size": 32,
+              "log_every": 2, "sample_every": 10, "preset": "gan-lab"}
+    config.update(changes)
+    return config
+
+
+def wait_for(predicate: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def settled_step(session: TrainingSession, quiet_s: float = 0.3) -> int:
+    """The step once it has stopped moving for `quiet_s` (a paused run may finish the step it was in)."""
+    last = session.snapshot()["step"]
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = session.snapshot()["step"]
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("the step never settled")
+
+
+@pytest.fixture
+def session():
+    s = TrainingSession(join_timeout_s=20.0)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def baseline_threads():
+    """Thread count before the test; lets a test check that it left no worker behind."""
+    return threading.active_count()
+
+
+# ----- runs ----------------------------------------------------------------------------
+
+
+def test_history_grows_while_running(session):
+    session.start(ring_config())
+    wait_for(lambda: len(session.snapshot()["metrics"]["step"]) >= 5, "5 metric points")
+    wait_for(lambda: session.snapshot()["sample"] is not None, "a sample")
+    snap = session.snapshot()
+    assert snap["status"] == "running"
+    assert snap["device"] == "cpu" and snap["model"] == "mlp-gan" and snap["data_kind"] == "points"
+    assert snap["real"].shape[1] == 2
+    metrics = snap["metrics"]
+    assert {"loss_d", "loss_g", "d_real", "d_fake"} <= set(metrics)
+    assert all(len(v) == len(metrics["step"]) for v in metrics.values())
+    assert metrics["step"] == sorted(metrics["step"])
+    sample = snap["sample"]
+    assert sample["points"].shape[1] == 2
+    assert sample["field"]["values"].shape == (len(sample["field"]["y"]), len(sample["field"]["x"]))
+    assert snap["steps_per_s"] > 0
+    first_version = snap["metrics_version"]
+    wait_for(lambda: session.snapshot()["metrics_version"] > first_version + 3, "more metrics")
+
+
+def test_pause_stops_growth_and_resume_restarts_it(session):
+    session.start(ring_config())
+    wait_for(lambda: session.snapshot()["step"] > 5, "a few steps")
+    assert session.pause()
+    assert session.status == "paused"
+    step = settled_step(session)
+    time.sleep(0.5)
+    assert session.snapshot()["step"] == step
+    assert session.resume()
+    assert session.status == "running"
+    wait_for(lambda: session.snapshot()["step"] > step + 5, "steps after resume")
+
+
+@pytest.mark.parametrize("which", ["both", "d", "g"])
+def test_step_advances_exactly_one(session, which):
+    session.start(ring_config())
+    wait_for(lambda: session.snapshot()["step"] > 2, "a few steps")
+    session.pause()
+    step = settled_step(session)
+    assert session.step(which)
+    wait_for(lambda: session.snapshot()["step"] == step + 1, "one step")
+    time.sleep(0.4)
+    snap = session.snapshot()
+    assert snap["step"] == step + 1
+    assert snap["status"] == "paused"
+    # a single step reports its metrics and samples at once, so the page shows what it did
+    wait_for(lambda: session.snapshot()["metrics"]["step"][-1] == step + 1, "the step's metrics")
+
+
+def test_step_on_a_running_run_pauses_it_first(session):
+    session.start(ring_config())
+    wait_for(lambda: session.snapshot()["step"] > 2, "a few steps")
+    assert session.step("both")
+    assert session.status == "paused"
+    step = settled_step(session)
+    time.sleep(0.3)
+    assert session.snapshot()["step"] == step
+
+
+def test_controls_without_a_run_do_nothing(session):
+    assert session.snapshot()["status"] == "idle"
+    assert not session.pause()
+    assert not session.resume()
+    assert not session.step("both")
+    assert session.stop()
+    with pytest.raises(PlaygroundError):
+        session.step("sideways")
+
+
+def test_stop_joins_the_worker_thread(session, baseline_threads):
+    session.start(ring_config())
+    thread = session.thread
+    wait_for(lambda: session.snapshot()["step"] > 2, "a few steps")
+    assert threading.active_count() == baseline_threads + 1
+    assert session.stop()
+    assert not thread.is_alive()
+    assert session.status == "stopped"
+    assert threading.active_count() == baseline_threads
+
+
+def test_stop_while_paused_joins_too(session, baseline_threads):
+    session.start(ring_config())
+    wait_for(lambda: session.snapshot()["step"] > 2, "a few steps")
+    session.pause()
+    assert session.stop()
+    assert session.status == "stopped"
+    assert threading.active_count() == baseline_threads
+
+
+def test_run_completes_and_frees_its_slot(baseline_threads):
+    slots = RunSlots(1)
+    session = TrainingSession(slots=slots)
+    session.start(ring_config(steps=40))
+    wait_for(lambda: session.status == "done", "the run to finish")
+    snap = session.snapshot()
+    assert snap["step"] == 40
+    assert snap["metrics"]["step"][-1] == 40
+    wait_for(lambda: not session.thread.is_alive(), "the worker to end")
+    assert slots.in_use == 0
+    assert threading.active_count() == baseline_threads
+
+
+def test_start_replaces_the_running_run(session, baseline_threads):
+    first_id = session.start(ring_config())
+    first_thread = session.thread
+    wait_for(lambda: session.snapshot()["step"] > 2, "a few steps")
+    second_id = session.start(ring_config(dataset="spiral"))
+    assert second_id != first_id
+    assert not first_thread.is_alive()
+    assert threading.active_count() == baseline_threads + 1
+    snap = session.snapshot()
+    assert snap["run_id"] == second_id
+    wait_for(lambda: session.snapshot()["dataset"] == "spiral", "the new run's start event")
+    session.stop()
+    assert threading.active_count() == baseline_threads
+
+
+@pytest.mark.parametrize(
+    "changes, error",
+    [
+        ({"dataset": "no-such-data"}, DatasetUnavailable),
+        ({"steps": 0}, ConfigError),
+        ({"steps": -5}, ConfigError),
+        ({"batch_size": 0}, ConfigError),
+        ({"model": "no-such-model"}, ConfigError),
+        ({"dataset": "digits"}, ConfigError),  # image data for a points model
+        ({"overrides": {"no_such_key": 1}}, ConfigError),
+        ({"overrides": {"lr_g": "fast"}}, ConfigError),
+        ({"unknown_run_key": 1}, ConfigError),
+    ],
+)
+def test_bad_input_raises_before_any_thread(session, baseline_threads, changes, error):
+    with pytest.raises(error) as info:
+        session.start(ring_config(**changes))
+    assert str(info.value)  # a message a person can read
+    assert session.status == "idle"
+    assert threading.active_count() == baseline_threads
+
+
+def test_missing_dataset_file_raises(session, tmp_path, monkeypatch, baseline_threads):
+    monkeypatch.setenv("GAN_OFFLINE", "1")
+    with pytest.raises(DatasetUnavailable, match="mnist"):
+        session.start({"model": "dcgan", "dataset": "mnist", "data_dir": str(tmp_path)})
+    assert threading.active_count() == baseline_threads
+
+
+def test_bad_input_keeps_the_current_run(session):
+    session.start(ring_config())
+    wait_for(lambda: session.snapshot()["step"] > 2, "a few steps")
+    with pytest.raises(ConfigError):
+        session.start(ring_config(steps=0))
+    assert session.status == "running"
+
+
+# ----- registry ------------------------------------------------------------------------
+
+
+def test_registry_release_frees_the_thread(baseline_threads):
+    registry = SessionRegistry(max_running=2)
+    session = registry.get_or_create("tab-1")
+    assert registry.get_or_create("tab-1") is session
+    session.start(ring_config())
+    wait_for(lambda: session.snapshot()["step"] > 2, "a few steps")
+    assert registry.running_count() == 1
+    assert registry.release("tab-1")
+    assert "tab-1" not in registry and len(registry) == 0
+    assert registry.running_count() == 0
+    assert threading.active_count() == baseline_threads
+    assert not registry.release("tab-1")
+
+
+def test_registry_limits_concurrent_runs(baseline_threads):
+    registry = SessionRegistry(max_running=1)
+    first, second = registry.get_or_create("a"), registry.get_or_create("b")
+    first.start(ring_config())
+    with pytest.raises(PlaygroundError, match="busy"):
+        second.start(ring_config())
+    assert second.status == "idle"
+    first.start(ring_config(dataset="grid"))  # restarting your own run reuses your slot
+    first.pause()
+    with pytest.raises(PlaygroundError):  # a paused run still holds its slot
+        second.start(ring_config())
+    first.stop()
+    second.start(ring_config())
+    assert second.status == "running"
+    registry.close_all()
+    assert len(registry) == 0 and registry.running_count() == 0
+    assert threading.active_count() == baseline_threads
+
+
+def test_registry_releases_idle_sessions(baseline_threads):
+    now = [1000.0]
+    registry = SessionRegistry(idle_timeout_s=60.0, clock=lambda: now[0])
+    busy = registry.get_or_create("busy")
+    registry.get_or_create("quiet")
+    busy.start(ring_config())
+    now[0] += 45
+    registry.get("quiet")  # seen again: not idle
+    now[0] += 30
+    assert registry.cleanup_idle() == ["busy"]
+    assert registry.ids() == ["quiet"]
+    assert threading.active_count() == baseline_threads
+
+
+def test_registry_reaper_runs_cleanup(baseline_threads):
+    registry = SessionRegistry(idle_timeout_s=0.1)
+    registry.get_or_create("gone").start(ring_config())
+    registry.start_reaper(interval_s=0.05)
+    wait_for(lambda: len(registry) == 0, "the reaper to release the idle session", timeout=10)
+    registry.stop_reaper()
+    assert threading.active_count() == baseline_threads
+
+
+def test_registry_needs_a_session_id():
+    with pytest.raises(PlaygroundError):
+        SessionRegistry().get_or_create("")
+
+
+# ----- bounded history -------------------------------------------------------------------
+
+
+def test_series_stays_bounded_and_keeps_the_whole_run():
+    series = DownsampledSeries(max_points=100)
+    for step in range(1, 10_001):
+        series.add(step, {"loss_d": 1.0, "loss_g": float(step)})
+    assert 50 <= len(series) <= 100
+    out = series.export()
+    assert len(out["step"]) == len(out["loss_d"]) == len(out["loss_g"])
+    assert out["step"][0] < 300 and out["step"][-1] == 10_000
+    assert out["step"] == sorted(out["step"])
+    assert all(v == 1.0 for v in out["loss_d"])
+    # bucket means of a linear ramp stay on the ramp (within half a bucket)
+    for step, value in zip(out["step"], out["loss_g"]):
+        assert abs(value - step) <= series.stride
+
+
+def test_series_update_cost_does_not_grow_with_the_run():
+    series = DownsampledSeries(max_points=500)
+
+    def timed(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            series.add(0, {"loss_d": 0.5, "loss_g": 0.5})
+            series.export()
+        return time.perf_counter() - start
+
+    early = timed(2000)
+    for step in range(200_000):
+        series.add(step, {"loss_d": 0.5, "loss_g": 0.5})
+    late = timed(2000)
+    assert len(series) <= 500
+    assert late < early * 3 + 0.05
+
+
+def test_series_gaps_and_late_keys():
+    series = DownsampledSeries(max_points=8)
+    series.add(1, {"loss_d": 1.0})
+    series.add(2, {"loss_d": float("nan"), "grad_norm_d": 2.0})
+    out = series.export()
+    assert out["step"] == [1, 2]
+    assert out["loss_d"][0] == 1.0 and math.isnan(out["loss_d"][1])
+    assert math.isnan(out["grad_norm_d"][0]) and out["grad_norm_d"][1] == 2.0
+
+
+def test_sample_history_is_bounded():
+    session = TrainingSession(max_samples=3)
+    session.start(ring_config(sample_every=2))
+    wait_for(lambda: session.snapshot()["sample_version"] >= 6, "6 samples")
+    session.pause()
+    history = session.sample_history()
+    assert len(history) == 3
+    assert [h["step"] for h in history] == session.snapshot()["sample_steps"]
+    session.close()
+
+
+# ----- figures from real snapshots -----------------------------------------------------------
+
+
+def test_figures_from_a_real_2d_snapshot(session):
+    session.start(ring_config())
+    wait_for(lambda: session.snapshot()["sample"] is not None and session.snapshot()["metrics_version"] > 2,
+             "metrics and a sample")
+    snap = session.snapshot()
+    loss = figures.loss_figure(snap["metrics"])
+    names = {trace.name for trace in loss.data}
+    assert {"D loss", "G loss", "D(x) real", "D(G(z)) fake"} <= names
+    field = snap["sample"]["field"]
+    fig = figures.points_figure(snap["real"], snap["sample"]["points"], field)
+    kinds = [trace.type for trace in fig.data]
+    assert kinds == ["heatmap", "scattergl", "scattergl"]
+    heat = fig.data[0]
+    assert np.asarray(heat.z).shape == (len(field["y"]), len(field["x"]))
+    assert fig.to_json()  # serialisable, as gr.Plot needs
+
+
+def test_figures_from_a_real_1d_snapshot(session):
+    session.start(ring_config(dataset="gaussian-1d"))
+    wait_for(lambda: session.snapshot()["sample"] is not None, "a sample")
+    snap = session.snapshot()
+    fig = figures.points_figure(snap["real"], snap["sample"]["points"], snap["sample"]["field"])
+    kinds = [trace.type for trace in fig.data]
+    assert kinds == ["bar", "bar", "scatter"]
+    assert fig.to_json()
+
+
+def test_heatmap_orientation_follows_the_axes():
+    x = np.linspace(-1, 1, 4)
+    y = np.linspace(-1, 1, 3)
+    values = np.tile(y[:, None], (1, 4)) * 0.5 + 0.5  # depends on y only: rows are y
+    fig = figures.field_2d_figure(None, None, {"x": x, "y": y, "values": values})
+    z = np.asarray(fig.data[0].z)
+    assert z.shape == (3, 4)
+    assert np.allclose(z[:, 0], values[:, 0])
+    transposed = figures.field_2d_figure(None, None, {"x": x, "y": y, "values": values.T})
+    assert np.asarray(transposed.data[0].z).shape == (3, 4)
+
+
+def test_empty_inputs_give_placeholder_figures():
+    assert figures.loss_figure({"step": []}).layout.annotations
+    assert figures.points_figure(None, None).layout.annotations
+    fig = figures.loss_figure({"step": [1, 2], "loss_d": [0.7, 0.6], "loss_g": [0.8, 0.9]})
+    assert [t.name for t in fig.data] == ["D loss", "G loss"]
