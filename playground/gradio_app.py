@@ -35,6 +35,8 @@ LIVE_RUN_DEFAULTS = {"log_every": 5, "sample_every": 50, "sample_interval_s": 1.
 MIN_DISPLAY_PX = 256
 POLL_SECONDS = 0.5
 DEFAULT_MODEL = "dcgan"
+#: Shown first: the 2-D ring is GAN Lab's classic, digits trains offline in seconds.
+PREFERRED_DATASETS = ("ring", "digits")
 
 
 # ----- pure helpers (tested without a browser) ---------------------------------------
@@ -57,12 +59,14 @@ def _field_default(fields: Mapping[str, dataclasses.Field], name: str, fallback:
 
 
 def datasets_for(model: str) -> list[str]:
-    """Registered dataset names the model family accepts (by data kind)."""
+    """Registered dataset names the model family accepts (by data kind), the preferred first."""
     try:
         kinds = tuple(get_family(model).data_kinds)
     except PlaygroundError:
         return list_datasets()
-    return [name for name in list_datasets() if DATASETS[name].kind in kinds]
+    names = [name for name in list_datasets() if DATASETS[name].kind in kinds]
+    preferred = [name for name in PREFERRED_DATASETS if name in names]
+    return preferred + [name for name in names if name not in preferred]
 
 
 def presets_for(model: str) -> list[tuple[str, str]]:
@@ -319,7 +323,7 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
                     lr_g = gr.Number(first_values.get("lr_g", 2e-4), label="lr G", elem_id="lr-g")
                     lr_d = gr.Number(first_values.get("lr_d", 2e-4), label="lr D", elem_id="lr-d")
                     seed = gr.Number(0, label="Seed", precision=0, elem_id="seed")
-                with gr.Accordion("Advanced: model config overrides", open=False):
+                with gr.Accordion("Advanced: model config overrides", open=False, elem_id="advanced-accordion"):
                     advanced = gr.Textbox(
                         label="Overrides (JSON object)", placeholder='{"beta1": 0.5}', lines=2,
                         elem_id="advanced",

@@ -1,0 +1,386 @@
+"""The Gradio app in a real browser: Debian's Chromium driven by Playwright for Python.
+
+One app per module, launched in-process on a free port (`launch(prevent_thread_lock=True)`)
+with its own SessionRegistry, so the tests can check the server side too (threads, slots).
+Each test opens a fresh browser context, i.e. a fresh Gradio session. Waits poll the page
+with deadlines, so a busy 2-core machine slows the tests down without failing them.
+
+The pure helpers of playground.gradio_app (form -> RunConfig, status line, image scaling)
+are tested at the bottom without a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pytest
+
+from playground.session import SessionRegistry
+from trainers.errors import PlaygroundError
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+WAIT_MS = 45_000
+
+needs_chromium = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
+                                    reason=f"{CHROMIUM} is not installed (Debian package 'chromium')")
+
+
+# ----- fixtures --------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[tuple[str, SessionRegistry]]:
+    """The app on a free port: (url, registry). A short heartbeat makes tab closing visible fast."""
+    old_heartbeat = os.environ.get("GRADIO_HEARTBEAT_INTERVAL")
+    os.environ["GRADIO_HEARTBEAT_INTERVAL"] = "0.5"
+    from playground.gradio_app import build_app
+
+    registry = SessionRegistry(max_running=3, idle_timeout_s=600)
+    demo = build_app(registry)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", registry
+    finally:
+        registry.close_all()
+        demo.close()
+        if old_heartbeat is None:
+            os.environ.pop("GRADIO_HEARTBEAT_INTERVAL", None)
+        else:
+            os.environ["GRADIO_HEARTBEAT_INTERVAL"] = old_heartbeat
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(app, browser):
+    """A fresh context (a new Gradio session) on the loaded page."""
+    url, _ = app
+    context = browser.new_context(viewport={"width": 1400, "height": 1300})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(url)
+    page.wait_for_selector("#start-btn")
+    page.wait_for_function("() => window.gradio_config !== undefined || document.querySelector('#status')")
+    yield page
+    context.close()
+
+
+# ----- page helpers ----------------------------------------------------------------------
+
+
+def status(page) -> str:
+    return page.inner_text("#status")
+
+
+def wait_status(page, pattern: str, timeout_ms: int = WAIT_MS) -> str:
+    """Wait until the status line matches the regex `pattern`; returns the line."""
+    page.wait_for_function(
+        "(p) => new RegExp(p).test(document.querySelector('#status').innerText)",
+        arg=pattern, timeout=timeout_ms,
+    )
+    return status(page)
+
+
+def status_step(page) -> int:
+    match = re.search(r"step (\d+) /", status(page))
+    assert match, status(page)
+    return int(match.group(1))
+
+
+def wait_until(check: Callable[[], Any], what: str, timeout_s: float = WAIT_MS / 1000) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def choose(page, elem_id: str, value: str) -> None:
+    """Pick a value in a gr.Dropdown the way a person does: open it and click the option."""
+    page.click(f"#{elem_id} input")
+    page.get_by_role("option", name=value, exact=True).click()
+    page.wait_for_function(
+        "([id, v]) => document.querySelector(`#${id} input`).value === v", arg=[elem_id, value])
+
+
+def choose_model(page, model: str, expected_dataset: str) -> None:
+    """Pick a model and wait for the form to follow (its datasets, presets and defaults)."""
+    choose(page, "model", model)
+    page.wait_for_function("(v) => document.querySelector('#dataset input').value === v",
+                           arg=expected_dataset)
+
+
+def set_number(page, elem_id: str, value: Any) -> None:
+    box = page.locator(f"#{elem_id} input")
+    box.fill(str(value))
+    box.press("Tab")
+
+
+def plot_traces(page, elem_id: str) -> list[dict[str, Any]]:
+    """Trace types and point counts of the Plotly figure Gradio drew in `#elem_id`."""
+    return page.evaluate(
+        """(id) => {
+            const gd = document.querySelector(`#${id} .js-plotly-plot`);
+            // _fullData holds decoded arrays (gd.data may keep Plotly's base64 "bdata" form)
+            const traces = gd && (gd._fullData || gd.data);
+            if (!traces) return [];
+            return traces.map(t => ({type: t.type || 'scatter', name: t.name || '',
+                                     n: t.x && t.x.length !== undefined ? t.x.length : 0}));
+        }""",
+        elem_id,
+    )
+
+
+def plot_title(page, elem_id: str) -> str:
+    return page.evaluate(
+        """(id) => {
+            const gd = document.querySelector(`#${id} .js-plotly-plot`);
+            const t = gd && gd.layout && gd.layout.title;
+            return t ? (t.text || '') : '';
+        }""",
+        elem_id,
+    )
+
+
+def image_src(page) -> str | None:
+    img = page.query_selector("#sample-image img")
+    return img.get_attribute("src") if img else None
+
+
+def toast_text(page) -> str:
+    page.wait_for_selector("[data-testid='toast-text']")
+    return " ".join(page.locator("[data-testid='toast-text']").all_inner_texts())
+
+
+def close_toasts(page) -> None:
+    for button in page.locator("[data-testid='toast-close']").all():
+        if button.is_visible():
+            button.click()
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='toast-text']\")")
+
+
+def active_runs(registry: SessionRegistry) -> int:
+    return registry.running_count()
+
+
+def worker_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("gan-") and "reaper" not in t.name]
+
+
+# ----- tests -----------------------------------------------------------------------------
+
+
+@needs_chromium
+def test_dcgan_on_digits_trains_live_and_stops(page, app):
+    _, registry = app
+    assert page.input_value("#model input") == "dcgan"
+    assert page.input_value("#dataset input") == "digits"
+    set_number(page, "batch-size", 16)
+    page.click("#start-btn")
+    wait_status(page, r"running")
+    assert page.is_visible("#sample-image") and not page.is_visible("#field-plot")
+
+    first_src = wait_until(lambda: image_src(page), "the first sample image")
+    first_losses = wait_until(lambda: [t for t in plot_traces(page, "loss-plot") if t["n"] >= 2],
+                              "a loss curve")
+    assert {t["name"] for t in first_losses} >= {"D loss", "G loss"}
+    first_shot = page.locator("#loss-plot").screenshot()
+    first_image_shot = page.locator("#sample-image img").screenshot()
+
+    # both change as training goes on
+    wait_until(lambda: image_src(page) not in (None, first_src), "a new sample image")
+    wait_until(lambda: max(t["n"] for t in plot_traces(page, "loss-plot")) > first_losses[0]["n"] + 1,
+               "the loss curve to grow")
+    assert page.locator("#loss-plot").screenshot() != first_shot
+    assert page.locator("#sample-image img").screenshot() != first_image_shot
+    assert re.search(r"step \d+ / 2000 · [\d.]+ steps/s · device cpu · dcgan on digits", status(page))
+
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+    assert active_runs(registry) == 0
+    assert worker_threads() == []
+    stopped_at = status_step(page)
+    time.sleep(1.5)
+    assert status_step(page) == stopped_at
+
+
+@needs_chromium
+def test_bad_inputs_show_an_error_toast(page, app):
+    _, registry = app
+    before = active_runs(registry)
+
+    set_number(page, "steps", 0)
+    page.click("#start-btn")
+    assert "steps" in toast_text(page)
+    close_toasts(page)
+
+    set_number(page, "steps", 100)
+    set_number(page, "batch-size", 0)
+    page.click("#start-btn")
+    assert "batch_size" in toast_text(page)
+    close_toasts(page)
+
+    set_number(page, "batch-size", 16)
+    page.fill("#dataset input", "no-such-dataset")
+    page.press("#dataset input", "Enter")
+    page.click("#start-btn")
+    assert "unknown dataset 'no-such-dataset'" in toast_text(page)
+    close_toasts(page)
+
+    page.fill("#dataset input", "mnist")
+    page.press("#dataset input", "Enter")
+    page.click("#advanced-accordion")
+    page.fill("#advanced textarea", "{not json")
+    page.click("#start-btn")
+    assert "not valid JSON" in toast_text(page)
+    close_toasts(page)
+
+    page.fill("#advanced textarea", '{"no_such_key": 1}')
+    page.click("#start-btn")
+    assert "no_such_key" in toast_text(page)
+
+    assert active_runs(registry) == before
+    assert "idle" in status(page)  # the page is still alive and nothing started
+
+
+@needs_chromium
+def test_toy_2d_view_pause_and_step(page, app):
+    _, registry = app
+    choose_model(page, "mlp-gan", "ring")
+    page.click("#start-btn")
+    wait_status(page, r"running")
+    assert page.is_visible("#field-plot") and not page.is_visible("#sample-image")
+
+    # GAN Lab's view: D's output as a heat map under real and generated points
+    traces = wait_until(lambda: plot_traces(page, "field-plot") if len(plot_traces(page, "field-plot")) == 3
+                        else None, "the 2-D field plot")
+    assert [t["type"] for t in traces] == ["heatmap", "scattergl", "scattergl"]
+    assert traces[1]["n"] > 100 and traces[2]["n"] > 100
+    first_title = wait_until(lambda: plot_title(page, "field-plot"), "a titled field plot")
+    wait_until(lambda: plot_title(page, "field-plot") not in ("", first_title), "a newer sample")
+
+    page.click("#pause-btn")
+    wait_status(page, r"paused")
+    step = wait_until(lambda: _settled(page), "the step to settle")
+    page.click("#step-btn")
+    wait_until(lambda: status_step(page) == step + 1, "one step")
+    page.click("#step-d-btn")
+    wait_until(lambda: status_step(page) == step + 2, "one D step")
+    assert "paused" in status(page)
+    wait_until(lambda: plot_title(page, "field-plot") == f"step {step + 2}", "the stepped sample")
+
+    page.click("#resume-btn")
+    wait_status(page, r"running")
+    wait_until(lambda: status_step(page) > step + 10, "training to go on")
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+    assert active_runs(registry) == 0
+
+
+def _settled(page) -> int | None:
+    """The status step once it held still for a second (a pause may end the step in flight)."""
+    first = status_step(page)
+    time.sleep(1.0)
+    return first if status_step(page) == first else None
+
+
+@needs_chromium
+def test_closing_the_tab_releases_the_session(app, browser):
+    url, registry = app
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.set_default_timeout(WAIT_MS)
+    tab.goto(url)
+    choose_model(tab, "mlp-gan", "ring")
+    tab.click("#start-btn")
+    wait_status(tab, r"running")
+    sessions = len(registry)
+    assert sessions >= 1 and active_runs(registry) == 1
+    context.close()
+    wait_until(lambda: active_runs(registry) == 0 and len(registry) == sessions - 1,
+               "the unload to release the session", timeout_s=30)
+    wait_until(lambda: worker_threads() == [], "the worker thread to end", timeout_s=10)
+
+
+# ----- helpers of the app, no browser needed ---------------------------------------------------
+
+
+def test_make_run_config_maps_the_form():
+    from playground.gradio_app import make_run_config
+
+    config = make_run_config("mlp-gan", " ring ", "minimax", 300, 32.0, 1e-3, 2e-3, 7,
+                             '{"hidden": 16}', preset="gan-lab")
+    assert config["model"] == "mlp-gan" and config["dataset"] == "ring"
+    assert config["steps"] == 300 and config["batch_size"] == 32 and config["seed"] == 7
+    assert config["preset"] == "gan-lab"
+    assert config["overrides"] == {"objective": "minimax", "lr_g": 1e-3, "lr_d": 2e-3, "hidden": 16}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("", "ring", None, 10, 8, None, None, 0), "model"),
+        (("mlp-gan", "", None, 10, 8, None, None, 0), "dataset"),
+        (("mlp-gan", "ring", None, None, 8, None, None, 0), "Steps is empty"),
+        (("mlp-gan", "ring", None, 10.5, 8, None, None, 0), "whole number"),
+        (("mlp-gan", "ring", None, 10, 8, None, None, 0, "[1]"), "JSON object"),
+        (("mlp-gan", "ring", None, 10, 8, None, None, 0, "{x"), "not valid JSON"),
+    ],
+)
+def test_make_run_config_rejects_what_the_form_gets_wrong(args, message):
+    from playground.gradio_app import make_run_config
+
+    with pytest.raises(PlaygroundError, match=message):
+        make_run_config(*args)
+
+
+def test_status_line_and_sample_image():
+    from playground.gradio_app import sample_image, status_text
+
+    assert "idle" in status_text({})
+    line = status_text({"status": "running", "step": 12, "total_steps": 100, "steps_per_s": 3.25,
+                        "device": "cpu", "model": "dcgan", "dataset": "digits",
+                        "latest": {"loss_d": 1.0, "loss_g": 2.0}, "error": None})
+    assert "step 12 / 100" in line and "3.2 steps/s" in line and "device cpu" in line
+    assert "Error" in status_text({"status": "error", "error": "loss_d became NaN"})
+    grid = np.zeros((82, 82, 1), dtype=np.uint8)
+    image = sample_image(grid)
+    assert image.shape == (328, 328) and image.dtype == np.uint8
+    assert sample_image(None) is None
+
+
+def test_form_choices_come_from_the_library():
+    from playground.gradio_app import datasets_for, objectives_for, presets_for
+
+    assert datasets_for("mlp-gan")[0] == "ring"
+    assert "digits" not in datasets_for("mlp-gan")
+    assert datasets_for("dcgan")[0] == "digits"
+    assert set(objectives_for("dcgan")) >= {"minimax", "non-saturating"}
+    assert ("cpu-small", "cpu-small") in presets_for("dcgan")
