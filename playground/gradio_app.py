@@ -14,6 +14,7 @@ PlaygroundError messages are shown as they are, in a `gr.Error` toast.
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import math
 from typing import Any, Mapping
@@ -34,6 +35,9 @@ LIVE_RUN_DEFAULTS = {"log_every": 5, "sample_every": 50, "sample_interval_s": 1.
 #: Display images at least this many pixels wide (nearest-neighbour, so pixels stay crisp).
 MIN_DISPLAY_PX = 256
 POLL_SECONDS = 0.5
+#: Every sample image is a file in Gradio's cache: sweep every 2 minutes, keep 5 minutes' worth,
+#: so a long run at one image a second cannot fill the disk.
+CACHE_CLEANUP = (120, 300)
 DEFAULT_MODEL = "dcgan"
 #: Shown first: the 2-D ring is GAN Lab's classic, digits trains offline in seconds.
 PREFERRED_DATASETS = ("ring", "digits")
@@ -265,6 +269,13 @@ def dataset_info(name: str) -> str:
 # ----- the page ----------------------------------------------------------------------
 
 
+def user_error(exc: Exception, title: str = "Cannot start") -> gr.Error:
+    """The library's message in a toast, as it is (escaped: gr.Error renders HTML); no traceback
+    in the server log, since bad input is expected, not a bug."""
+    return gr.Error(html.escape(str(exc)), title=title, print_exception=False)
+
+
+
 def _new_view() -> dict[str, int]:
     """What this tab has already drawn, so the timer can skip unchanged outputs."""
     return {"run_id": -1, "metrics_version": -1, "sample_version": -1, "status": ""}
@@ -292,7 +303,7 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
     first_datasets = datasets_for(first_model) if first_model else list_datasets()
     first_objectives = objectives_for(first_model) if first_model else []
 
-    with gr.Blocks(title="GAN Playground", delete_cache=(600, 3600)) as demo:
+    with gr.Blocks(title="GAN Playground", delete_cache=CACHE_CLEANUP) as demo:
         view = gr.State(_new_view())
         gr.Markdown("# GAN Playground\nTrain a GAN live: watch the losses and the samples, "
                     "pause, step D or G, and compare objectives.")
@@ -390,9 +401,9 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
                 config = make_run_config(m, d, obj, n, bs, lg, ld, sd, adv, preset=pre)
                 session.start(config)
             except PlaygroundError as exc:  # ConfigError, DatasetUnavailable, busy server...
-                raise gr.Error(str(exc), title="Cannot start") from exc
+                raise user_error(exc) from exc
             except Exception as exc:  # a library bug must not take the page down
-                raise gr.Error(f"{type(exc).__name__}: {exc}", title="Cannot start") from exc
+                raise gr.Error(html.escape(f"{type(exc).__name__}: {exc}"), title="Cannot start") from exc
             snap = session.snapshot()
             kind = _data_kind(snap)
             return (
@@ -420,7 +431,7 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
                 try:
                     done = _apply(session, action)
                 except PlaygroundError as exc:
-                    raise gr.Error(str(exc)) from exc
+                    raise user_error(exc, title=f"Cannot {action.replace('_', ' ')}") from exc
                 if not done:
                     gr.Info(_NOOP_MESSAGES[action])
                 snap = session.snapshot()

@@ -222,6 +222,37 @@ def test_bad_input_keeps_the_current_run(session):
     assert session.status == "running"
 
 
+def test_a_failing_run_reports_error_and_frees_everything(baseline_threads):
+    """A crash inside the engine ends the worker cleanly: status "error", the message kept."""
+    from trainers.engine import Trainer
+
+    def failing_trainer(config):
+        trainer = Trainer(config)
+        real_train_one = trainer.train_one
+
+        def train_one(update="both"):
+            if trainer.step >= 5:
+                raise RuntimeError("simulated failure in a training step")
+            return real_train_one(update)
+
+        trainer.train_one = train_one
+        return trainer
+
+    slots = RunSlots(1)
+    session = TrainingSession(slots=slots, trainer_factory=failing_trainer)
+    session.start(ring_config())
+    wait_for(lambda: session.status == "error", "the error status")
+    snap = session.snapshot()
+    assert "simulated failure" in snap["error"]
+    assert snap["step"] == 5
+    wait_for(lambda: not session.thread.is_alive(), "the worker to end")
+    assert slots.in_use == 0
+    assert threading.active_count() == baseline_threads
+    session.start(ring_config())  # the session is usable again
+    assert session.status == "running"
+    session.close()
+
+
 # ----- registry ------------------------------------------------------------------------
 
 
