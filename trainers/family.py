@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -38,3 +39,11 @@ class FamilySpec:
     #: critic(config, networks, x) -> D's output as a person reads it (a probability for log-losses)
     critic: Optional[Callable[..., Tensor]] = None
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        """The choices of the config's ``objective`` field (empty when it has none)."""
+        for f in dataclasses.fields(self.config_cls):
+            if f.name == "objective":
+                return tuple(f.metadata.get("choices", ()))
+        return ()

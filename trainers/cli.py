@@ -1,0 +1,164 @@
+"""Command line: ``python -m trainers train|sample|list``.
+
+Bad input (unknown model or dataset, a bad config key, a missing file) prints one line saying
+what is wrong and exits with status 2; it never leaves a traceback or a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+from .errors import PlaygroundError
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``key=value`` with a JSON value when it parses (numbers, true/false, lists), else text."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m trainers", description="GAN Playground's trainer.")
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model", description=(
+        "Train a model family on a dataset. Checkpoints (config.json + model.safetensors + optimizer "
+        "state) and sample grids go to --out. Example: python -m trainers train --model dcgan "
+        "--dataset mnist --steps 2000 --out runs/x"))
+    train.add_argument("--model", default="dcgan", help="model family (see `list`); default dcgan")
+    train.add_argument("--dataset", default="mnist",
+                       help="dataset name (see `list`) or folder:PATH for your own images; default mnist")
+    train.add_argument("--steps", type=int, default=2000, help="training iterations; default 2000")
+    train.add_argument("--batch-size", type=int, default=64, help="samples per batch; default 64")
+    train.add_argument("--seed", type=int, default=0, help="seed for weights, batches and noise; default 0")
+    train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N, mps")
+    train.add_argument("--preset", default="", help="a named preset of the family's config (see `list`)")
+    train.add_argument("--set", dest="overrides", action="append", type=parse_assignment, default=None,
+                       metavar="KEY=VALUE", help="override a model config value, e.g. --set lr_g=1e-4 "
+                       "--set objective=minimax; repeatable; unknown keys are errors")
+    train.add_argument("--out", default=None, help="checkpoint folder; sample grids go to OUT/samples")
+    train.add_argument("--resume", default=None, metavar="FOLDER",
+                       help="continue the run saved in FOLDER (to --steps in total)")
+    train.add_argument("--image-size", type=int, default=None, help="resize images to this side")
+    train.add_argument("--data-dir", default=None, help="data folder (default: $GAN_DATA_DIR or ./data)")
+    train.add_argument("--log-every", type=int, default=10, help="steps between progress updates; default 10")
+    train.add_argument("--sample-every", type=int, default=500, help="steps between sample grids; default 500")
+    train.add_argument("--checkpoint-every", type=int, default=0,
+                       help="steps between checkpoints (0: only at the end); default 0")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sample = commands.add_parser("sample", help="draw samples from a checkpoint",
+                                 description="Write a grid of samples from a saved checkpoint to a PNG.")
+    sample.add_argument("--checkpoint", required=True, help="checkpoint folder (with config.json)")
+    sample.add_argument("--out", default="samples.png", help="PNG to write; default samples.png")
+    sample.add_argument("-n", "--num", type=int, default=64, help="number of samples; default 64")
+    sample.add_argument("--seed", type=int, default=0, help="noise seed; default 0")
+    sample.add_argument("--device", default="cpu", help="device; default cpu")
+
+    commands.add_parser("list", help="list model families and datasets",
+                        description="List model families (with presets and objectives) and datasets "
+                                    "(with whether their files are present).")
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from PIL import Image
+    from tqdm import tqdm
+
+    from .engine import RunConfig, Trainer
+
+    cadence = {"steps": args.steps, "device": args.device, "log_every": args.log_every,
+               "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every}
+    if args.resume:
+        out = args.out or args.resume
+        trainer = Trainer.from_checkpoint(args.resume, out=out, **cadence)
+    else:
+        run = RunConfig(model=args.model, dataset=args.dataset, batch_size=args.batch_size,
+                        seed=args.seed, preset=args.preset, out=args.out, image_size=args.image_size,
+                        data_dir=args.data_dir, overrides=dict(args.overrides or []), **cadence)
+        trainer = Trainer(run)
+    run = trainer.run_config
+    samples_dir = Path(run.out) / "samples" if run.out else None
+    bar = tqdm(total=run.steps, initial=trainer.step, disable=args.quiet, unit="step", dynamic_ncols=True)
+    status = 0
+    for event in trainer.run():
+        kind = event["type"]
+        if kind == "start":
+            bar.write(f"training {event['model']} on {event['dataset']} ({event['device']}), "
+                      f"steps {event['step']}..{event['total_steps']}")
+        elif kind == "metrics":
+            bar.update(event["step"] - bar.n)
+            shown = {k.replace("loss_", ""): f"{v:.3f}" for k, v in event["losses"].items()}
+            bar.set_postfix(shown, it_s=f"{event['steps_per_s']:.1f}")
+        elif kind == "samples" and samples_dir is not None and "grid" in event:
+            samples_dir.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(event["grid"]).save(samples_dir / f"step{event['step']:07d}.png")
+        elif kind == "error":
+            bar.close()
+            print(f"error: {event['message']}", file=sys.stderr)
+            status = 1
+        elif kind == "done":
+            bar.update(event["step"] - bar.n)
+            bar.close()
+            where = f"; checkpoint in {event['path']}" if event["path"] else ""
+            print(f"{event['reason']} at step {event['step']}{where}")
+    return status
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from .engine import image_grid
+    from .model import GANModel
+
+    model = GANModel.from_pretrained(args.checkpoint, device=args.device)
+    samples = model.sample(args.num, seed=args.seed)
+    if samples.dim() != 4:
+        from .errors import ConfigError
+        raise ConfigError(f"{model.family.name} makes points, not images: `sample` writes image grids")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image_grid(samples)).save(out)
+    print(f"wrote {args.num} samples to {out}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from .data import DATASETS, dataset_status
+    from .registry import MODELS
+
+    print("Models:")
+    for spec in MODELS.values():
+        print(f"  {spec.name:10s} {spec.description}")
+        print(f"  {'':10s} data: {', '.join(spec.data_kinds)}; objectives: {', '.join(spec.objectives) or '-'}; "
+              f"presets: {', '.join(spec.presets) or '-'}; paper: {spec.paper}")
+    print("Datasets (folder:PATH also accepted):")
+    for name, info in DATASETS.items():
+        ok, message = dataset_status(name) if info.needs_files else (True, info.description)
+        print(f"  {name:14s} {'ready  ' if ok else 'missing'} {message}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"train": _train, "sample": _sample, "list": _list}
+    try:
+        return handlers[args.command](args)
+    except PlaygroundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
