@@ -23,7 +23,7 @@ import gradio as gr
 import numpy as np
 
 from playground import figures
-from playground.session import ACTIVE_STATUSES, SessionRegistry, TrainingSession
+from playground.session import LIVE_STATUSES, SessionRegistry, TrainingSession
 from trainers.data import DATASETS, dataset_kind, list_datasets
 from trainers.errors import PlaygroundError
 from trainers.registry import MODELS, get_family
@@ -275,8 +275,7 @@ def user_error(exc: Exception, title: str = "Cannot start") -> gr.Error:
     return gr.Error(html.escape(str(exc)), title=title, print_exception=False)
 
 
-
-def _new_view() -> dict[str, int]:
+def _new_view() -> dict[str, Any]:
     """What this tab has already drawn, so the timer can skip unchanged outputs."""
     return {"run_id": -1, "metrics_version": -1, "sample_version": -1, "status": ""}
 
@@ -288,173 +287,230 @@ def _session_id(request: gr.Request | None) -> str:
     return sid
 
 
+@dataclasses.dataclass
+class _Form:
+    """The run form's components, in the order the Start handler takes them."""
+
+    model: gr.Dropdown
+    dataset: gr.Dropdown
+    preset: gr.Dropdown
+    objective: gr.Dropdown
+    steps: gr.Number
+    batch_size: gr.Number
+    lr_g: gr.Number
+    lr_d: gr.Number
+    seed: gr.Number
+    advanced: gr.Textbox
+    model_md: gr.Markdown
+    dataset_md: gr.Markdown
+    config_md: gr.Markdown
+
+    def run_inputs(self) -> list[gr.components.Component]:
+        return [self.model, self.dataset, self.preset, self.objective, self.steps, self.batch_size,
+                self.lr_g, self.lr_d, self.seed, self.advanced]
+
+
+@dataclasses.dataclass
+class _Views:
+    """What the timer updates; `outputs()` is the order of `_render`'s tuple."""
+
+    view: gr.State
+    status: gr.Markdown
+    loss_plot: gr.Plot
+    image: gr.Image
+    field_plot: gr.Plot
+    timer: gr.Timer
+
+    def outputs(self) -> list[gr.components.Component]:
+        return [self.view, self.status, self.loss_plot, self.image, self.field_plot, self.timer]
+
+
+def _form_defaults(model: str | None) -> dict[str, Any]:
+    """Choices and values the form shows for a model (its datasets, preset, objective, rates)."""
+    if not model:
+        return {"datasets": list_datasets(), "presets": [], "preset": "", "objectives": [],
+                "objective": None, "lr_g": 2e-4, "lr_d": 2e-4}
+    chosen = default_preset(model)
+    values = preset_values(model, chosen)
+    objectives = objectives_for(model)
+    return {
+        "datasets": datasets_for(model),
+        "presets": presets_for(model),
+        "preset": chosen,
+        "objectives": objectives,
+        "objective": values.get("objective") or (objectives[0] if objectives else None),
+        "lr_g": values.get("lr_g", 2e-4),
+        "lr_d": values.get("lr_d", 2e-4),
+    }
+
+
+def _build_form(model_name: str | None) -> _Form:
+    d = _form_defaults(model_name)
+    first_dataset = d["datasets"][0] if d["datasets"] else None
+    model = gr.Dropdown(list(MODELS), value=model_name, label="Model", elem_id="model")
+    model_md = gr.Markdown(model_info(model_name or ""), elem_id="model-info")
+    dataset = gr.Dropdown(d["datasets"], value=first_dataset, label="Dataset", allow_custom_value=True,
+                          elem_id="dataset", info="or type folder:/path/to/images")
+    dataset_md = gr.Markdown(dataset_info(first_dataset or ""), elem_id="dataset-info")
+    preset = gr.Dropdown(d["presets"], value=d["preset"], label="Preset", elem_id="preset",
+                         info="network sizes; the form below overrides it")
+    objective = gr.Dropdown(d["objectives"], value=d["objective"], label="Objective", elem_id="objective")
+    with gr.Row():
+        steps = gr.Number(2000, label="Steps", precision=0, elem_id="steps")
+        batch_size = gr.Number(64, label="Batch size", precision=0, elem_id="batch-size")
+    with gr.Row():
+        lr_g = gr.Number(d["lr_g"], label="lr G", elem_id="lr-g")
+        lr_d = gr.Number(d["lr_d"], label="lr D", elem_id="lr-d")
+        seed = gr.Number(0, label="Seed", precision=0, elem_id="seed")
+    with gr.Accordion("Advanced: model config overrides", open=False, elem_id="advanced-accordion"):
+        advanced = gr.Textbox(label="Overrides (JSON object)", placeholder='{"beta1": 0.5}', lines=2,
+                              elem_id="advanced")
+        config_md = gr.Markdown(config_help(model_name or ""), elem_id="config-help")
+    return _Form(model, dataset, preset, objective, steps, batch_size, lr_g, lr_d, seed, advanced,
+                 model_md, dataset_md, config_md)
+
+
+def _build_buttons() -> dict[str, gr.Button]:
+    """Start and the run controls; keys are the control actions of `_apply`."""
+    with gr.Row():
+        buttons = {
+            "start": gr.Button("Start", variant="primary", elem_id="start-btn"),
+            "pause": gr.Button("Pause", elem_id="pause-btn"),
+            "resume": gr.Button("Resume", elem_id="resume-btn"),
+            "stop": gr.Button("Stop", variant="stop", elem_id="stop-btn"),
+        }
+    with gr.Row():  # GAN Lab's single steps: both networks, D only, G only
+        buttons["step"] = gr.Button("Step both", size="sm", elem_id="step-btn")
+        buttons["step_d"] = gr.Button("Step D", size="sm", elem_id="step-d-btn")
+        buttons["step_g"] = gr.Button("Step G", size="sm", elem_id="step-g-btn")
+    return buttons
+
+
+def _build_views(first_dataset: str | None) -> _Views:
+    kind = _data_kind({"dataset": first_dataset or ""})
+    status = gr.Markdown(status_text({}), elem_id="status")
+    loss_plot = gr.Plot(figures.empty_figure(), label="Losses", elem_id="loss-plot")
+    image = gr.Image(None, label="Samples (fixed noise)", type="numpy", format="png", interactive=False,
+                     elem_id="sample-image", visible=kind == "image", height=420)
+    field_plot = gr.Plot(figures.empty_figure(), label="Real vs generated, over D's output",
+                         elem_id="field-plot", visible=kind == "points")
+    return _Views(gr.State(_new_view()), status, loss_plot, image, field_plot,
+                  gr.Timer(POLL_SECONDS, active=False))
+
+
+def _wire_form(form: _Form) -> None:
+    """Keep the form consistent: a model brings its datasets, presets and defaults."""
+
+    def on_model(name: str):
+        d = _form_defaults(name)
+        return (
+            gr.Dropdown(choices=d["datasets"], value=d["datasets"][0] if d["datasets"] else None),
+            gr.Dropdown(choices=d["presets"], value=d["preset"]),
+            gr.Dropdown(choices=d["objectives"], value=d["objective"]),
+            gr.Number(value=d["lr_g"]),
+            gr.Number(value=d["lr_d"]),
+            model_info(name),
+            config_help(name),
+        )
+
+    def on_preset(name: str, chosen: str):
+        values = preset_values(name, chosen)
+        return (
+            gr.Number(value=values.get("lr_g", 2e-4)),
+            gr.Number(value=values.get("lr_d", 2e-4)),
+            gr.Dropdown(value=values["objective"]) if values.get("objective") else gr.skip(),
+        )
+
+    form.model.change(on_model, [form.model],
+                      [form.dataset, form.preset, form.objective, form.lr_g, form.lr_d, form.model_md,
+                       form.config_md], show_progress="hidden")
+    form.preset.input(on_preset, [form.model, form.preset], [form.lr_g, form.lr_d, form.objective],
+                      show_progress="hidden")
+    form.dataset.change(dataset_info, [form.dataset], [form.dataset_md], show_progress="hidden")
+
+
+def _wire_start(registry: SessionRegistry, form: _Form, button: gr.Button, views: _Views) -> None:
+    def on_start(m, d, pre, obj, n, bs, lg, ld, sd, adv, request: gr.Request):
+        session = registry.get_or_create(_session_id(request))
+        try:
+            session.start(make_run_config(m, d, obj, n, bs, lg, ld, sd, adv, preset=pre))
+        except PlaygroundError as exc:  # ConfigError, DatasetUnavailable, busy server...
+            raise user_error(exc) from exc
+        except Exception as exc:  # a library bug must not take the page down
+            raise gr.Error(html.escape(f"{type(exc).__name__}: {exc}"), title="Cannot start") from exc
+        snap = session.snapshot()
+        kind = _data_kind(snap)
+        return (
+            _new_view(),
+            status_text(snap),
+            figures.empty_figure("Waiting for the first metrics"),
+            gr.Image(value=None, visible=kind == "image"),
+            gr.Plot(value=figures.empty_figure("Waiting for the first samples"), visible=kind == "points"),
+            gr.Timer(active=True),
+        )
+
+    # concurrency_limit=None: the registry's run slots are the limit that matters
+    button.click(on_start, form.run_inputs(), views.outputs(), concurrency_limit=None,
+                 show_progress="minimal")
+
+
+def _wire_controls(registry: SessionRegistry, buttons: Mapping[str, gr.Button], views: _Views) -> None:
+    def control(action: str):
+        def handler(request: gr.Request):
+            session = registry.get(_session_id(request))
+            if session is None:
+                gr.Info("Nothing to control yet: press Start.")
+                return gr.skip(), gr.skip()
+            try:
+                done = _apply(session, action)
+            except PlaygroundError as exc:
+                raise user_error(exc, title=f"Cannot {action.replace('_', ' ')}") from exc
+            if not done:
+                gr.Info(_NOOP_MESSAGES[action])
+            # wake the timer: it draws the new state, then switches itself off if the run is over
+            return status_text(session.snapshot()), gr.Timer(active=True)
+
+        handler.__name__ = f"on_{action}"
+        return handler
+
+    for action, button in buttons.items():
+        if action != "start":
+            button.click(control(action), None, [views.status, views.timer], concurrency_limit=None,
+                         show_progress="hidden")
+
+
+def _wire_polling(registry: SessionRegistry, views: _Views) -> None:
+    def on_tick(seen: dict, request: gr.Request):
+        session = registry.get(_session_id(request))
+        if session is None:
+            return (gr.skip(),) * 5 + (gr.Timer(active=False),)
+        return _render(session.snapshot(), seen)
+
+    # cheap and non-blocking, so no concurrency limit; "once": never queue up behind a slow tick
+    views.timer.tick(on_tick, [views.view], views.outputs(), concurrency_limit=None,
+                     show_progress="hidden", trigger_mode="once")
+
+
 def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
-    """Build the Blocks app; `registry` defaults to a fresh one with an idle reaper."""
+    """Build the Blocks app over `registry` (default: a fresh one); starts its idle reaper."""
     if registry is None:
         registry = SessionRegistry()
     registry.start_reaper()
-
-    def session_for(request: gr.Request | None) -> TrainingSession:
-        return registry.get_or_create(_session_id(request))
-
-    models = list(MODELS)
-    first_model = DEFAULT_MODEL if DEFAULT_MODEL in MODELS else (models[0] if models else None)
-    first_values = preset_values(first_model, default_preset(first_model)) if first_model else {}
-    first_datasets = datasets_for(first_model) if first_model else list_datasets()
-    first_objectives = objectives_for(first_model) if first_model else []
+    first_model = DEFAULT_MODEL if DEFAULT_MODEL in MODELS else next(iter(MODELS), None)
 
     with gr.Blocks(title="GAN Playground", delete_cache=CACHE_CLEANUP) as demo:
-        view = gr.State(_new_view())
         gr.Markdown("# GAN Playground\nTrain a GAN live: watch the losses and the samples, "
                     "pause, step D or G, and compare objectives.")
         with gr.Row():
             with gr.Column(scale=1, min_width=320):
-                model = gr.Dropdown(models, value=first_model, label="Model", elem_id="model")
-                model_md = gr.Markdown(model_info(first_model or ""), elem_id="model-info")
-                dataset = gr.Dropdown(
-                    first_datasets, value=first_datasets[0] if first_datasets else None, label="Dataset",
-                    allow_custom_value=True, elem_id="dataset",
-                    info="or type folder:/path/to/images",
-                )
-                dataset_md = gr.Markdown(dataset_info(first_datasets[0] if first_datasets else ""),
-                                         elem_id="dataset-info")
-                preset = gr.Dropdown(
-                    presets_for(first_model or ""), value=default_preset(first_model or ""),
-                    label="Preset", elem_id="preset", info="network sizes; the form below overrides it",
-                )
-                objective = gr.Dropdown(
-                    first_objectives,
-                    value=first_values.get("objective") or (first_objectives[0] if first_objectives else None),
-                    label="Objective", elem_id="objective",
-                )
-                with gr.Row():
-                    steps = gr.Number(2000, label="Steps", precision=0, elem_id="steps")
-                    batch_size = gr.Number(64, label="Batch size", precision=0, elem_id="batch-size")
-                with gr.Row():
-                    lr_g = gr.Number(first_values.get("lr_g", 2e-4), label="lr G", elem_id="lr-g")
-                    lr_d = gr.Number(first_values.get("lr_d", 2e-4), label="lr D", elem_id="lr-d")
-                    seed = gr.Number(0, label="Seed", precision=0, elem_id="seed")
-                with gr.Accordion("Advanced: model config overrides", open=False, elem_id="advanced-accordion"):
-                    advanced = gr.Textbox(
-                        label="Overrides (JSON object)", placeholder='{"beta1": 0.5}', lines=2,
-                        elem_id="advanced",
-                    )
-                    config_md = gr.Markdown(config_help(first_model or ""), elem_id="config-help")
-                with gr.Row():
-                    start_btn = gr.Button("Start", variant="primary", elem_id="start-btn")
-                    pause_btn = gr.Button("Pause", elem_id="pause-btn")
-                    resume_btn = gr.Button("Resume", elem_id="resume-btn")
-                    stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn")
-                with gr.Row():
-                    step_btn = gr.Button("Step both", size="sm", elem_id="step-btn")
-                    step_d_btn = gr.Button("Step D", size="sm", elem_id="step-d-btn")
-                    step_g_btn = gr.Button("Step G", size="sm", elem_id="step-g-btn")
+                form = _build_form(first_model)
+                buttons = _build_buttons()
             with gr.Column(scale=2, min_width=420):
-                status = gr.Markdown(status_text({}), elem_id="status")
-                loss_plot = gr.Plot(figures.empty_figure(), label="Losses", elem_id="loss-plot")
-                first_kind = _data_kind({"dataset": first_datasets[0]}) if first_datasets else "image"
-                image = gr.Image(
-                    None, label="Samples (fixed noise)", type="numpy", format="png", interactive=False,
-                    elem_id="sample-image", visible=first_kind == "image", height=420,
-                )
-                field_plot = gr.Plot(
-                    figures.empty_figure(), label="Real vs generated, over D's output",
-                    elem_id="field-plot", visible=first_kind == "points",
-                )
-        timer = gr.Timer(POLL_SECONDS, active=False)
-
-        # ----- form updates --------------------------------------------------------
-
-        def on_model(name: str):
-            names = datasets_for(name)
-            objs = objectives_for(name)
-            chosen = default_preset(name)
-            values = preset_values(name, chosen)
-            return (
-                gr.Dropdown(choices=names, value=names[0] if names else None),
-                gr.Dropdown(choices=presets_for(name), value=chosen),
-                gr.Dropdown(choices=objs, value=values.get("objective") or (objs[0] if objs else None)),
-                gr.Number(value=values.get("lr_g", 2e-4)),
-                gr.Number(value=values.get("lr_d", 2e-4)),
-                model_info(name),
-                config_help(name),
-            )
-
-        model.change(on_model, [model], [dataset, preset, objective, lr_g, lr_d, model_md, config_md],
-                     show_progress="hidden")
-        def on_preset(name: str, chosen: str):
-            values = preset_values(name, chosen)
-            return (
-                gr.Number(value=values.get("lr_g", 2e-4)),
-                gr.Number(value=values.get("lr_d", 2e-4)),
-                gr.Dropdown(value=values.get("objective")) if values.get("objective") else gr.skip(),
-            )
-
-        preset.input(on_preset, [model, preset], [lr_g, lr_d, objective], show_progress="hidden")
-        dataset.change(dataset_info, [dataset], [dataset_md], show_progress="hidden")
-
-        # ----- controls ------------------------------------------------------------
-
-        def on_start(m, d, pre, obj, n, bs, lg, ld, sd, adv, request: gr.Request):
-            session = session_for(request)
-            try:
-                config = make_run_config(m, d, obj, n, bs, lg, ld, sd, adv, preset=pre)
-                session.start(config)
-            except PlaygroundError as exc:  # ConfigError, DatasetUnavailable, busy server...
-                raise user_error(exc) from exc
-            except Exception as exc:  # a library bug must not take the page down
-                raise gr.Error(html.escape(f"{type(exc).__name__}: {exc}"), title="Cannot start") from exc
-            snap = session.snapshot()
-            kind = _data_kind(snap)
-            return (
-                _new_view(),
-                status_text(snap),
-                figures.empty_figure("Waiting for the first metrics"),
-                gr.Image(value=None, visible=kind == "image"),
-                gr.Plot(value=figures.empty_figure("Waiting for the first samples"), visible=kind == "points"),
-                gr.Timer(active=True),
-            )
-
-        start_btn.click(
-            on_start,
-            [model, dataset, preset, objective, steps, batch_size, lr_g, lr_d, seed, advanced],
-            [view, status, loss_plot, image, field_plot, timer],
-            concurrency_limit=None, show_progress="minimal",
-        )
-
-        def control(action: str):
-            def handler(request: gr.Request):
-                session = registry.get(_session_id(request))
-                if session is None:
-                    gr.Info("Nothing to control yet: press Start.")
-                    return gr.skip(), gr.skip()
-                try:
-                    done = _apply(session, action)
-                except PlaygroundError as exc:
-                    raise user_error(exc, title=f"Cannot {action.replace('_', ' ')}") from exc
-                if not done:
-                    gr.Info(_NOOP_MESSAGES[action])
-                snap = session.snapshot()
-                return status_text(snap), gr.Timer(active=True)
-            handler.__name__ = f"on_{action}"
-            return handler
-
-        for button, action in ((pause_btn, "pause"), (resume_btn, "resume"), (stop_btn, "stop"),
-                               (step_btn, "step"), (step_d_btn, "step_d"), (step_g_btn, "step_g")):
-            button.click(control(action), None, [status, timer], concurrency_limit=None,
-                         show_progress="hidden")
-
-        # ----- polling ---------------------------------------------------------------
-
-        def on_tick(seen: dict, request: gr.Request):
-            session = registry.get(_session_id(request))
-            if session is None:
-                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False)
-            snap = session.snapshot()
-            return _render(snap, seen)
-
-        timer.tick(on_tick, [view], [view, status, loss_plot, image, field_plot, timer],
-                   concurrency_limit=None, show_progress="hidden", trigger_mode="once")
+                views = _build_views(form.dataset.value)
+        _wire_form(form)
+        _wire_start(registry, form, buttons["start"], views)
+        _wire_controls(registry, buttons, views)
+        _wire_polling(registry, views)
 
         def on_unload(request: gr.Request):
             sid = getattr(request, "session_hash", None)
@@ -493,20 +549,18 @@ def _apply(session: TrainingSession, action: str) -> bool:
 def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
     """Outputs for one tick: only what changed since `seen`; stops the timer when finished."""
     new_run = snap["run_id"] != seen.get("run_id")
-    kind = _data_kind(snap)
     text = status_text(snap)
     status_out = text if text != seen.get("status") else gr.skip()
     loss_out = gr.skip()
-    if new_run or snap["metrics_version"] != seen.get("metrics_version"):
-        loss_out = figures.loss_figure(snap["metrics"]) if snap["metrics_version"] else gr.skip()
+    if snap["metrics_version"] and (new_run or snap["metrics_version"] != seen.get("metrics_version")):
+        loss_out = figures.loss_figure(snap["metrics"])
     image_out, field_out = gr.skip(), gr.skip()
-    if (new_run or snap["sample_version"] != seen.get("sample_version")) and snap["sample"] is not None:
-        if kind == "points":
+    if snap["sample"] is not None and (new_run or snap["sample_version"] != seen.get("sample_version")):
+        if _data_kind(snap) == "points":
             field_out = points_view(snap)
         else:
             image_out = sample_image(snap["sample"].get("grid"))
-    finished = snap["status"] not in ACTIVE_STATUSES
-    timer_out = gr.Timer(active=False) if finished else gr.skip()
+    timer_out = gr.Timer(active=False) if snap["status"] not in LIVE_STATUSES else gr.skip()
     new_seen = {
         "run_id": snap["run_id"],
         "metrics_version": snap["metrics_version"],

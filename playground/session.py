@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "LIVE_STATUSES",
     "DownsampledSeries",
     "RunSlots",
     "SessionRegistry",
@@ -34,8 +35,11 @@ __all__ = [
 
 #: Statuses in which a worker thread exists and holds a run slot.
 ACTIVE_STATUSES = frozenset({"running", "paused"})
-#: Statuses a session can report, in the order a run usually passes through them.
-STATUSES = ("idle", "running", "paused", "done", "stopped", "error")
+#: What a front end should keep polling through: active runs, and a Start in progress (the
+#: moment between stopping the old run and launching the new one).
+LIVE_STATUSES = ACTIVE_STATUSES | {"starting"}
+#: Statuses a snapshot can report, in the order a run usually passes through them.
+STATUSES = ("idle", "starting", "running", "paused", "done", "stopped", "error")
 
 
 class DownsampledSeries:
@@ -242,6 +246,7 @@ class TrainingSession:
         self._control_lock = threading.RLock()  # serialises start/stop/pause/step
         self._run: _Run | None = None
         self._run_counter = 0
+        self._starting = False  # a Start is replacing the run: snapshots say "starting"
 
     # ----- controls -------------------------------------------------------------------
 
@@ -257,30 +262,34 @@ class TrainingSession:
         with self._control_lock:
             config = _as_run_config(run_config)
             trainer = self._trainer_factory(config)
-            self._stop_locked()
-            self._slots.acquire()
+            self._starting = True
             try:
-                self._run_counter += 1
-                run = _Run(
-                    run_id=self._run_counter,
-                    trainer=trainer,
-                    config=config,
-                    max_points=self._max_points,
-                    max_samples=self._max_samples,
-                )
-                thread = threading.Thread(
-                    target=self._work,
-                    args=(run,),
-                    name=f"gan-{self._name}-run{run.run_id}",
-                    daemon=True,
-                )
-                run.thread = thread
-                self._run = run
-                thread.start()
-            except BaseException:
-                self._slots.release()
-                raise
-            return run.run_id
+                return self._replace_run(config, trainer)
+            finally:
+                self._starting = False
+
+    def _replace_run(self, config: Any, trainer: Any) -> int:
+        """Stop the old run, take a slot and launch the worker for `trainer` (control lock held)."""
+        self._stop_locked()
+        self._slots.acquire()
+        try:
+            self._run_counter += 1
+            run = _Run(
+                run_id=self._run_counter,
+                trainer=trainer,
+                config=config,
+                max_points=self._max_points,
+                max_samples=self._max_samples,
+            )
+            run.thread = threading.Thread(
+                target=self._work, args=(run,), name=f"gan-{self._name}-run{run.run_id}", daemon=True
+            )
+            self._run = run
+            run.thread.start()
+        except BaseException:
+            self._slots.release()
+            raise
+        return run.run_id
 
     def pause(self) -> bool:
         """Pause between steps; returns False when there is no running run to pause."""
@@ -370,16 +379,21 @@ class TrainingSession:
     def snapshot(self) -> dict[str, Any]:
         """A plain dict of what a page shows now; cheap, safe to call from any thread.
 
-        Keys: run_id, status, error, step, total_steps, steps_per_s, elapsed_s, device,
-        model, dataset, data_kind, real (points array or image grid, or None), metrics
-        (dict of lists keyed "step", "loss_d", "loss_g", "d_real", ...), latest (last
-        metric values), sample (the newest sample dict or None), sample_steps, and the
-        counters metrics_version / sample_version that let a front end skip re-sending
+        Keys: run_id, status ("starting" while a Start replaces the run), error, step,
+        total_steps, steps_per_s, elapsed_s, device, model, dataset, data_kind, real
+        (points array or image grid, or None), metrics (dict of lists keyed "step",
+        "loss_d", "loss_g", "d_real", ...), latest (last metric values), sample (the
+        newest sample dict or None), sample_steps, and the counters metrics_version /
+        sample_version that let a front end skip re-sending
         unchanged data. Arrays are shared, not copied: treat them as read-only.
         """
         run = self._run
+        starting = self._starting
         if run is None:
-            return _idle_snapshot()
+            snap = _idle_snapshot()
+            if starting:
+                snap["status"] = "starting"
+            return snap
         with run.lock:
             sample = run.samples[-1] if run.samples else None
             snap = {
@@ -404,6 +418,8 @@ class TrainingSession:
                 "sample_version": run.sample_version,
                 "checkpoint": run.checkpoint,
             }
+        if starting:
+            snap["status"] = "starting"
         return snap
 
     def sample_history(self) -> list[dict[str, Any]]:
