@@ -34,6 +34,11 @@ needs_chromium = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
                                     reason=f"{CHROMIUM} is not installed (Debian package 'chromium')")
 
 
+def browser_test(fn: Callable) -> Callable:
+    """Marks for the tests that drive Chromium: skipped without it, selectable as -m browser."""
+    return needs_chromium(pytest.mark.browser(pytest.mark.slow(fn)))
+
+
 # ----- fixtures --------------------------------------------------------------------------
 
 
@@ -207,7 +212,7 @@ def worker_threads() -> list[threading.Thread]:
 # ----- tests -----------------------------------------------------------------------------
 
 
-@needs_chromium
+@browser_test
 def test_dcgan_on_digits_trains_live_and_stops(page, app):
     _, registry = app
     assert page.input_value("#model input") == "dcgan"
@@ -243,7 +248,7 @@ def test_dcgan_on_digits_trains_live_and_stops(page, app):
     assert status_step(page) == stopped_at
 
 
-@needs_chromium
+@browser_test
 def test_bad_inputs_show_an_error_toast(page, app):
     _, registry = app
     before = active_runs(registry)
@@ -282,7 +287,7 @@ def test_bad_inputs_show_an_error_toast(page, app):
     assert "idle" in status(page)  # the page is still alive and nothing started
 
 
-@needs_chromium
+@browser_test
 def test_toy_2d_view_pause_and_step(page, app):
     _, registry = app
     choose_model(page, "mlp-gan", "ring")
@@ -323,7 +328,7 @@ def _settled(page) -> int | None:
     return first if status_step(page) == first else None
 
 
-@needs_chromium
+@browser_test
 def test_closing_the_tab_releases_the_session(app, browser):
     url, registry = app
     context = browser.new_context()
@@ -396,3 +401,37 @@ def test_form_choices_come_from_the_library():
     assert datasets_for("dcgan")[0] == "digits"
     assert set(objectives_for("dcgan")) >= {"minimax", "non-saturating"}
     assert ("cpu-small", "cpu-small") in presets_for("dcgan")
+
+
+def test_timer_sends_only_what_changed():
+    """The poll is cheap: an unchanged snapshot re-sends nothing, and a finished run stops the timer."""
+    import gradio as gr
+
+    from playground.gradio_app import _new_view, _render
+
+    grid = np.full((82, 82, 3), 128, dtype=np.uint8)
+    snap = {"run_id": 1, "status": "running", "error": None, "step": 10, "total_steps": 100,
+            "steps_per_s": 5.0, "device": "cpu", "model": "dcgan", "dataset": "digits",
+            "data_kind": "image", "latest": {}, "metrics": {"step": [5, 10], "loss_d": [1.0, 0.9],
+                                                            "loss_g": [0.7, 0.8]},
+            "metrics_version": 2, "sample": {"step": 10, "grid": grid}, "sample_version": 1}
+    skip = gr.skip()
+
+    seen, status_out, loss_out, image_out, field_out, timer_out = _render(snap, _new_view())
+    assert "running" in status_out
+    assert loss_out is not skip and loss_out != skip
+    assert isinstance(image_out, np.ndarray)
+    assert field_out == skip and timer_out == skip
+
+    again = _render(snap, seen)
+    assert all(out == skip for out in again[1:])  # nothing changed: nothing sent
+
+    newer = dict(snap, step=11, metrics_version=3)
+    outputs = _render(newer, seen)
+    assert outputs[2] != skip and outputs[3] == skip  # new metrics, same sample image
+
+    finished = dict(newer, status="done")
+    timer_out = _render(finished, outputs[0])[-1]
+    assert isinstance(timer_out, gr.Timer) and timer_out.active is False
+    starting = dict(newer, status="starting")
+    assert _render(starting, outputs[0])[-1] == skip  # a restart keeps the timer going
