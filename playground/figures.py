@@ -164,7 +164,9 @@ def field_2d_figure(
             x=arr[:, 0], y=arr[:, 1], mode="markers", name="real data" if name == "real" else "generated",
             marker=dict(color=COLORS[name], size=5, opacity=0.75, line=dict(width=0)),
         ))
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    # equal scales, and a narrower plot rather than a wider x range, so the map keeps its shape
+    fig.update_xaxes(constrain="domain")
+    fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain")
     fig.update_layout(**_LAYOUT, height=height, title=_title(title))
     return fig
 
@@ -187,7 +189,7 @@ def _heatmap(field: Mapping[str, Any] | None) -> go.Heatmap | None:
     return go.Heatmap(
         x=x, y=y, z=z, zmin=0.0 if unit else None, zmax=1.0 if unit else None,
         colorscale=FIELD_COLORSCALE, name="D(x)",
-        colorbar=dict(title=dict(text="D(x)"), thickness=12, len=0.8),
+        colorbar=dict(title=dict(text="D(x)", side="right"), thickness=12, len=0.8),
         hovertemplate="x=%{x:.2f}<br>y=%{y:.2f}<br>D=%{z:.2f}<extra></extra>",
     )
 

@@ -60,9 +60,18 @@ def session():
 
 
 @pytest.fixture
-def baseline_threads():
-    """Thread count before the test; lets a test check that it left no worker behind."""
-    return threading.active_count()
+def new_threads() -> Callable[[], list[threading.Thread]]:
+    """Threads the playground started since the test began (all are named "gan-...").
+
+    Counting only those, rather than threading.active_count(), keeps the check exact when
+    other suites in the same process leave server or thread-pool threads winding down.
+    """
+    before = set(threading.enumerate())
+
+    def started() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t not in before and t.name.startswith("gan-")]
+
+    return started
 
 
 # ----- runs ----------------------------------------------------------------------------
@@ -137,27 +146,27 @@ def test_controls_without_a_run_do_nothing(session):
         session.step("sideways")
 
 
-def test_stop_joins_the_worker_thread(session, baseline_threads):
+def test_stop_joins_the_worker_thread(session, new_threads):
     session.start(ring_config())
     thread = session.thread
     wait_for(lambda: session.snapshot()["step"] > 2, "a few steps")
-    assert threading.active_count() == baseline_threads + 1
+    assert len(new_threads()) == 1
     assert session.stop()
     assert not thread.is_alive()
     assert session.status == "stopped"
-    assert threading.active_count() == baseline_threads
+    assert new_threads() == []
 
 
-def test_stop_while_paused_joins_too(session, baseline_threads):
+def test_stop_while_paused_joins_too(session, new_threads):
     session.start(ring_config())
     wait_for(lambda: session.snapshot()["step"] > 2, "a few steps")
     session.pause()
     assert session.stop()
     assert session.status == "stopped"
-    assert threading.active_count() == baseline_threads
+    assert new_threads() == []
 
 
-def test_run_completes_and_frees_its_slot(baseline_threads):
+def test_run_completes_and_frees_its_slot(new_threads):
     slots = RunSlots(1)
     session = TrainingSession(slots=slots)
     session.start(ring_config(steps=40))
@@ -167,22 +176,22 @@ def test_run_completes_and_frees_its_slot(baseline_threads):
     assert snap["metrics"]["step"][-1] == 40
     wait_for(lambda: not session.thread.is_alive(), "the worker to end")
     assert slots.in_use == 0
-    assert threading.active_count() == baseline_threads
+    assert new_threads() == []
 
 
-def test_start_replaces_the_running_run(session, baseline_threads):
+def test_start_replaces_the_running_run(session, new_threads):
     first_id = session.start(ring_config())
     first_thread = session.thread
     wait_for(lambda: session.snapshot()["step"] > 2, "a few steps")
     second_id = session.start(ring_config(dataset="spiral"))
     assert second_id != first_id
     assert not first_thread.is_alive()
-    assert threading.active_count() == baseline_threads + 1
+    assert len(new_threads()) == 1
     snap = session.snapshot()
     assert snap["run_id"] == second_id
     wait_for(lambda: session.snapshot()["dataset"] == "spiral", "the new run's start event")
     session.stop()
-    assert threading.active_count() == baseline_threads
+    assert new_threads() == []
 
 
 @pytest.mark.parametrize(
@@ -199,19 +208,19 @@ def test_start_replaces_the_running_run(session, baseline_threads):
         ({"unknown_run_key": 1}, ConfigError),
     ],
 )
-def test_bad_input_raises_before_any_thread(session, baseline_threads, changes, error):
+def test_bad_input_raises_before_any_thread(session, new_threads, changes, error):
     with pytest.raises(error) as info:
         session.start(ring_config(**changes))
     assert str(info.value)  # a message a person can read
     assert session.status == "idle"
-    assert threading.active_count() == baseline_threads
+    assert new_threads() == []
 
 
-def test_missing_dataset_file_raises(session, tmp_path, monkeypatch, baseline_threads):
+def test_missing_dataset_file_raises(session, tmp_path, monkeypatch, new_threads):
     monkeypatch.setenv("GAN_OFFLINE", "1")
     with pytest.raises(DatasetUnavailable, match="mnist"):
         session.start({"model": "dcgan", "dataset": "mnist", "data_dir": str(tmp_path)})
-    assert threading.active_count() == baseline_threads
+    assert new_threads() == []
 
 
 def test_bad_input_keeps_the_current_run(session):
@@ -222,7 +231,7 @@ def test_bad_input_keeps_the_current_run(session):
     assert session.status == "running"
 
 
-def test_a_failing_run_reports_error_and_frees_everything(baseline_threads):
+def test_a_failing_run_reports_error_and_frees_everything(new_threads):
     """A crash inside the engine ends the worker cleanly: status "error", the message kept."""
     from trainers.engine import Trainer
 
@@ -247,7 +256,7 @@ def test_a_failing_run_reports_error_and_frees_everything(baseline_threads):
     assert snap["step"] == 5
     wait_for(lambda: not session.thread.is_alive(), "the worker to end")
     assert slots.in_use == 0
-    assert threading.active_count() == baseline_threads
+    assert new_threads() == []
     session.start(ring_config())  # the session is usable again
     assert session.status == "running"
     session.close()
@@ -256,7 +265,7 @@ def test_a_failing_run_reports_error_and_frees_everything(baseline_threads):
 # ----- registry ------------------------------------------------------------------------
 
 
-def test_registry_release_frees_the_thread(baseline_threads):
+def test_registry_release_frees_the_thread(new_threads):
     registry = SessionRegistry(max_running=2)
     session = registry.get_or_create("tab-1")
     assert registry.get_or_create("tab-1") is session
@@ -266,11 +275,11 @@ def test_registry_release_frees_the_thread(baseline_threads):
     assert registry.release("tab-1")
     assert "tab-1" not in registry and len(registry) == 0
     assert registry.running_count() == 0
-    assert threading.active_count() == baseline_threads
+    assert new_threads() == []
     assert not registry.release("tab-1")
 
 
-def test_registry_limits_concurrent_runs(baseline_threads):
+def test_registry_limits_concurrent_runs(new_threads):
     registry = SessionRegistry(max_running=1)
     first, second = registry.get_or_create("a"), registry.get_or_create("b")
     first.start(ring_config())
@@ -286,10 +295,10 @@ def test_registry_limits_concurrent_runs(baseline_threads):
     assert second.status == "running"
     registry.close_all()
     assert len(registry) == 0 and registry.running_count() == 0
-    assert threading.active_count() == baseline_threads
+    assert new_threads() == []
 
 
-def test_registry_releases_idle_sessions(baseline_threads):
+def test_registry_releases_idle_sessions(new_threads):
     now = [1000.0]
     registry = SessionRegistry(idle_timeout_s=60.0, clock=lambda: now[0])
     busy = registry.get_or_create("busy")
@@ -300,16 +309,16 @@ def test_registry_releases_idle_sessions(baseline_threads):
     now[0] += 30
     assert registry.cleanup_idle() == ["busy"]
     assert registry.ids() == ["quiet"]
-    assert threading.active_count() == baseline_threads
+    assert new_threads() == []
 
 
-def test_registry_reaper_runs_cleanup(baseline_threads):
+def test_registry_reaper_runs_cleanup(new_threads):
     registry = SessionRegistry(idle_timeout_s=0.1)
     registry.get_or_create("gone").start(ring_config())
     registry.start_reaper(interval_s=0.05)
     wait_for(lambda: len(registry) == 0, "the reaper to release the idle session", timeout=10)
     registry.stop_reaper()
-    assert threading.active_count() == baseline_threads
+    assert new_threads() == []
 
 
 def test_registry_needs_a_session_id():
