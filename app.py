@@ -3,7 +3,8 @@
 Thin on purpose: the page lives in playground/gradio_app.py. Environment defaults are
 set before gradio is imported (it reads them at import time): no analytics calls and
 no Hub look-ups, so the app starts the same with or without a network.
-Honours GRADIO_SERVER_NAME / GRADIO_SERVER_PORT.
+Honours GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, and GAN_MAX_RUNS (trainings running at
+once across all visitors; default 2, one per core of a free CPU Space).
 """
 
 import os
@@ -14,8 +15,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def main() -> None:
     from playground.gradio_app import build_app
+    from playground.session import SessionRegistry
 
-    demo = build_app()
+    registry = SessionRegistry(max_running=int(os.environ.get("GAN_MAX_RUNS", "2")))
+    demo = build_app(registry)
     demo.queue(default_concurrency_limit=2)
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
