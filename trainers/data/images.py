@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import socket
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -49,12 +50,27 @@ def _to_nchw(images: np.ndarray) -> torch.Tensor:
 @functools.lru_cache(maxsize=16)
 def _read_npz(path: str, mtime: float, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     # mtime is part of the cache key so a replaced file is read again.
-    with np.load(path, allow_pickle=False) as archive:
-        key = f"x_{split}"
-        if key not in archive:
-            raise DatasetUnavailable(f"{path} has no array {key!r} (it has {', '.join(archive.files)})")
-        images = _to_nchw(archive[key])
-        labels = archive[f"y_{split}"] if f"y_{split}" in archive else None
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not hasattr(archive, "files"):  # a bare .npy array, not an archive
+            raise ValueError("a single array, not an .npz archive")
+        with archive:
+            key = f"x_{split}"
+            if key not in archive:
+                raise DatasetUnavailable(f"{path} has no array {key!r} (it has {', '.join(archive.files)})")
+            images = _to_nchw(archive[key])
+            labels = archive[f"y_{split}"] if f"y_{split}" in archive else None
+    except DatasetUnavailable:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        # a truncated download or some other file under the expected name
+        raise DatasetUnavailable(f"{path} is not a readable .npz archive ({error}); replace it or "
+                                 f"delete it") from None
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise DatasetUnavailable(f"{path}: x_{split} has shape {tuple(images.shape)}; expected "
+                                 f"N x H x W or N x H x W x C images")
+    if labels is not None and len(labels) != len(images):
+        raise DatasetUnavailable(f"{path}: y_{split} has {len(labels)} labels for {len(images)} images")
     return images, (torch.from_numpy(labels.astype(np.int64)) if labels is not None else None)
 
 
