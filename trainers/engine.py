@@ -3,7 +3,8 @@
 :meth:`Trainer.run` is a generator of plain event dicts (numbers, strings, numpy arrays; never
 tensors), so any front end can consume it:
 
-- ``start``: device, model, dataset, total steps, and a picture of the real data
+- ``start``: device, model, dataset, total steps, and a picture of the real data (then a
+  ``samples`` event of the untrained generator)
 - ``metrics``: losses and signals averaged since the last event, steps/s
 - ``samples``: the fixed-noise grid (images) or generated points and D's output field (toys)
 - ``checkpoint``: a folder was written
@@ -249,6 +250,7 @@ class Trainer:
     def run(self) -> Iterator[dict[str, Any]]:
         run = self.run_config
         yield self._start_event()
+        yield self.sample_event()  # what the generator draws before training: the baseline picture
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}
         window_start, window_steps = time.perf_counter(), 0
