@@ -100,7 +100,21 @@ def load_folder(path: str | Path, image_size: int = 64) -> Dataset:
         raise DatasetUnavailable(f"{root} does not exist: give a folder or a .zip of images")
     if not 8 <= image_size <= 256:
         raise DatasetUnavailable(f"image size {image_size} is outside [8, 256]")
-    return _load(str(root.resolve()), root.stat().st_mtime, image_size)
+    return _load(str(root.resolve()), _newest_change(root), image_size)
+
+
+def _newest_change(root: Path) -> float:
+    """The latest mtime in a folder tree (a file added to a sub-folder leaves the root's mtime as
+    it was), or the zip's own mtime: the cache key that makes a changed folder load again."""
+    if not root.is_dir():
+        return root.stat().st_mtime
+    newest = root.stat().st_mtime
+    for path in root.rglob("*"):
+        try:
+            newest = max(newest, path.stat().st_mtime)
+        except OSError:  # removed while we looked
+            continue
+    return newest
 
 
 def load_celeba(data_dir: Path, split: str = "train", image_size: int = 64,
