@@ -368,6 +368,20 @@ def test_a_changed_folder_is_read_again(tmp_path):
     assert len(load_dataset(f"folder:{root}", image_size=8)) == 2
 
 
+def test_a_folder_changed_only_in_a_sub_folder_is_read_again(tmp_path):
+    # adding a file to root/cats changes the mtime of root/cats, not of root
+    root = tmp_path / "classes"
+    save_image(root / "cats" / "a.png", (16, 16), (0, 0, 0))
+    save_image(root / "dogs" / "a.png", (16, 16), (0, 0, 0))
+    first = load_dataset(f"folder:{root}", image_size=8)
+    assert len(first) == 2
+    assert load_dataset(f"folder:{root}", image_size=8) is first  # unchanged: served from the cache
+    time.sleep(0.01)
+    save_image(root / "cats" / "b.png", (16, 16), (255, 255, 255))
+    again = load_dataset(f"folder:{root}", image_size=8)
+    assert len(again) == 3 and again.labels.tolist() == [0, 0, 1]
+
+
 def test_empty_folder_is_an_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetUnavailable, match="No readable images"):
