@@ -53,6 +53,11 @@ def flatten_optimizers(optimizers: dict[str, torch.optim.Optimizer]) -> tuple[di
 
 def unflatten_optimizers(optimizers: dict[str, torch.optim.Optimizer], tensors: dict[str, Tensor],
                          rest: dict) -> None:
+    for key in tensors:
+        parts = key.split("/", 2)
+        if len(parts) != 3 or parts[0] not in optimizers or not parts[1].isdigit():
+            raise CheckpointError(f"the optimizer file holds {key!r}, which is not optimizer state "
+                                  f"of {', '.join(optimizers)}")
     for name, optimizer in optimizers.items():
         if name not in rest:
             raise CheckpointError(f"the checkpoint has no optimizer state for {name!r}")
@@ -61,12 +66,18 @@ def unflatten_optimizers(optimizers: dict[str, torch.optim.Optimizer], tensors: 
             owner, index, field = key.split("/", 2)
             if owner == name:
                 state.setdefault(int(index), {})[field] = value
-        for index, values in rest[name]["scalars"].items():
-            state.setdefault(int(index), {}).update(values)
         try:
+            for index, values in rest[name]["scalars"].items():
+                state.setdefault(int(index), {}).update(values)
             optimizer.load_state_dict({"state": state, "param_groups": rest[name]["param_groups"]})
-        except (ValueError, KeyError, RuntimeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError, RuntimeError) as error:
             raise CheckpointError(f"optimizer state for {name!r} does not fit: {error}") from None
+        # load_state_dict does not compare shapes: a mismatch would only fail at the next step
+        for param, values in optimizer.state.items():
+            for field, value in values.items():
+                if isinstance(value, Tensor) and value.dim() > 0 and value.shape != param.shape:
+                    raise CheckpointError(f"optimizer state for {name!r} does not fit: {field} has shape "
+                                          f"{tuple(value.shape)} for a parameter of shape {tuple(param.shape)}")
 
 
 def write_folder_atomically(folder: str | Path, files: dict[str, Any]) -> Path:

@@ -179,16 +179,23 @@ class Trainer:
         event cadences; changing the data, batch, seed or model would break the replay, so it is an error."""
         root = Path(folder)
         state = read_json(root / STATE_FILE)
+        if not isinstance(state.get("run"), dict):
+            raise CheckpointError(f"{root / STATE_FILE} has no usable run config (no \"run\" mapping)")
         try:
             saved = apply_overrides(RunConfig(), state["run"])
-        except (KeyError, ConfigError) as error:
+        except ConfigError as error:
             raise CheckpointError(f"{root / STATE_FILE} has no usable run config ({error})") from None
+        step = state.get("step")
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            raise CheckpointError(f"{root / STATE_FILE} has no usable step (got {step!r})")
+        if not isinstance(state.get("optimizers"), dict):
+            raise CheckpointError(f"{root / STATE_FILE} has no optimizer state")
         fixed = ("model", "dataset", "preset", "batch_size", "seed", "image_size", "overrides")
         for key in fixed:
             if key in changes and changes[key] != getattr(saved, key):
                 raise ConfigError(f"{key}: cannot change from {getattr(saved, key)!r} when resuming")
         run = apply_overrides(saved, {k: v for k, v in changes.items() if k not in fixed})
-        trainer = cls(run, start_step=int(state["step"]))
+        trainer = cls(run, start_step=step)
         loaded = GANModel.from_pretrained(root, device=str(trainer.device))
         trainer.model.networks.load_state_dict(loaded.networks.state_dict())
         unflatten_optimizers(trainer.optimizers, read_tensors(root / OPTIMIZER_FILE, trainer.device),

@@ -65,6 +65,8 @@ class GANModel:
             raise CheckpointError(f"{root / CONFIG_FILE} was not written by this library (format "
                                   f"{meta.get('format_version')!r}, expected {FORMAT_VERSION})")
         spec = get_family(str(meta["family"]))
+        if not isinstance(meta.get("config") or {}, dict):
+            raise CheckpointError(f"{root / CONFIG_FILE}: \"config\" should be a mapping of config values")
         config = from_dict(spec.config_cls, meta.get("config") or {})
         model = cls(spec, config, device=resolve_device(device))
         weights = read_tensors(root / WEIGHTS_FILE, model.device)
