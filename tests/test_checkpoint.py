@@ -1,0 +1,308 @@
+"""Checkpoint folders: exact round trips, exact resumes, atomic writes, no pickles, and clear
+errors for broken or foreign folders (never a traceback from deep inside)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+import trainers.checkpoint as checkpoint_module
+from trainers.checkpoint import CONFIG_FILE, FORMAT_VERSION, OPTIMIZER_FILE, STATE_FILE, WEIGHTS_FILE
+from trainers.engine import RunConfig, Trainer
+from trainers.errors import CheckpointError, ConfigError, PlaygroundError
+from trainers.model import GANModel
+
+TINY = {
+    "dcgan": {"model": "dcgan", "dataset": "digits",
+              "overrides": {"g_width": 8, "d_width": 8, "latent_dim": 16}},
+    "mlp-gan": {"model": "mlp-gan", "dataset": "ring", "overrides": {"hidden": 32}},
+}
+CHECKPOINT_FILES = {CONFIG_FILE, WEIGHTS_FILE, OPTIMIZER_FILE, STATE_FILE}
+
+
+def tiny_run(family: str = "dcgan", **changes: Any) -> RunConfig:
+    values = {**TINY[family], "steps": 6, "batch_size": 16, "device": "cpu", "log_every": 1,
+              "sample_every": 1_000_000, "seed": 5}
+    values.update(changes)
+    return RunConfig(**values)
+
+
+def run_to_end(trainer: Trainer) -> list[dict[str, Any]]:
+    events = list(trainer.run())
+    assert events[-1]["type"] == "done", events[-1]
+    return events
+
+
+def losses(events: list[dict[str, Any]]) -> list[tuple[int, dict[str, float]]]:
+    return [(e["step"], e["losses"]) for e in events if e["type"] == "metrics"]
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def state_dicts_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture
+def saved(tmp_path) -> Path:
+    """A dcgan run of 4 steps saved with its optimizer state."""
+    folder = tmp_path / "ckpt"
+    run_to_end(Trainer(tiny_run(steps=4, out=str(folder))))
+    assert set(files_of(folder)) == CHECKPOINT_FILES
+    return folder
+
+
+# ----- round trips -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family, overrides", [
+    ("mlp-gan", {"hidden": 32, "latent_dim": 4}),
+    ("dcgan", {"image_size": 8, "g_width": 8, "d_width": 8, "latent_dim": 16}),
+])
+def test_save_then_load_gives_identical_samples(tmp_path, family, overrides):
+    torch.manual_seed(123)
+    model = GANModel.from_config(family, overrides)
+    with torch.no_grad():  # move off the initial weights and batch-norm statistics
+        for tensor in model.networks.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.add_(0.01 * torch.randn_like(tensor))
+    path = model.save_pretrained(tmp_path / "m")
+    loaded = GANModel.from_pretrained(path)
+    assert loaded.family.name == family and loaded.config == model.config
+    assert torch.equal(loaded.sample(16, seed=9), model.sample(16, seed=9))
+    assert state_dicts_equal(loaded.networks.state_dict(), model.networks.state_dict())
+    # a freshly built model of the same config samples something else: the weights did matter
+    assert not torch.equal(GANModel.from_config(family, overrides).sample(16, seed=9), model.sample(16, seed=9))
+    # and sampling is a pure function of the seed that does not touch the weights
+    assert torch.equal(loaded.sample(16, seed=9), loaded.sample(16, seed=9))
+    assert not torch.equal(loaded.sample(16, seed=9), loaded.sample(16, seed=10))
+
+
+def test_number_of_samples_is_bounded():
+    model = GANModel.from_config("mlp-gan", {"hidden": 8})
+    for n in (0, -1, 5000):
+        with pytest.raises(ConfigError, match="number of samples"):
+            model.sample(n)
+
+
+@pytest.mark.parametrize("family", ["dcgan", "mlp-gan"])
+def test_resume_repeats_an_unbroken_run_exactly(tmp_path, family):
+    unbroken = Trainer(tiny_run(family, steps=8, out=str(tmp_path / "whole")))
+    whole = losses(run_to_end(unbroken))
+    assert [step for step, _ in whole] == list(range(1, 9))
+
+    first = Trainer(tiny_run(family, steps=4, out=str(tmp_path / "half")))
+    first_half = losses(run_to_end(first))
+    resumed = Trainer.from_checkpoint(tmp_path / "half", steps=8)
+    assert resumed.step == 4
+    second_half = losses(run_to_end(resumed))
+    assert first_half + second_half == whole  # exact floats, not approximately
+
+    assert state_dicts_equal(resumed.model.networks.state_dict(), unbroken.model.networks.state_dict())
+    for name in unbroken.optimizers:
+        a = unbroken.optimizers[name].state_dict()["state"]
+        b = resumed.optimizers[name].state_dict()["state"]
+        assert a.keys() == b.keys()
+        for index in a:
+            for key in a[index]:
+                assert torch.equal(torch.as_tensor(a[index][key]), torch.as_tensor(b[index][key]))
+    # the resumed run saved over its folder at the new step
+    assert json.loads((tmp_path / "half" / STATE_FILE).read_text())["step"] == 8
+
+
+def test_resume_without_saving_optimizer_state_would_differ(tmp_path):
+    # guards the test above: resuming weights alone (fresh Adam state) gives other losses
+    whole = losses(run_to_end(Trainer(tiny_run(steps=8))))
+    run_to_end(Trainer(tiny_run(steps=4, out=str(tmp_path / "half"))))
+    fresh = Trainer(tiny_run(steps=8), start_step=4)
+    fresh.model.networks.load_state_dict(GANModel.from_pretrained(tmp_path / "half").networks.state_dict())
+    assert losses(run_to_end(fresh)) != whole[4:]
+
+
+def test_resume_can_change_steps_and_cadence_but_not_the_replay(saved):
+    trainer = Trainer.from_checkpoint(saved, steps=10, log_every=3, device="cpu")
+    assert trainer.run_config.steps == 10 and trainer.run_config.log_every == 3
+    before = files_of(saved)
+    for key, value in [("dataset", "mnist"), ("seed", 6), ("batch_size", 32), ("model", "mlp-gan"),
+                       ("overrides", {"g_width": 16}), ("image_size", 16)]:
+        with pytest.raises(ConfigError) as error:
+            Trainer.from_checkpoint(saved, steps=10, **{key: value})
+        assert str(error.value).startswith(f"{key}: cannot change")
+    # unchanged values are fine
+    Trainer.from_checkpoint(saved, steps=10, seed=5, batch_size=16, dataset="digits")
+    assert files_of(saved) == before
+
+
+def test_resume_needs_more_steps_than_were_done(saved):
+    for steps in (4, 2):
+        with pytest.raises(ConfigError, match="already at step 4"):
+            Trainer.from_checkpoint(saved, steps=steps)
+
+
+def test_resume_rejects_unknown_or_bad_changes(saved):
+    with pytest.raises(ConfigError, match="unknown config key"):
+        Trainer.from_checkpoint(saved, stepz=10)
+    with pytest.raises(ConfigError, match="steps"):
+        Trainer.from_checkpoint(saved, steps=0)
+
+
+# ----- atomic writes ----------------------------------------------------------------------
+
+
+def test_a_save_that_fails_midway_keeps_the_previous_checkpoint(saved, monkeypatch):
+    before = files_of(saved)
+    trainer = Trainer.from_checkpoint(saved, steps=10, out=str(saved))
+    trainer.train_one()
+    real_save_file = checkpoint_module.save_file
+    written: list[str] = []
+
+    def failing_save_file(tensors, filename, *args, **kwargs):
+        written.append(Path(filename).name)
+        if Path(filename).name == OPTIMIZER_FILE:
+            raise OSError(28, "No space left on device")
+        return real_save_file(tensors, filename, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_module, "save_file", failing_save_file)
+    with pytest.raises(OSError, match="No space left"):
+        trainer.save_pretrained(saved)
+    assert written == [WEIGHTS_FILE, OPTIMIZER_FILE]  # it failed after the new weights were written
+    monkeypatch.setattr(checkpoint_module, "save_file", real_save_file)
+
+    assert files_of(saved) == before  # byte for byte the step-4 checkpoint
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["ckpt"]  # no staging folders left
+    assert json.loads((saved / STATE_FILE).read_text())["step"] == 4
+    GANModel.from_pretrained(saved)
+    assert Trainer.from_checkpoint(saved, steps=10).step == 4
+
+
+def test_a_successful_save_replaces_the_whole_folder(saved):
+    stray = saved / "stray.txt"
+    stray.write_text("left from something else")
+    trainer = Trainer.from_checkpoint(saved, steps=6)
+    run_to_end(trainer)
+    assert set(files_of(saved)) == CHECKPOINT_FILES  # a new folder swapped in, not files patched in place
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["ckpt"]
+
+
+def test_no_file_in_a_checkpoint_is_a_pickle(saved):
+    for name, data in files_of(saved).items():
+        assert not data.startswith(b"\x80"), f"{name} looks like a pickle"
+        assert not data.startswith(b"PK"), f"{name} looks like torch.save's zip"
+        if name.endswith(".json"):
+            json.loads(data)
+        else:
+            assert name.endswith(".safetensors")
+            assert all(isinstance(t, torch.Tensor) for t in load_file(str(saved / name)).values())
+    meta = json.loads((saved / CONFIG_FILE).read_text())
+    assert meta["family"] == "dcgan" and meta["format_version"] == FORMAT_VERSION
+    assert meta["config"]["g_width"] == 8 and meta["config"]["image_size"] == 8
+    state = json.loads((saved / STATE_FILE).read_text())
+    assert state["step"] == 4 and state["run"]["dataset"] == "digits"
+
+
+# ----- broken and foreign folders -----------------------------------------------------------
+
+
+def edit_json(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+BROKEN_MODEL = {
+    "missing config": (lambda f: (f / CONFIG_FILE).unlink(), CheckpointError, "config.json is missing"),
+    "config not json": (lambda f: (f / CONFIG_FILE).write_text("{nope"), CheckpointError, "not valid JSON"),
+    "config a list": (lambda f: (f / CONFIG_FILE).write_text("[1, 2]"), CheckpointError, "JSON object"),
+    "config not text": (lambda f: (f / CONFIG_FILE).write_bytes(b"\xff\xfe\x00garbage"), CheckpointError,
+                        "config.json"),
+    "wrong format": (lambda f: edit_json(f / CONFIG_FILE, lambda d: d.update(format_version=99)),
+                     CheckpointError, "format 99"),
+    "no format": (lambda f: edit_json(f / CONFIG_FILE, lambda d: d.pop("format_version")),
+                  CheckpointError, "not written by this library"),
+    "unknown family": (lambda f: edit_json(f / CONFIG_FILE, lambda d: d.update(family="stylegan9")),
+                       ConfigError, "unknown model 'stylegan9'"),
+    "unknown key": (lambda f: edit_json(f / CONFIG_FILE, lambda d: d["config"].update(g_wdith=8)),
+                    ConfigError, "g_wdith"),
+    "bad value": (lambda f: edit_json(f / CONFIG_FILE, lambda d: d["config"].update(objective="magic")),
+                  ConfigError, "objective"),
+    "config not a mapping": (lambda f: edit_json(f / CONFIG_FILE, lambda d: d.update(config="dcgan")),
+                             PlaygroundError, "config"),
+    "config disagrees with weights": (lambda f: edit_json(f / CONFIG_FILE, lambda d: d["config"].update(g_width=16)),
+                                      CheckpointError, "does not match its config"),
+    "missing weights": (lambda f: (f / WEIGHTS_FILE).unlink(), CheckpointError, "model.safetensors is missing"),
+    "garbage weights": (lambda f: (f / WEIGHTS_FILE).write_bytes(b"\x00" * 100), CheckpointError,
+                        "not a readable safetensors"),
+    "truncated weights": (lambda f: (f / WEIGHTS_FILE).write_bytes((f / WEIGHTS_FILE).read_bytes()[:300]),
+                          CheckpointError, "not a readable safetensors"),
+    "weights missing a tensor": (lambda f: save_file({k: v for k, v in load_file(str(f / WEIGHTS_FILE)).items()
+                                                      if "discriminator" not in k}, str(f / WEIGHTS_FILE)),
+                                 CheckpointError, "does not match its config"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_MODEL))
+def test_a_broken_model_folder_is_a_clear_error(saved, case):
+    damage, error_type, text = BROKEN_MODEL[case]
+    damage(saved)
+    before = files_of(saved)
+    with pytest.raises(error_type) as error:
+        GANModel.from_pretrained(saved)
+    assert text in str(error.value)
+    # resuming from it fails the same way, and neither touches the folder
+    with pytest.raises(PlaygroundError):
+        Trainer.from_checkpoint(saved, steps=10)
+    assert files_of(saved) == before
+
+
+def test_a_folder_that_does_not_exist_or_is_a_file(tmp_path):
+    with pytest.raises(CheckpointError, match="not a checkpoint folder"):
+        GANModel.from_pretrained(tmp_path / "nowhere")
+    (tmp_path / "file.txt").write_text("hi")
+    with pytest.raises(CheckpointError, match="not a checkpoint folder"):
+        GANModel.from_pretrained(tmp_path / "file.txt")
+    with pytest.raises(CheckpointError, match="state.json is missing"):
+        Trainer.from_checkpoint(tmp_path / "nowhere", steps=10)
+
+
+BROKEN_RESUME = {
+    "missing state": (lambda f: (f / STATE_FILE).unlink(), "state.json is missing"),
+    "state not json": (lambda f: (f / STATE_FILE).write_text("step=4"), "not valid JSON"),
+    "state without run": (lambda f: edit_json(f / STATE_FILE, lambda d: d.pop("run")), "no usable run config"),
+    "run not a mapping": (lambda f: edit_json(f / STATE_FILE, lambda d: d.update(run=[1, 2])), "run"),
+    "run with unknown key": (lambda f: edit_json(f / STATE_FILE, lambda d: d["run"].update(lr=1)), "lr"),
+    "state without step": (lambda f: edit_json(f / STATE_FILE, lambda d: d.pop("step")), "step"),
+    "step not a number": (lambda f: edit_json(f / STATE_FILE, lambda d: d.update(step="four")), "step"),
+    "negative step": (lambda f: edit_json(f / STATE_FILE, lambda d: d.update(step=-3)), "step"),
+    "state without optimizers": (lambda f: edit_json(f / STATE_FILE, lambda d: d.pop("optimizers")),
+                                 "optimizer"),
+    "optimizer state for another model": (
+        lambda f: edit_json(f / STATE_FILE, lambda d: d["optimizers"].pop("generator")), "generator"),
+    "missing optimizer file": (lambda f: (f / OPTIMIZER_FILE).unlink(), "optimizer.safetensors is missing"),
+    "garbage optimizer file": (lambda f: (f / OPTIMIZER_FILE).write_bytes(b"garbage"),
+                               "not a readable safetensors"),
+    "optimizer tensors of the wrong shape": (
+        lambda f: save_file({k: torch.zeros(3) for k in load_file(str(f / OPTIMIZER_FILE))},
+                            str(f / OPTIMIZER_FILE)), "optimizer"),
+    "optimizer tensor with a foreign name": (
+        lambda f: save_file({"nonsense": torch.zeros(3)}, str(f / OPTIMIZER_FILE)), "optimizer"),
+    "model-only folder": (lambda f: [(f / n).unlink() for n in (STATE_FILE, OPTIMIZER_FILE)],
+                          "state.json is missing"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_RESUME))
+def test_a_broken_resume_folder_is_a_clear_error(saved, case):
+    damage, text = BROKEN_RESUME[case]
+    damage(saved)
+    before = files_of(saved)
+    with pytest.raises(PlaygroundError) as error:
+        Trainer.from_checkpoint(saved, steps=10)
+    assert text in str(error.value)
+    assert files_of(saved) == before
