@@ -81,8 +81,12 @@ def unflatten_optimizers(optimizers: dict[str, torch.optim.Optimizer], tensors: 
 
 
 def write_folder_atomically(folder: str | Path, files: dict[str, Any]) -> Path:
-    """Write ``{file name: dict of tensors | JSON-able value}`` as a folder, replacing it whole."""
+    """Write ``{file name: dict of tensors | JSON-able value}`` as a folder, replacing those files
+    all at once. Anything else already in the folder (the CLI's ``samples/`` grids, a person's
+    own files) is moved into the new folder, never deleted."""
     target = Path(folder)
+    if target.exists() and not target.is_dir():
+        raise CheckpointError(f"{target} is a file, not a checkpoint folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     staging.mkdir()
@@ -101,6 +105,10 @@ def write_folder_atomically(folder: str | Path, files: dict[str, Any]) -> Path:
             os.replace(target, old)
         os.replace(staging, target)
         if old is not None:
+            # carry over what is not ours; if that fails the rest stays in `old`, never lost
+            for entry in old.iterdir():
+                if entry.name not in files:
+                    os.replace(entry, target / entry.name)
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -131,6 +131,8 @@ class Trainer:
 
     def __init__(self, run: RunConfig, *, dataset: Dataset | None = None, start_step: int = 0):
         validate(run)
+        if run.out and Path(run.out).exists() and not Path(run.out).is_dir():
+            raise ConfigError(f"out: {run.out} is a file; checkpoints need a folder")
         self.run_config = run
         self.family = get_family(run.model)
         kind = dataset_kind(run.dataset) if dataset is None else dataset.kind
