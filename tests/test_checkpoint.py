@@ -182,13 +182,43 @@ def test_a_save_that_fails_midway_keeps_the_previous_checkpoint(saved, monkeypat
     assert Trainer.from_checkpoint(saved, steps=10).step == 4
 
 
-def test_a_successful_save_replaces_the_whole_folder(saved):
-    stray = saved / "stray.txt"
-    stray.write_text("left from something else")
+def test_a_save_replaces_the_checkpoint_files_and_keeps_everything_else(saved):
+    # the CLI writes sample grids into OUT/samples: a checkpoint swap must not delete them
+    (saved / "samples").mkdir()
+    (saved / "samples" / "step0000004.png").write_bytes(b"a picture")
+    (saved / "notes.txt").write_text("mine")
+    old_weights = (saved / WEIGHTS_FILE).read_bytes()
     trainer = Trainer.from_checkpoint(saved, steps=6)
     run_to_end(trainer)
-    assert set(files_of(saved)) == CHECKPOINT_FILES  # a new folder swapped in, not files patched in place
-    assert sorted(p.name for p in saved.parent.iterdir()) == ["ckpt"]
+    files = files_of(saved)
+    assert set(files) == CHECKPOINT_FILES | {"samples/step0000004.png", "notes.txt"}
+    assert files["samples/step0000004.png"] == b"a picture" and files["notes.txt"] == b"mine"
+    assert files[WEIGHTS_FILE] != old_weights
+    assert json.loads(files[STATE_FILE])["step"] == 6
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["ckpt"]  # no staging or old folders
+
+
+def test_saving_into_a_folder_of_other_files_loses_none_of_them(tmp_path):
+    folder = tmp_path / "pictures"
+    (folder / "holiday").mkdir(parents=True)
+    (folder / "holiday" / "beach.jpg").write_bytes(b"jpeg bytes")
+    (folder / "todo.txt").write_text("buy milk")
+    run_to_end(Trainer(tiny_run(steps=2, out=str(folder))))
+    files = files_of(folder)
+    assert files["holiday/beach.jpg"] == b"jpeg bytes" and files["todo.txt"] == b"buy milk"
+    assert CHECKPOINT_FILES <= set(files)
+
+
+def test_out_that_is_a_file_is_refused_before_training(tmp_path):
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"something precious")
+    with pytest.raises(ConfigError, match="is a file"):
+        Trainer(tiny_run(steps=2, out=str(path)))
+    model = GANModel.from_config("mlp-gan", {"hidden": 8})
+    with pytest.raises(CheckpointError, match="is a file"):
+        model.save_pretrained(path)
+    assert path.read_bytes() == b"something precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.bin"]
 
 
 def test_no_file_in_a_checkpoint_is_a_pickle(saved):
