@@ -99,6 +99,7 @@ def write_folder_atomically(folder: str | Path, files: dict[str, Any]) -> Path:
                 path.write_text(json.dumps(content, indent=2, allow_nan=False))
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
+            os.chmod(path, 0o644)  # safetensors creates 0600 files; a checkpoint is meant to be shared
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")

@@ -14,8 +14,9 @@ from typing import Callable
 from ..errors import DatasetUnavailable
 from . import toys
 from .base import Dataset, EpochSampler
-from .folder import load_celeba, load_folder
-from .images import default_data_dir, load_digits_8x8, load_standard, resize_images
+from .folder import celeba_folder, celeba_missing_message, load_celeba, load_folder
+from .images import (default_data_dir, downloads_allowed, find_standard, load_digits_8x8, load_standard,
+                     missing_message, resize_images)
 
 FOLDER_PREFIX = "folder:"
 
@@ -90,12 +91,29 @@ def load_dataset(name: str, data_dir: str | Path | None = None, split: str = "tr
 
 
 def dataset_status(name: str, data_dir: str | Path | None = None) -> tuple[bool, str]:
-    """Whether ``name`` can be loaded now, and a sentence for the UI (how to get it if not)."""
+    """Whether ``name`` can be loaded now, and a sentence for the UI (how to get it if not).
+
+    Looks for the files without reading them, so it is cheap enough for a dropdown's change.
+    """
+    if name.startswith(FOLDER_PREFIX):
+        path = Path(name[len(FOLDER_PREFIX):]).expanduser()
+        return (path.exists(), f"your images in {path}" if path.exists() else f"{path} does not exist")
     try:
-        dataset = load_dataset(name, data_dir)
-    except DatasetUnavailable as error:
-        return False, str(error)
-    return True, f"{dataset.description}: {len(dataset)} samples of shape {tuple(dataset.sample_shape)}"
+        info = DATASETS[name]
+    except KeyError:
+        return False, f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or folder:PATH"
+    root = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    if name == "celeba":
+        found = celeba_folder(root)
+        return (True, f"{info.description}: {found}") if found.is_dir() else (False, celeba_missing_message(root))
+    if not info.needs_files:
+        return True, info.description
+    found = find_standard(name, root)
+    if found is not None:
+        return True, f"{info.description}: {found}"
+    if downloads_allowed():
+        return True, f"{info.description}: not in {root}; torchvision will try to download it on first use"
+    return False, missing_message(name, root)
 
 
 __all__ = ["DATASETS", "Dataset", "DatasetInfo", "EpochSampler", "dataset_kind", "dataset_status",

@@ -117,6 +117,16 @@ def _newest_change(root: Path) -> float:
     return newest
 
 
+def celeba_folder(data_dir: Path) -> Path:
+    return data_dir / "celeba" / "img_align_celeba"
+
+
+def celeba_missing_message(data_dir: Path) -> str:
+    return (f"Dataset 'celeba' is not available: looked for {celeba_folder(data_dir)}. Download CelebA "
+            f"(img_align_celeba) with torchvision.datasets.CelebA(root=..., download=True) on a "
+            f"machine with network access, then set GAN_DATA_DIR to that root.")
+
+
 def load_celeba(data_dir: Path, split: str = "train", image_size: int = 64,
                 limit: int = MAX_IMAGES) -> Dataset:
     """CelebA from torchvision's layout (``celeba/img_align_celeba/*.jpg``), centre-cropped.
@@ -125,12 +135,9 @@ def load_celeba(data_dir: Path, split: str = "train", image_size: int = 64,
     than through torchvision's class, which insists on every archive's checksum. The face is
     centre-cropped to 178x178 and resized to ``image_size``, the usual DCGAN preprocessing.
     """
-    folder = data_dir / "celeba" / "img_align_celeba"
+    folder = celeba_folder(data_dir)
     if not folder.is_dir():
-        raise DatasetUnavailable(
-            f"Dataset 'celeba' is not available: looked for {folder}. Download CelebA "
-            f"(img_align_celeba) with torchvision.datasets.CelebA(root=..., download=True) on a "
-            f"machine with network access, then set GAN_DATA_DIR to that root.")
+        raise DatasetUnavailable(celeba_missing_message(data_dir))
     files = sorted(folder.glob("*.jpg"))
     partition = data_dir / "celeba" / "list_eval_partition.txt"
     if partition.is_file():

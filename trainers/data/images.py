@@ -120,25 +120,40 @@ _SOURCES = {
 }
 
 
+def find_standard(name: str, data_dir: Path) -> Path | None:
+    """The local file (an .npz) or torchvision folder that holds ``name``, without reading it."""
+    npz_names, tv_folder, _ = _SOURCES[name]
+    for file_name in npz_names:
+        if (data_dir / file_name).is_file():
+            return data_dir / file_name
+    folder = data_dir / tv_folder
+    # a failed download leaves an empty folder behind: that is not the dataset
+    return folder if folder.is_dir() and any(folder.iterdir()) else None
+
+
+def missing_message(name: str, data_dir: Path) -> str:
+    """What a person reads when ``name`` is not in ``data_dir``: where we looked, how to fix it."""
+    npz_names, tv_folder, _ = _SOURCES[name]
+    looked = " or ".join(str(data_dir / n) for n in npz_names)
+    hint = ("downloads are switched off (GAN_OFFLINE is set)" if not downloads_allowed()
+            else "and torchvision's download failed (no network?)")
+    return (f"Dataset {name!r} is not available: looked for {looked} and torchvision's files in "
+            f"{data_dir / tv_folder}, {hint}. Put the file there, or set GAN_DATA_DIR to the folder "
+            f"that holds it.")
+
+
 def load_standard(name: str, data_dir: Path, split: str = "train") -> Dataset:
     """MNIST, Fashion-MNIST or CIFAR-10 from ``data_dir``; download only when allowed and needed."""
-    npz_names, tv_folder, classes = _SOURCES[name]
-    for file_name in npz_names:
-        path = data_dir / file_name
-        if path.is_file():
-            images, labels = _read_npz(str(path.resolve()), path.stat().st_mtime, split)
-            return Dataset(name, images, labels, classes, description=f"{name} ({split}) from {path}")
+    classes = _SOURCES[name][2]
+    found = find_standard(name, data_dir)
+    if found is not None and found.suffix == ".npz":
+        images, labels = _read_npz(str(found.resolve()), found.stat().st_mtime, split)
+        return Dataset(name, images, labels, classes, description=f"{name} ({split}) from {found}")
     loaded = _read_torchvision(name, str(data_dir), split, downloads_allowed())
     if loaded is not None:
         images, labels = loaded
         return Dataset(name, images, labels, classes, description=f"{name} ({split}) from torchvision files")
-    looked = " or ".join(str(data_dir / n) for n in npz_names)
-    hint = ("downloads are switched off (GAN_OFFLINE is set)" if not downloads_allowed()
-            else "and torchvision's download failed (no network?)")
-    raise DatasetUnavailable(
-        f"Dataset {name!r} is not available: looked for {looked} and torchvision's files in "
-        f"{data_dir / tv_folder}, {hint}. Put the file there, or set GAN_DATA_DIR to the folder "
-        f"that holds it.")
+    raise DatasetUnavailable(missing_message(name, data_dir))
 
 
 def load_digits_8x8(split: str = "train") -> Dataset:
