@@ -1,0 +1,246 @@
+"""`python -m trainers` as a person runs it: a subprocess from the repository root, offline, with
+the shared data folder. Bad input exits 2 with one `error:` line, no traceback, and leaves an
+existing checkpoint in --out as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from trainers.cli import build_parser
+from trainers.data import DATASETS
+from trainers.engine import RunConfig, Trainer
+from trainers.registry import MODELS
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--set", "g_width=8", "--set", "d_width=8"]
+CHECKPOINT_FILES = {"config.json", "model.safetensors", "optimizer.safetensors", "state.json"}
+
+
+@pytest.fixture(scope="module")
+def cli_env(data_dir) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(GAN_DATA_DIR=str(data_dir), GAN_OFFLINE="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "trainers", *map(str, args)], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def saved_checkpoint(tmp_path_factory) -> Path:
+    """A finished 4-step dcgan/digits run, built in-process (quicker than another subprocess)."""
+    folder = tmp_path_factory.mktemp("cli") / "existing"
+    run = RunConfig(model="dcgan", dataset="digits", steps=4, batch_size=16, device="cpu",
+                    overrides={"g_width": 8, "d_width": 8}, out=str(folder))
+    assert list(Trainer(run).run())[-1]["type"] == "done"
+    return folder
+
+
+@pytest.fixture
+def existing_out(saved_checkpoint, tmp_path) -> Path:
+    """A copy of the saved checkpoint to point --out at; the test checks it is left alone."""
+    folder = tmp_path / "out"
+    shutil.copytree(saved_checkpoint, folder)
+    return folder
+
+
+# ----- list and help ---------------------------------------------------------------------
+
+
+def test_list_names_the_models_and_the_datasets(cli_env):
+    result = cli(cli_env, "list")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for name in MODELS:
+        assert name in out
+    for spec in MODELS.values():
+        for objective in spec.objectives:
+            assert objective in out
+        for preset in spec.presets:
+            assert preset in out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ") and line.split()}
+    for name in DATASETS:
+        assert name in lines, f"{name} not listed"
+    assert "ready" in lines["mnist"] and "mnist.npz" in lines["mnist"]
+    assert "missing" in lines["celeba"] and "CelebA" in lines["celeba"]
+    assert "folder:PATH" in out
+
+
+def test_train_help_documents_every_option(cli_env):
+    result = cli(cli_env, "train", "--help")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    expected = ["--model", "--dataset", "--steps", "--batch-size", "--seed", "--device", "--preset", "--set",
+                "--out", "--resume", "--image-size", "--data-dir", "--log-every", "--sample-every",
+                "--checkpoint-every", "--quiet"]
+    for option in expected:
+        assert option in text, f"{option} missing from train --help"
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    for action in train._actions:
+        for option in action.option_strings:
+            assert option in text
+        assert action.help and action.help.strip(), f"{action.option_strings} has no help"
+    assert "folder:PATH" in text and "KEY=VALUE" in text
+
+
+def test_sample_help_documents_its_options(cli_env):
+    result = cli(cli_env, "sample", "--help")
+    assert result.returncode == 0
+    for option in ("--checkpoint", "--out", "--num", "--seed", "--device"):
+        assert option in result.stdout
+
+
+# ----- train, resume, sample ------------------------------------------------------------------
+
+
+def test_train_resume_and_sample(cli_env, tmp_path):
+    out = tmp_path / "run"
+    result = cli(cli_env, "train", "--model", "dcgan", "--dataset", "digits", "--steps", 20, *TINY,
+                 "--set", "objective=least-squares", "--out", out, "--sample-every", 10, "--batch-size", 16)
+    assert result.returncode == 0, result.stderr
+    assert "completed at step 20" in result.stdout and str(out) in result.stdout
+    assert CHECKPOINT_FILES <= {p.name for p in out.iterdir()}
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["family"] == "dcgan"
+    assert (meta["config"]["g_width"], meta["config"]["objective"], meta["config"]["image_size"]) == (
+        8, "least-squares", 8)
+    assert json.loads((out / "state.json").read_text())["step"] == 20
+    grids = sorted(p.name for p in (out / "samples").glob("*.png"))
+    assert {"step0000010.png", "step0000020.png"} <= set(grids)
+    with Image.open(out / "samples" / "step0000020.png") as image:
+        assert image.size == (82, 82) and image.mode == "RGB"
+
+    result = cli(cli_env, "train", "--resume", out, "--steps", 30, "--sample-every", 10)
+    assert result.returncode == 0, result.stderr
+    assert "steps 20..30" in result.stdout and "completed at step 30" in result.stdout
+    assert json.loads((out / "state.json").read_text())["step"] == 30
+    assert (out / "samples" / "step0000030.png").is_file()
+    # the resumed run kept its settings
+    assert json.loads((out / "config.json").read_text())["config"]["objective"] == "least-squares"
+
+    png = tmp_path / "grid" / "x.png"
+    result = cli(cli_env, "sample", "--checkpoint", out, "--out", png, "-n", 16, "--seed", 3)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 16 samples" in result.stdout
+    with Image.open(png) as image:
+        # 16 samples of 8x8, eight to a row with 2 px padding: (8 * 10 + 2) x (2 * 10 + 2)
+        assert image.format == "PNG" and image.mode == "RGB" and image.size == (82, 22)
+
+
+# ----- bad input --------------------------------------------------------------------------------
+
+
+BAD_TRAIN = {
+    "unknown model": (["--model", "stylegan9"], ["unknown model 'stylegan9'", "dcgan", "mlp-gan"]),
+    "unknown dataset": (["--dataset", "imagenet"], ["unknown dataset 'imagenet'", "mnist", "folder:PATH"]),
+    "unknown config key": (["--set", "lr_gg=1"], ["lr_gg", "valid keys", "lr_g"]),
+    "zero steps": (["--steps", "0"], ["steps", "outside the allowed range"]),
+    "bad objective": (["--set", "objective=wasserstein"], ["objective", "'wasserstein'"]),
+    "wrong data kind": (["--model", "mlp-gan"], ["mlp-gan trains on points data"]),
+    "missing folder": (["--dataset", "folder:/nonexistent/pictures"], ["/nonexistent/pictures", "does not exist"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TRAIN))
+def test_bad_train_input_is_one_error_line_and_keeps_the_checkpoint(cli_env, existing_out, case):
+    args, fragments = BAD_TRAIN[case]
+    before = files_of(existing_out)
+    base = ["--dataset", "digits", "--steps", "5", *TINY, "--out", existing_out, "--quiet"]
+    result = cli(cli_env, "train", *base, *args)
+    assert_one_line_error(result, *fragments)
+    assert files_of(existing_out) == before
+    assert sorted(p.name for p in existing_out.parent.iterdir()) == ["out"]  # no staging folder left
+
+
+def test_out_that_is_a_file_is_refused(cli_env, tmp_path):
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"precious")
+    result = cli(cli_env, "train", "--dataset", "digits", "--steps", 5, *TINY, "--out", path)
+    assert_one_line_error(result, str(path), "is a file")
+    assert path.read_bytes() == b"precious"
+
+
+def test_missing_dataset_offline_says_where_it_looked(cli_env, existing_out, tmp_path):
+    empty = tmp_path / "empty-data"
+    empty.mkdir()
+    before = files_of(existing_out)
+    result = cli(cli_env, "train", "--dataset", "mnist", "--data-dir", empty, "--steps", 5, *TINY,
+                 "--out", existing_out)
+    assert_one_line_error(result, str(empty / "mnist.npz"), "GAN_OFFLINE")
+    assert files_of(existing_out) == before
+    assert list(empty.iterdir()) == []  # nothing downloaded
+
+
+def test_resume_of_a_folder_that_is_not_a_checkpoint(cli_env, existing_out, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.png").write_bytes(b"not a checkpoint")
+    before = files_of(existing_out)
+    result = cli(cli_env, "train", "--resume", folder, "--steps", 10, "--out", existing_out)
+    assert_one_line_error(result, str(folder), "state.json is missing")
+    assert files_of(existing_out) == before
+    assert files_of(folder) == {"cat.png": b"not a checkpoint"}
+
+
+def test_resume_to_fewer_steps_than_done_keeps_the_checkpoint(cli_env, existing_out):
+    before = files_of(existing_out)
+    result = cli(cli_env, "train", "--resume", existing_out, "--steps", 3)
+    assert_one_line_error(result, "already at step 4")
+    assert files_of(existing_out) == before
+
+
+def test_sample_from_a_missing_folder(cli_env, tmp_path):
+    png = tmp_path / "x.png"
+    result = cli(cli_env, "sample", "--checkpoint", tmp_path / "nowhere", "--out", png)
+    assert_one_line_error(result, str(tmp_path / "nowhere"), "not a checkpoint folder")
+    assert not png.exists()
+
+
+def test_sample_with_a_bad_count_keeps_an_existing_png(cli_env, saved_checkpoint, tmp_path):
+    png = tmp_path / "x.png"
+    png.write_bytes(b"previous picture")
+    result = cli(cli_env, "sample", "--checkpoint", saved_checkpoint, "--out", png, "-n", 0)
+    assert_one_line_error(result, "number of samples")
+    assert png.read_bytes() == b"previous picture"
+
+
+def test_sample_of_a_points_model_is_refused(cli_env, tmp_path):
+    folder = tmp_path / "toy"
+    run = RunConfig(model="mlp-gan", dataset="ring", steps=2, batch_size=16, device="cpu",
+                    overrides={"hidden": 8}, out=str(folder))
+    list(Trainer(run).run())
+    result = cli(cli_env, "sample", "--checkpoint", folder, "--out", tmp_path / "x.png")
+    assert_one_line_error(result, "mlp-gan makes points, not images")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_a_malformed_set_is_a_usage_error(cli_env):
+    result = cli(cli_env, "train", "--set", "lr_g", "--steps", 5)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "expected KEY=VALUE" in result.stderr
