@@ -130,7 +130,11 @@ def _sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"{model.family.name} makes points, not images: `sample` writes image grids")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image_grid(samples)).save(out)
+    try:
+        Image.fromarray(image_grid(samples)).save(out)
+    except (ValueError, OSError) as error:  # an unknown extension, a folder, no permission
+        from .errors import ConfigError
+        raise ConfigError(f"--out: cannot write {out} ({error}); give a .png file name") from None
     print(f"wrote {args.num} samples to {out}")
     return 0
 

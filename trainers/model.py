@@ -43,6 +43,8 @@ class GANModel:
         """``n`` samples from the noise drawn with ``seed`` (same seed, same samples)."""
         if not 1 <= n <= 4096:
             raise ConfigError(f"number of samples must be between 1 and 4096, not {n}")
+        if not 0 <= seed <= 2**63 - 1:
+            raise ConfigError(f"seed must be between 0 and 2**63 - 1, not {seed}")
         return self.family.sample(self.config, self.networks, self.noise(n, seed), labels)
 
     def config_json(self) -> dict[str, Any]:
