@@ -85,11 +85,15 @@ def test_save_then_load_gives_identical_samples(tmp_path, family, overrides):
     assert not torch.equal(loaded.sample(16, seed=9), loaded.sample(16, seed=10))
 
 
-def test_number_of_samples_is_bounded():
+def test_number_of_samples_and_seed_are_bounded():
     model = GANModel.from_config("mlp-gan", {"hidden": 8})
     for n in (0, -1, 5000):
         with pytest.raises(ConfigError, match="number of samples"):
             model.sample(n)
+    for seed in (-1, 2**63, 10**30):
+        with pytest.raises(ConfigError, match="seed must be between"):
+            model.sample(4, seed=seed)
+    assert model.sample(4, seed=2**63 - 1).shape == (4, 2)
 
 
 @pytest.mark.parametrize("family", ["dcgan", "mlp-gan"])

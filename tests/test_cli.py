@@ -229,6 +229,21 @@ def test_sample_with_a_bad_count_keeps_an_existing_png(cli_env, saved_checkpoint
     assert png.read_bytes() == b"previous picture"
 
 
+@pytest.mark.parametrize("args, fragment", [
+    (["--seed", "100000000000000000000000"], "seed must be between 0 and 2**63 - 1"),
+    (["--seed", "-1"], "seed must be between"),
+    (["--device", "cuda:x"], "device"),
+    (["--out", "{tmp}/grid.notanimage"], "cannot write"),
+    (["--out", "{tmp}"], "cannot write"),
+], ids=["huge-seed", "negative-seed", "bad-device", "unknown-extension", "out-is-a-folder"])
+def test_sample_bad_input_is_one_error_line(cli_env, saved_checkpoint, tmp_path, args, fragment):
+    (tmp_path / "keep.txt").write_text("mine")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = cli(cli_env, "sample", "--checkpoint", saved_checkpoint, *args)
+    assert_one_line_error(result, fragment)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
 def test_sample_of_a_points_model_is_refused(cli_env, tmp_path):
     folder = tmp_path / "toy"
     run = RunConfig(model="mlp-gan", dataset="ring", steps=2, batch_size=16, device="cpu",
