@@ -83,7 +83,16 @@ def _train(args: argparse.Namespace) -> int:
                "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every}
     if args.resume:
         out = args.out or args.resume
-        trainer = Trainer.from_checkpoint(args.resume, out=out, **cadence)
+        # options that define the run, when given, must match the saved run (from_checkpoint
+        # refuses a change by name) rather than being silently ignored
+        defaults = build_parser().parse_args(["train"])
+        fixed = {"model": args.model, "dataset": args.dataset, "batch_size": args.batch_size,
+                 "seed": args.seed, "preset": args.preset, "image_size": args.image_size,
+                 "overrides": dict(args.overrides) if args.overrides else None}
+        changes = {k: v for k, v in fixed.items() if v != getattr(defaults, k, None)}
+        if args.data_dir is not None:
+            changes["data_dir"] = args.data_dir
+        trainer = Trainer.from_checkpoint(args.resume, out=out, **cadence, **changes)
     else:
         run = RunConfig(model=args.model, dataset=args.dataset, batch_size=args.batch_size,
                         seed=args.seed, preset=args.preset, out=args.out, image_size=args.image_size,
