@@ -214,6 +214,20 @@ def test_resume_to_fewer_steps_than_done_keeps_the_checkpoint(cli_env, existing_
     assert files_of(existing_out) == before
 
 
+@pytest.mark.parametrize("args, fragment", [
+    (["--batch-size", "32"], "batch_size: cannot change from 16"),
+    (["--dataset", "fashion-mnist"], "dataset: cannot change from 'digits'"),
+    (["--seed", "9"], "seed: cannot change"),
+    (["--set", "g_width=16"], "overrides: cannot change"),
+], ids=["batch-size", "dataset", "seed", "set"])
+def test_resume_refuses_options_that_change_the_run(cli_env, existing_out, args, fragment):
+    # silently training with the saved values instead would ignore what was typed
+    before = files_of(existing_out)
+    result = cli(cli_env, "train", "--resume", existing_out, "--steps", 8, *args)
+    assert_one_line_error(result, fragment)
+    assert files_of(existing_out) == before
+
+
 def test_sample_from_a_missing_folder(cli_env, tmp_path):
     png = tmp_path / "x.png"
     result = cli(cli_env, "sample", "--checkpoint", tmp_path / "nowhere", "--out", png)
