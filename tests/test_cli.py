@@ -118,6 +118,7 @@ def test_sample_help_documents_its_options(cli_env):
 # ----- train, resume, sample ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # three subprocesses that each import torch
 def test_train_resume_and_sample(cli_env, tmp_path):
     out = tmp_path / "run"
     result = cli(cli_env, "train", "--model", "dcgan", "--dataset", "digits", "--steps", 20, *TINY,
