@@ -254,6 +254,8 @@ def test_sample_with_a_bad_count_keeps_an_existing_png(cli_env, saved_checkpoint
 def test_sample_bad_input_is_one_error_line(cli_env, saved_checkpoint, tmp_path, args, fragment):
     (tmp_path / "keep.txt").write_text("mine")
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if "--out" not in args:  # never the default samples.png in the repository
+        args += ["--out", str(tmp_path / "x.png")]
     result = cli(cli_env, "sample", "--checkpoint", saved_checkpoint, *args)
     assert_one_line_error(result, fragment)
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
