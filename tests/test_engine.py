@@ -109,11 +109,12 @@ def settled_step(trainer: Trainer, quiet_s: float = 0.2) -> int:
 
 
 def params(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {name: p.detach().clone() for name, p in module.named_parameters()}
+    """Weights and buffers (batch-norm statistics): a step must leave the other network as it was."""
+    return {name: p.detach().clone() for name, p in module.state_dict().items()}
 
 
 def changed(before: dict[str, torch.Tensor], module: torch.nn.Module) -> bool:
-    now = dict(module.named_parameters())
+    now = module.state_dict()
     return any(not torch.equal(before[name], now[name].detach()) for name in before)
 
 

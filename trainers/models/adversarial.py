@@ -36,6 +36,18 @@ def frozen(module: nn.Module):
 
 
 @contextlib.contextmanager
+def buffers_kept(module: nn.Module):
+    """Restore ``module``'s buffers (batch-norm running statistics) on leaving the block."""
+    saved = [b.detach().clone() for b in module.buffers()]
+    try:
+        yield module
+    finally:
+        with torch.no_grad():
+            for buffer, value in zip(module.buffers(), saved):
+                buffer.copy_(value)
+
+
+@contextlib.contextmanager
 def evaluating(*modules: nn.Module):
     """Eval mode (batch norm on running statistics) inside the block, then back as it was."""
     modes = [m.training for m in modules]
@@ -62,8 +74,8 @@ def adversarial_step(generator: nn.Module, discriminator: nn.Module,
 
     # (1) update D: maximise log D(x) + log(1 - D(G(z))) (or the objective's equivalent)
     if update in ("both", "d"):
-        if fake is None:
-            with torch.no_grad():
+        if fake is None:  # a "D only" step must leave G exactly as it was, batch-norm statistics too
+            with torch.no_grad(), buffers_kept(generator):
                 fake_for_d = generator(noise)
         else:
             fake_for_d = fake.detach()
@@ -80,7 +92,7 @@ def adversarial_step(generator: nn.Module, discriminator: nn.Module,
 
     # (2) update G: make D call its fakes real
     if update in ("both", "g"):
-        with frozen(discriminator):
+        with frozen(discriminator), buffers_kept(discriminator):  # D is only a judge here
             fake_logits = discriminator(fake)
             loss_g = objective.g_loss(fake_logits)
             opt_g.zero_grad(set_to_none=True)
