@@ -3,6 +3,10 @@
 A family hands in its generator, discriminator, their optimizers and an objective; this updates
 exactly those and returns the losses and signals the lab shows, as tensors (the engine decides
 when to read them back, so there is no device sync per step here).
+
+The functions at the bottom are the family-contract pieces that any family with a
+``generator``/``discriminator`` pair, Gaussian noise and Adam can use as they are; their config
+needs ``latent_dim``, ``objective``, ``lr_g``, ``lr_d``, ``beta1`` and ``beta2``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import contextlib
 import torch
 from torch import Tensor, nn
 
-from ..objectives import Objective
+from ..objectives import Objective, get_objective
 
 
 def grad_norm(module: nn.Module) -> Tensor:
@@ -103,3 +107,37 @@ def adversarial_step(generator: nn.Module, discriminator: nn.Module,
         if "d_fake" not in out:
             out["d_fake"] = objective.score(fake_logits.detach()).mean()
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The family contract for a plain generator/discriminator pair (see trainers/family.py).
+
+def make_adam_pair(config, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
+    """Adam for each network with its own learning rate (TTUR-ready), shared betas."""
+    betas = (config.beta1, config.beta2)
+    return {
+        "generator": torch.optim.Adam(networks["generator"].parameters(), config.lr_g, betas=betas),
+        "discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr_d, betas=betas),
+    }
+
+
+def gaussian_noise(config, n: int, generator: torch.Generator | None = None, device="cpu") -> Tensor:
+    """z ~ N(0, I) of size ``config.latent_dim``."""
+    return torch.randn(n, config.latent_dim, generator=generator, device=device)
+
+
+def gan_train_step(config, networks: nn.ModuleDict, optimizers: dict, real: Tensor,
+                   labels: Tensor | None, step: int, rng: torch.Generator,
+                   update: str = "both") -> dict[str, Tensor]:
+    """One :func:`adversarial_step` with fresh noise from this step's generator."""
+    z = gaussian_noise(config, real.shape[0], rng, real.device)
+    return adversarial_step(networks["generator"], networks["discriminator"],
+                            optimizers["generator"], optimizers["discriminator"],
+                            real, z, get_objective(config.objective), update)
+
+
+@torch.no_grad()
+def sample_generator(config, networks: nn.ModuleDict, z: Tensor, labels: Tensor | None = None) -> Tensor:
+    """G(z) with batch norm on its running statistics; the weights are untouched."""
+    with evaluating(networks["generator"]):
+        return networks["generator"](z)

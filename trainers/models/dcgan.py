@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
 
 from ..config import field
 from ..errors import ConfigError
 from ..family import FamilySpec
-from ..objectives import get_objective
-from .adversarial import adversarial_step, evaluating
+from .adversarial import gan_train_step, gaussian_noise, make_adam_pair, sample_generator
 
 
 @dataclass
@@ -111,33 +109,6 @@ def build(config: DCGANConfig) -> nn.ModuleDict:
     return networks
 
 
-def make_optimizers(config: DCGANConfig, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
-    betas = (config.beta1, config.beta2)
-    return {
-        "generator": torch.optim.Adam(networks["generator"].parameters(), config.lr_g, betas=betas),
-        "discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr_d, betas=betas),
-    }
-
-
-def noise(config: DCGANConfig, n: int, generator: torch.Generator | None = None, device="cpu") -> Tensor:
-    return torch.randn(n, config.latent_dim, generator=generator, device=device)
-
-
-def train_step(config: DCGANConfig, networks: nn.ModuleDict, optimizers: dict, real: Tensor,
-               labels: Tensor | None, step: int, rng: torch.Generator,
-               update: str = "both") -> dict[str, Tensor]:
-    z = noise(config, real.shape[0], rng, real.device)
-    return adversarial_step(networks["generator"], networks["discriminator"],
-                            optimizers["generator"], optimizers["discriminator"],
-                            real, z, get_objective(config.objective), update)
-
-
-@torch.no_grad()
-def sample(config: DCGANConfig, networks: nn.ModuleDict, z: Tensor, labels: Tensor | None = None) -> Tensor:
-    with evaluating(networks["generator"]):
-        return networks["generator"](z)
-
-
 SPEC = FamilySpec(
     name="dcgan",
     description="Deep convolutional GAN for 8-128 px images (MNIST, CIFAR-10, faces, your folder)",
@@ -145,10 +116,10 @@ SPEC = FamilySpec(
     config_cls=DCGANConfig,
     data_kinds=("image",),
     build=build,
-    make_optimizers=make_optimizers,
-    train_step=train_step,
-    sample=sample,
-    noise=noise,
+    make_optimizers=make_adam_pair,
+    train_step=gan_train_step,
+    sample=sample_generator,
+    noise=gaussian_noise,
     data_fields=lambda dataset: {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1]},
     presets={
         "cpu-small": {"g_width": 32, "d_width": 32},

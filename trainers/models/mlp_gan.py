@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from ..config import field
 from ..family import FamilySpec
 from ..objectives import get_objective
-from .adversarial import adversarial_step, evaluating
+from .adversarial import evaluating, gan_train_step, gaussian_noise, make_adam_pair, sample_generator
 
 
 @dataclass
@@ -53,33 +53,6 @@ def build(config: MLPGANConfig) -> nn.ModuleDict:
     })
 
 
-def make_optimizers(config: MLPGANConfig, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
-    betas = (config.beta1, config.beta2)
-    return {
-        "generator": torch.optim.Adam(networks["generator"].parameters(), config.lr_g, betas=betas),
-        "discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr_d, betas=betas),
-    }
-
-
-def noise(config: MLPGANConfig, n: int, generator: torch.Generator | None = None, device="cpu") -> Tensor:
-    return torch.randn(n, config.latent_dim, generator=generator, device=device)
-
-
-def train_step(config: MLPGANConfig, networks: nn.ModuleDict, optimizers: dict, real: Tensor,
-               labels: Tensor | None, step: int, rng: torch.Generator,
-               update: str = "both") -> dict[str, Tensor]:
-    z = noise(config, real.shape[0], rng, real.device)
-    return adversarial_step(networks["generator"], networks["discriminator"],
-                            optimizers["generator"], optimizers["discriminator"],
-                            real, z, get_objective(config.objective), update)
-
-
-@torch.no_grad()
-def sample(config: MLPGANConfig, networks: nn.ModuleDict, z: Tensor, labels: Tensor | None = None) -> Tensor:
-    with evaluating(networks["generator"]):
-        return networks["generator"](z)
-
-
 @torch.no_grad()
 def critic(config: MLPGANConfig, networks: nn.ModuleDict, x: Tensor) -> Tensor:
     with evaluating(networks["discriminator"]):
@@ -93,10 +66,10 @@ SPEC = FamilySpec(
     config_cls=MLPGANConfig,
     data_kinds=("points",),
     build=build,
-    make_optimizers=make_optimizers,
-    train_step=train_step,
-    sample=sample,
-    noise=noise,
+    make_optimizers=make_adam_pair,
+    train_step=gan_train_step,
+    sample=sample_generator,
+    noise=gaussian_noise,
     data_fields=lambda dataset: {"data_dim": dataset.sample_shape[0]},
     critic=critic,
     presets={
