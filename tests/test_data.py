@@ -464,3 +464,43 @@ def test_points_dataset_batches_unchanged():
     x, y = dataset.batch(torch.tensor([4, 1]))
     assert dataset.kind == "points" and y is None
     assert x.tolist() == [[8.0, 9.0], [2.0, 3.0]]
+
+
+def _write_idx(path, array: np.ndarray) -> None:
+    """MNIST's idx format: magic (0, 0, uint8 type 0x08, ndim), big-endian sizes, then the bytes."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def test_mnist_from_torchvision_raw_files(tmp_path, data_dir):
+    """Without an .npz, torchvision's own MNIST files in GAN_DATA_DIR/MNIST/raw are read."""
+    with np.load(data_dir / "mnist.npz") as archive:
+        images, labels = archive["x_test"][:50], archive["y_test"][:50]
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split in ("train", "t10k"):
+        _write_idx(raw / f"{split}-images-idx3-ubyte", images)
+        _write_idx(raw / f"{split}-labels-idx1-ubyte", labels)
+    ok, status = dataset_status("mnist", tmp_path)
+    assert ok and str(raw) in status
+    dataset = load_dataset("mnist", tmp_path)
+    assert dataset.data.shape == (50, 1, 28, 28)
+    assert torch.equal(dataset.data[:, 0], torch.from_numpy(images))
+    assert dataset.labels.tolist() == labels.tolist()
+
+
+def test_celeba_from_torchvision_layout(tmp_path):
+    """CelebA's aligned 178x218 JPEGs are centre-cropped to a square and resized to 64x64; the
+    partition file picks the split."""
+    folder = tmp_path / "celeba" / "img_align_celeba"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = [f"{i:06d}.jpg" for i in range(1, 7)]
+    for name in names:
+        Image.fromarray(rng.integers(0, 255, (218, 178, 3), dtype=np.uint8)).save(folder / name)
+    (tmp_path / "celeba" / "list_eval_partition.txt").write_text(
+        "\n".join(f"{name} {0 if i < 4 else 2}" for i, name in enumerate(names)))
+    train = load_dataset("celeba", tmp_path)
+    test = load_dataset("celeba", tmp_path, split="test")
+    assert train.data.shape == (4, 3, 64, 64) and test.data.shape == (2, 3, 64, 64)
+    assert dataset_status("celeba", tmp_path)[0]
