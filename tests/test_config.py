@@ -150,7 +150,7 @@ def test_range_bounds_are_inclusive():
 
 
 @pytest.mark.parametrize("cls, key, value", [
-    (DCGANConfig, "objective", "wasserstein"),  # needs clipping or a penalty dcgan does not have
+    (DCGANConfig, "objective", "wgan"),  # not an objective name (wasserstein or wgan-gp)
     (DCGANConfig, "objective", "Minimax"),
     (DCGANConfig, "channels", 2),
     (MLPGANConfig, "objective", "hinge"),

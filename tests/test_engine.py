@@ -416,7 +416,7 @@ def test_wrong_data_kind_for_a_dataset_object():
     ({"overrides": {"g_widht": 8}}, ConfigError, "g_widht"),
     ({"overrides": {"image_size": 28}}, ConfigError, "needs 8, not 28"),
     ({"overrides": {"channels": 3}}, ConfigError, "needs 1, not 3"),
-    ({"overrides": {"objective": "wasserstein"}}, ConfigError, "objective"),
+    ({"overrides": {"objective": "wgan"}}, ConfigError, "objective"),
 ])
 def test_bad_model_settings_are_refused_at_construction(changes, error_type, text):
     with pytest.raises(error_type, match=text):

@@ -154,19 +154,31 @@ class Trainer:
         self.step = start_step
         self.last_checkpoint: str | None = None
         self._rng = torch.Generator(device=self.device)
-        points = self.dataset.kind == "points"
-        self.fixed_noise = self.model.noise(1000 if points else 64, seed=mix_seed(run.seed, "fixed-noise"))
+        # the fixed batch the sample grids are drawn from: for a conditional family, one column per class
+        count, self.grid_columns, self.fixed_labels = (1000 if self.dataset.kind == "points" else 64), 8, None
+        if self.family.conditional:
+            classes = self.dataset.num_classes
+            self.grid_columns, count = classes, classes * 8
+            self.fixed_labels = torch.arange(classes, device=self.device).repeat(8)
+        self.fixed_noise = self.model.noise(count, seed=mix_seed(run.seed, "fixed-noise"))
 
     def _model_config(self) -> Any:
         run = self.run_config
         if run.preset and run.preset not in self.family.presets:
             raise ConfigError(f"preset: {self.family.name} has no preset {run.preset!r}; choose one of "
                               f"{', '.join(self.family.presets) or 'none'}")
+        if self.family.conditional and (self.dataset.labels is None or self.dataset.num_classes < 2):
+            raise ConfigError(f"{self.family.name} is conditional: it needs a labelled dataset "
+                              f"(mnist, fashion-mnist, cifar10, digits, or a folder with one sub-folder "
+                              f"per class); {run.dataset} has no labels")
         from_data = self.family.data_fields(self.dataset)
         for key, value in from_data.items():
             if key in run.overrides and run.overrides[key] != value:
                 raise ConfigError(f"{key}: the dataset {run.dataset} needs {value}, not {run.overrides[key]}")
         values = {**self.family.presets.get(run.preset, {}), **run.overrides, **from_data}
+        if "total_steps" not in values and any(f.name == "total_steps" for f in
+                                               dataclasses.fields(self.family.config_cls)):
+            values["total_steps"] = run.steps  # for schedules that anneal to the end of the run
         return apply_overrides(self.family.config_cls(), values)
 
     # ----------------------------------------------------------------- controls
@@ -217,10 +229,11 @@ class Trainer:
     # ----------------------------------------------------------------- events
     def sample_event(self) -> dict[str, Any]:
         """The fixed-noise samples now, as a picture (images) or points plus D's field (toys)."""
-        samples = self.family.sample(self.model.config, self.model.networks, self.fixed_noise)
+        samples = self.family.sample(self.model.config, self.model.networks, self.fixed_noise,
+                                     self.fixed_labels)
         event: dict[str, Any] = {"type": "samples", "step": self.step}
         if self.dataset.kind == "image":
-            event["grid"] = image_grid(samples)
+            event["grid"] = image_grid(samples, nrow=self.grid_columns)
             return event
         event["points"] = samples.float().cpu().numpy()
         if self.family.critic is not None:

@@ -39,6 +39,8 @@ class FamilySpec:
     #: critic(config, networks, x) -> D's output as a person reads it (a probability for log-losses)
     critic: Optional[Callable[..., Tensor]] = None
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: True when G and D take class labels: the dataset must be labelled, samples are drawn per class
+    conditional: bool = False
 
     @property
     def objectives(self) -> tuple[str, ...]:

@@ -88,6 +88,12 @@ class Objective:
     #: True when the logits mean a probability through a sigmoid (shown as D(x) in [0, 1]).
     probabilistic: bool
     help: str
+    #: What keeps the critic Lipschitz, for the Wasserstein objectives: "clip" or "penalty".
+    lipschitz: str | None = None
+
+    @property
+    def wasserstein(self) -> bool:
+        return self.lipschitz is not None
 
     def score(self, logits: Tensor) -> Tensor:
         """D's output as a person reads it: a probability for log-losses, the raw value otherwise."""
@@ -102,7 +108,11 @@ OBJECTIVES: dict[str, Objective] = {
     "least-squares": Objective("least-squares", d_loss_least_squares, g_loss_least_squares, False,
                                "LSGAN: squared error to the real/fake targets; smoother gradients."),
     "wasserstein": Objective("wasserstein", d_loss_wasserstein, g_loss_wasserstein, False,
-                             "WGAN critic; needs weight clipping or a gradient penalty."),
+                             "WGAN: the critic's weights are clipped to [-c, c] after each update.",
+                             lipschitz="clip"),
+    "wgan-gp": Objective("wgan-gp", d_loss_wasserstein, g_loss_wasserstein, False,
+                         "WGAN-GP: a gradient penalty on interpolates keeps the critic 1-Lipschitz.",
+                         lipschitz="penalty"),
     "hinge": Objective("hinge", d_loss_hinge, g_loss_wasserstein, False,
                        "Hinge loss as in SN-GAN; G maximises the critic's output."),
 }

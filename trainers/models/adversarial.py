@@ -16,7 +16,7 @@ import contextlib
 import torch
 from torch import Tensor, nn
 
-from ..objectives import Objective, get_objective
+from ..objectives import Objective, clip_weights, get_objective, gradient_penalty
 
 
 def grad_norm(module: nn.Module) -> Tensor:
@@ -67,37 +67,59 @@ def evaluating(*modules: nn.Module):
 def adversarial_step(generator: nn.Module, discriminator: nn.Module,
                      opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
                      real: Tensor, noise: Tensor, objective: Objective,
-                     update: str = "both") -> dict[str, Tensor]:
+                     update: str = "both", *, labels: Tensor | None = None,
+                     g_turn: bool = True, clip_value: float = 0.01, gp_weight: float = 10.0,
+                     rng: torch.Generator | None = None) -> dict[str, Tensor]:
     """One iteration: (1) a D step on real vs G(noise), then (2) a G step on the same fakes.
 
-    ``update`` is "both", "d" or "g" (the lab's Step D / Step G). Reusing the D step's fakes for
-    the G step saves one generator forward pass, as the DCGAN reference does.
+    ``update`` is "both", "d" or "g" (the lab's Step D / Step G). ``g_turn=False`` skips the G
+    step of a "both" iteration: that is how n_critic works (G moves every n_critic-th step).
+    ``labels`` condition both networks (``G(z, y)``, ``D(x, y)``); the fakes take the real
+    batch's labels, so they follow the data's class frequencies. The Wasserstein objectives clip
+    the critic (``clip_value``) or add a gradient penalty (``gp_weight``). Reusing the D step's
+    fakes for the G step saves one generator forward pass, as the DCGAN reference does.
     """
+    extra = () if labels is None else (labels,)
+
+    def judge(x: Tensor) -> Tensor:
+        return discriminator(x, *extra)
+
     out: dict[str, Tensor] = {}
-    fake = generator(noise) if update in ("both", "g") else None
+    do_d = update in ("both", "d")
+    do_g = update == "g" or (update == "both" and g_turn)
+    fake = generator(noise, *extra) if do_g else None
 
     # (1) update D: maximise log D(x) + log(1 - D(G(z))) (or the objective's equivalent)
-    if update in ("both", "d"):
-        if fake is None:  # a "D only" step must leave G exactly as it was, batch-norm statistics too
+    if do_d:
+        if fake is None:  # a D-only step must leave G exactly as it was, batch-norm statistics too
             with torch.no_grad(), buffers_kept(generator):
-                fake_for_d = generator(noise)
+                fake_for_d = generator(noise, *extra)
         else:
             fake_for_d = fake.detach()
-        real_logits = discriminator(real)
-        fake_logits = discriminator(fake_for_d)
+        real_logits = judge(real)
+        fake_logits = judge(fake_for_d)
         loss_d = objective.d_loss(real_logits, fake_logits)
+        if objective.lipschitz == "penalty":
+            penalty = gradient_penalty(judge, real, fake_for_d, rng)
+            out["gradient_penalty"] = penalty.detach()
+            out["wasserstein_estimate"] = (real_logits.mean() - fake_logits.mean()).detach()
+            loss_d = loss_d + gp_weight * penalty
+        elif objective.wasserstein:
+            out["wasserstein_estimate"] = (real_logits.mean() - fake_logits.mean()).detach()
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         out["grad_norm_d"] = grad_norm(discriminator)
         opt_d.step()
+        if objective.lipschitz == "clip":
+            clip_weights(discriminator, clip_value)
         out["loss_d"] = loss_d.detach()
         out["d_real"] = objective.score(real_logits.detach()).mean()
         out["d_fake"] = objective.score(fake_logits.detach()).mean()
 
     # (2) update G: make D call its fakes real
-    if update in ("both", "g"):
+    if do_g:
         with frozen(discriminator), buffers_kept(discriminator):  # D is only a judge here
-            fake_logits = discriminator(fake)
+            fake_logits = judge(fake)
             loss_g = objective.g_loss(fake_logits)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
@@ -129,15 +151,32 @@ def gaussian_noise(config, n: int, generator: torch.Generator | None = None, dev
 def gan_train_step(config, networks: nn.ModuleDict, optimizers: dict, real: Tensor,
                    labels: Tensor | None, step: int, rng: torch.Generator,
                    update: str = "both") -> dict[str, Tensor]:
-    """One :func:`adversarial_step` with fresh noise from this step's generator."""
+    """One :func:`adversarial_step` with fresh noise from this step's generator.
+
+    A step is one D update; G moves on every ``n_critic``-th step. Optional config fields:
+    ``n_critic``, ``clip_value``, ``gp_weight``, ``num_classes`` (> 0: a conditional pair).
+    """
     z = gaussian_noise(config, real.shape[0], rng, real.device)
+    objective = get_objective(config.objective)
+    n_critic = critic_steps(config, objective)
     return adversarial_step(networks["generator"], networks["discriminator"],
                             optimizers["generator"], optimizers["discriminator"],
-                            real, z, get_objective(config.objective), update)
+                            real, z, objective, update,
+                            labels=labels if getattr(config, "num_classes", 0) else None,
+                            g_turn=step % n_critic == n_critic - 1,
+                            clip_value=getattr(config, "clip_value", 0.01),
+                            gp_weight=getattr(config, "gp_weight", 10.0), rng=rng)
+
+
+def critic_steps(config, objective: Objective) -> int:
+    """D updates per G update: the config's ``n_critic``; 0 means 5 for Wasserstein objectives
+    (Arjovsky et al., Gulrajani et al.) and 1 otherwise."""
+    n_critic = getattr(config, "n_critic", 0)
+    return n_critic if n_critic > 0 else (5 if objective.wasserstein else 1)
 
 
 @torch.no_grad()
 def sample_generator(config, networks: nn.ModuleDict, z: Tensor, labels: Tensor | None = None) -> Tensor:
-    """G(z) with batch norm on its running statistics; the weights are untouched."""
+    """G(z) (or G(z, y)) with batch norm on its running statistics; the weights are untouched."""
     with evaluating(networks["generator"]):
-        return networks["generator"](z)
+        return networks["generator"](z, *(() if labels is None else (labels,)))

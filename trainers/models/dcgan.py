@@ -5,7 +5,9 @@ pooling, batch norm in both networks except G's output and D's input layers, ReL
 tanh output, LeakyReLU(0.2) in D, weights from N(0, 0.02), Adam(2e-4, beta1=0.5).
 Changed: the stack is sized from the image: 64x64 is the paper's 4-up generator, 32x32 and 8x8
 start from a 4x4 seed, 28x28 (MNIST) from a 7x7 seed; D ends in a logit (no sigmoid) so the
-objective can be minimax, non-saturating, least-squares or hinge.
+objective is a choice: minimax, non-saturating, least-squares, hinge, Wasserstein with weight
+clipping, or WGAN-GP (then D uses layer norm, since batch norm breaks the per-sample penalty, and
+D takes n_critic=5 steps per G step).
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ class DCGANConfig:
     g_width: int = field(64, "generator feature maps at its last hidden layer (ngf)", range=(4, 512))
     d_width: int = field(64, "discriminator feature maps at its first layer (ndf)", range=(4, 512))
     objective: str = field("non-saturating", "the GAN loss",
-                           choices=("minimax", "non-saturating", "least-squares", "hinge"))
+                           choices=("minimax", "non-saturating", "least-squares", "hinge",
+                                    "wasserstein", "wgan-gp"))
+    d_norm: str = field("auto", "normalisation in D: auto is batch norm, or layer norm for wgan-gp "
+                        "(whose penalty is per sample)", choices=("auto", "batch", "layer", "none"))
+    n_critic: int = field(0, "D updates per G update (0: 5 for Wasserstein objectives, else 1)",
+                          range=(0, 100))
+    clip_value: float = field(0.01, "wasserstein: clip the critic's weights to [-c, c]", range=(1e-4, 1.0))
+    gp_weight: float = field(10.0, "wgan-gp: weight of the gradient penalty (lambda)", range=(0.0, 1000.0))
     lr_g: float = field(2e-4, "generator learning rate (Adam)", range=(1e-6, 1.0))
     lr_d: float = field(2e-4, "discriminator learning rate (Adam)", range=(1e-6, 1.0))
     beta1: float = field(0.5, "Adam beta1 for both networks", range=(0.0, 0.999))
@@ -36,6 +45,15 @@ class DCGANConfig:
 
     def check(self) -> None:
         upsamplings(self.image_size)
+        if self.objective == "wgan-gp" and self.d_norm == "batch":
+            raise ConfigError("d_norm: batch norm mixes samples, which breaks wgan-gp's per-sample "
+                              "gradient penalty; use layer, none or auto")
+
+    @property
+    def critic_norm(self) -> str:
+        if self.d_norm != "auto":
+            return self.d_norm
+        return "layer" if self.objective == "wgan-gp" else "batch"
 
 
 def upsamplings(image_size: int) -> tuple[int, int]:
@@ -84,7 +102,7 @@ class Discriminator(nn.Module):
         # each stage halves the side and doubles the width
         for _ in range(stages - 1):
             layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(width * 2), nn.LeakyReLU(0.2, True)]
+                       critic_norm(config.critic_norm, width * 2), nn.LeakyReLU(0.2, True)]
             width *= 2
         # (B, width, seed, seed) -> (B, 1, 1, 1): one logit per image
         layers.append(nn.Conv2d(width, 1, seed, 1, 0, bias=False))
@@ -94,11 +112,20 @@ class Discriminator(nn.Module):
         return self.net(x).flatten()
 
 
+def critic_norm(kind: str, channels: int) -> nn.Module:
+    """Batch norm (the paper), layer norm over (C, H, W) (GroupNorm with one group), or nothing."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
 def init_weights(module: nn.Module) -> None:
     """Radford et al.: conv weights ~ N(0, 0.02); batch-norm scale ~ N(1, 0.02), shift 0."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
-    elif isinstance(module, nn.BatchNorm2d):
+    elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
 
