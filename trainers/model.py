@@ -45,6 +45,8 @@ class GANModel:
             raise ConfigError(f"number of samples must be between 1 and 4096, not {n}")
         if not 0 <= seed <= 2**63 - 1:
             raise ConfigError(f"seed must be between 0 and 2**63 - 1, not {seed}")
+        if labels is None and self.family.conditional:  # cycle through the classes
+            labels = torch.arange(n, device=self.device) % self.config.num_classes
         return self.family.sample(self.config, self.networks, self.noise(n, seed), labels)
 
     def config_json(self) -> dict[str, Any]:
