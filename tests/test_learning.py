@@ -16,11 +16,8 @@ Criteria (stated once, here):
 from __future__ import annotations
 
 import pytest
-import torch
-import torch.nn.functional as F
-from torch import nn
 
-from trainers.data import load_dataset
+from judges import mnist_judge, read_digits
 from trainers.engine import RunConfig, Trainer
 from trainers.metrics import mode_coverage
 
@@ -65,42 +62,12 @@ def test_2d_gan_covers_the_ring():
     assert quality["high_quality"] >= 0.6, quality
 
 
-def small_cnn() -> nn.Module:
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # (B, 32, 14, 14)
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # (B, 64, 7, 7)
-        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
-
-
 @pytest.fixture(scope="module")
 def mnist_classifier(data_dir):
-    """A CNN trained for 400 steps on MNIST's train split; about 97% on the test split."""
-    train_set, test_set = load_dataset("mnist", data_dir), load_dataset("mnist", data_dir, "test")
-    generator = torch.Generator().manual_seed(0)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = small_cnn()
-    optimizer = torch.optim.Adam(net.parameters(), 1e-3)
-    for _ in range(400):
-        x, y = train_set.batch(torch.randint(len(train_set), (128,), generator=generator))
-        loss = F.cross_entropy(net(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    net.eval()
-    with torch.no_grad():
-        x, y = test_set.batch(torch.arange(2000))
-        accuracy = (net(x).argmax(1) == y).float().mean().item()
+    net, accuracy = mnist_judge(str(data_dir))
     print(f"judge: MNIST test accuracy {accuracy:.4f}")
     assert accuracy > 0.95, f"the judge itself is too weak: {accuracy:.3f}"
     return net
-
-
-def read_digits(classifier: nn.Module, images: torch.Tensor) -> tuple[float, torch.Tensor]:
-    with torch.no_grad():
-        probabilities = F.softmax(classifier(images), dim=1)
-    confidence, digit = probabilities.max(dim=1)
-    return confidence.mean().item(), torch.bincount(digit, minlength=10)
 
 
 @pytest.mark.slow
@@ -108,10 +75,10 @@ def test_dcgan_on_mnist_draws_recognisable_and_varied_digits(mnist_classifier, d
     trainer = Trainer(RunConfig(model="dcgan", dataset="mnist", data_dir=str(data_dir), steps=600,
                                 batch_size=64, seed=0, log_every=100, sample_every=10**6,
                                 preset="cpu-small"))
-    untrained_confidence, _ = read_digits(mnist_classifier, trainer.model.sample(1000, seed=5))
+    untrained_confidence, _, _ = read_digits(mnist_classifier, trainer.model.sample(1000, seed=5))
     events = list(trainer.run())
     assert events[-1]["type"] == "done"
-    confidence, histogram = read_digits(mnist_classifier, trainer.model.sample(1000, seed=5))
+    confidence, histogram, _ = read_digits(mnist_classifier, trainer.model.sample(1000, seed=5))
     classes_covered = int((histogram >= 20).sum())
     print(f"dcgan/mnist: confidence {confidence:.3f} (untrained {untrained_confidence:.3f}), "
           f"{classes_covered} classes covered, histogram {histogram.tolist()}")
