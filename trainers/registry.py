@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from .errors import ConfigError
 from .family import FamilySpec
-from .models import dcgan, mlp_gan
+from .models import dcgan, egan, mlp_gan
 
-MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (mlp_gan.SPEC, dcgan.SPEC)}
+MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
+    mlp_gan.SPEC,
+    dcgan.SPEC,
+    egan.SPEC,
+)}
 
 
 def get_family(name: str) -> FamilySpec:
