@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from .errors import ConfigError
 from .family import FamilySpec
-from .models import dcgan, egan, mlp_gan
+from .models import cgan, dcgan, egan, lsgan, mlp_gan, vanilla_gan
 
 MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
     mlp_gan.SPEC,
     dcgan.SPEC,
     egan.SPEC,
+    vanilla_gan.SPEC,
+    lsgan.SPEC,
+    cgan.SPEC,
 )}
 
 
