@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .errors import ConfigError
 from .family import FamilySpec
-from .models import cgan, dcgan, egan, lsgan, mlp_gan, vanilla_gan
+from .models import cgan, dcgan, egan, lsgan, mlp_gan, vanilla_gan, wgan, wgan_gp
 
 MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
     mlp_gan.SPEC,
@@ -13,6 +13,8 @@ MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
     vanilla_gan.SPEC,
     lsgan.SPEC,
     cgan.SPEC,
+    wgan.SPEC,
+    wgan_gp.SPEC,
 )}
 
 
