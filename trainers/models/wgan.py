@@ -8,7 +8,9 @@ update; RMSProp with lr 5e-5 for both networks (the paper's Algorithm 1).
 Networks: DCGAN's (imported from :mod:`dcgan`, not copied): G with batch norm, and the critic
 without normalisation by default (``d_norm="batch"`` gives the reference code's batch-norm
 critic). Changed: the reference code's 100 critic updates for the first 25 generator updates
-(and every 500th) are left out: n_critic is constant.
+(and every 500th) are left out: n_critic is constant. The "cpu-small" preset uses RMSProp lr 2e-4
+(4x the paper's): at 5e-5 the critic's estimate still climbs after 200 steps on MNIST, at 2e-4 it
+peaks by step 30 and falls steadily (to a sixth of its peak by step 300); "paper" keeps 5e-5.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ SPEC = FamilySpec(
     noise=gaussian_noise,
     data_fields=lambda dataset: {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1]},
     presets={
-        "cpu-small": {"g_width": 32, "d_width": 32},
-        "paper": {"g_width": 64, "d_width": 64},
+        # smaller networks and 4x the paper's learning rate, so a CPU run moves within minutes
+        "cpu-small": {"g_width": 32, "d_width": 32, "lr_g": 2e-4, "lr_d": 2e-4},
+        "paper": {"g_width": 64, "d_width": 64, "lr_g": 5e-5, "lr_d": 5e-5},
     },
 )
