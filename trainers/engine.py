@@ -160,7 +160,8 @@ class Trainer:
             classes = self.dataset.num_classes
             self.grid_columns, count = classes, classes * 8
             self.fixed_labels = torch.arange(classes, device=self.device).repeat(8)
-        self.fixed_noise = self.model.noise(count, seed=mix_seed(run.seed, "fixed-noise"))
+        self.fixed_noise = (self.model.noise(count, seed=mix_seed(run.seed, "fixed-noise"))
+                            if self.family.has_generator else None)
 
     def _model_config(self) -> Any:
         run = self.run_config
@@ -272,7 +273,9 @@ class Trainer:
     def run(self) -> Iterator[dict[str, Any]]:
         run = self.run_config
         yield self._start_event()
-        yield self.sample_event()  # what the generator draws before training: the baseline picture
+        draws = self.family.has_generator  # a classifier family has no samples to show
+        if draws:
+            yield self.sample_event()  # what the generator draws before training: the baseline picture
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}
         window_start, window_steps = time.perf_counter(), 0
@@ -307,7 +310,8 @@ class Trainer:
                 window_start, window_steps = now, 0
             now = time.perf_counter()
             interval_due = run.sample_interval_s > 0 and now - last_sample_time >= run.sample_interval_s
-            if single or interval_due or self.step % run.sample_every == 0 or self.step == run.steps:
+            if draws and (single or interval_due or self.step % run.sample_every == 0
+                          or self.step == run.steps):
                 yield self.sample_event()
                 last_sample_time = time.perf_counter()
             if checkpoint_due:

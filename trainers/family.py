@@ -41,6 +41,9 @@ class FamilySpec:
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: True when G and D take class labels: the dataset must be labelled, samples are drawn per class
     conditional: bool = False
+    #: False for a family with nothing to sample from (a classifier): the engine emits no sample
+    #: grids, and its ``sample``/``noise`` raise a ConfigError saying why
+    has_generator: bool = True
 
     @property
     def objectives(self) -> tuple[str, ...]:
