@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from .errors import ConfigError
 from .family import FamilySpec
-from .models import cgan, dcgan, egan, lsgan, mc_gan, mlp_gan, multiclass_discriminator, vanilla_gan, wgan, wgan_gp
+from .models import cgan, dcgan, egan, lsgan, mc_gan, mlp_gan, multiclass_discriminator, progan, vanilla_gan, wgan, wgan_gp
 
 MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
     mlp_gan.SPEC,
     dcgan.SPEC,
     egan.SPEC,
+    progan.SPEC,
     vanilla_gan.SPEC,
     lsgan.SPEC,
     cgan.SPEC,
