@@ -161,7 +161,7 @@ BAD_TRAIN = {
     "unknown dataset": (["--dataset", "imagenet"], ["unknown dataset 'imagenet'", "mnist", "folder:PATH"]),
     "unknown config key": (["--set", "lr_gg=1"], ["lr_gg", "valid keys", "lr_g"]),
     "zero steps": (["--steps", "0"], ["steps", "outside the allowed range"]),
-    "bad objective": (["--set", "objective=wasserstein"], ["objective", "'wasserstein'"]),
+    "bad objective": (["--set", "objective=wgan"], ["objective", "'wgan'"]),
     "wrong data kind": (["--model", "mlp-gan"], ["mlp-gan trains on points data"]),
     "missing folder": (["--dataset", "folder:/nonexistent/pictures"], ["/nonexistent/pictures", "does not exist"]),
 }
