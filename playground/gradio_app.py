@@ -460,22 +460,24 @@ def _wire_controls(registry: SessionRegistry, buttons: Mapping[str, gr.Button], 
             session = registry.get(_session_id(request))
             if session is None:
                 gr.Info("Nothing to control yet: press Start.")
-                return gr.skip(), gr.skip()
+                return gr.skip()
             try:
                 done = _apply(session, action)
             except PlaygroundError as exc:
                 raise user_error(exc, title=f"Cannot {action.replace('_', ' ')}") from exc
             if not done:
                 gr.Info(_NOOP_MESSAGES[action])
-            # wake the timer: it draws the new state, then switches itself off if the run is over
-            return status_text(session.snapshot()), gr.Timer(active=True)
+            # Wake the timer rather than write the status here: ticks never overlap, so the
+            # timer as the status's only writer keeps a slow tick from drawing a stale state
+            # over a newer one (a "running" line after "stopped").
+            return gr.Timer(active=True)
 
         handler.__name__ = f"on_{action}"
         return handler
 
     for action, button in buttons.items():
         if action != "start":
-            button.click(control(action), None, [views.status, views.timer], concurrency_limit=None,
+            button.click(control(action), None, [views.timer], concurrency_limit=None,
                          show_progress="hidden")
 
 
