@@ -4,7 +4,7 @@
 tensors), so any front end can consume it:
 
 - ``start``: device, model, dataset, total steps, and a picture of the real data (then a
-  ``samples`` event of the untrained generator)
+  ``samples`` event of the untrained generator, for families that have one)
 - ``metrics``: losses and signals averaged since the last event, steps/s
 - ``samples``: the fixed-noise grid (images) or generated points and D's output field (toys)
 - ``checkpoint``: a folder was written
