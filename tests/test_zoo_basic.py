@@ -32,6 +32,7 @@ RUNS = {
     "vanilla-gan": (600, 64, "cpu-small", {}),
     "lsgan": (600, 64, "cpu-small", {}),
     "cgan": (600, 64, "cpu-small", {}),
+    "e-gan": (400, 64, "cpu-small", {}),
 }
 MIN_CONFIDENCE, MIN_GAIN, MIN_CLASSES, MIN_SHARE = 0.5, 0.2, 8, 20
 MIN_CLASS_MATCH = 0.18
@@ -66,7 +67,7 @@ def train_and_judge(name: str, judge, data_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["vanilla-gan", "lsgan"])
+@pytest.mark.parametrize("name", ["vanilla-gan", "lsgan", "e-gan"])
 def test_unconditional_family_learns_mnist(name, judge, data_dir):
     train_and_judge(name, judge, data_dir)
 
