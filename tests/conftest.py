@@ -44,6 +44,16 @@ def data_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def judge(data_dir):
+    """The independent MNIST classifier of tests/judges.py, trained once per test process."""
+    from judges import mnist_judge
+
+    net, accuracy = mnist_judge(str(data_dir))
+    assert accuracy > 0.95, f"the judge itself is too weak: {accuracy:.3f}"
+    return net
+
+
 @pytest.fixture
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""

@@ -7,12 +7,24 @@ It never sees generated images while training, so it judges them independently.
 from __future__ import annotations
 
 import functools
+import time
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from trainers.data import load_dataset
+from trainers.engine import RunConfig, Trainer
+
+#: what every unconditional MNIST learning test asks of 1,000 samples drawn with seed 5: mean
+#: top-class confidence at least MIN_CONFIDENCE, at least MIN_CLASSES digits each making up
+#: MIN_SHARE (2%) or more of the samples, and an improvement over the untrained generator:
+#: confidence up by MIN_GAIN, or (with ``improvement="frechet"``, for generators whose untrained
+#: blobs already read as fairly confident digits) the Frechet distance to real test digits in the
+#: judge's features down to MAX_FRECHET_RATIO of the untrained generator's.
+MIN_CONFIDENCE, MIN_GAIN, MIN_CLASSES, MIN_SHARE = 0.5, 0.2, 8, 20
+MAX_FRECHET_RATIO = 0.5
 
 
 def small_cnn(channels: int = 1, classes: int = 10) -> nn.Module:
@@ -50,3 +62,61 @@ def read_digits(classifier: nn.Module, images: torch.Tensor) -> tuple[float, tor
         probabilities = F.softmax(classifier(images), dim=1)
     confidence, digit = probabilities.max(dim=1)
     return confidence.mean().item(), torch.bincount(digit, minlength=10), digit
+
+
+def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)), FID's formula on any features."""
+    a, b = features_a.double(), features_b.double()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    # Tr((S_a S_b)^(1/2)) = sum of sqrt(eigenvalues of S_a^(1/2) S_b S_a^(1/2)), a symmetric matrix
+    values, vectors = torch.linalg.eigh(cov_a)
+    root_a = vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
+    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
+    return float((mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
+
+
+def judge_features(classifier: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """The judge's last hidden layer (128 features) for images in [-1, 1]."""
+    with torch.no_grad():
+        return classifier[:-1](images)
+
+
+@functools.lru_cache(maxsize=2)
+def real_digits(data_dir: str, count: int = 1000) -> torch.Tensor:
+    """MNIST test images the judge was not scored on (indices 2,000 onwards)."""
+    return load_dataset("mnist", data_dir, "test").batch(torch.arange(2000, 2000 + count))[0]
+
+
+def train_and_judge(judge: nn.Module, data_dir, name: str, steps: int, batch_size: int, preset: str,
+                    overrides: dict | None = None,
+                    before_training: Callable[[Trainer], None] | None = None,
+                    improvement: str = "confidence"):
+    """Train ``name`` on MNIST and hold it to the bars above; returns the judge's reading of
+    the untrained and the trained samples. ``before_training`` may put the untrained model in
+    the state it will be judged in (progan: at the final resolution)."""
+    started = time.perf_counter()
+    trainer = Trainer(RunConfig(model=name, dataset="mnist", data_dir=str(data_dir), steps=steps,
+                                batch_size=batch_size, seed=0, log_every=100, sample_every=10**6,
+                                preset=preset, overrides=overrides or {}))
+    if before_training is not None:
+        before_training(trainer)
+    real = judge_features(judge, real_digits(str(data_dir)))
+    untrained = trainer.model.sample(1000, seed=5)
+    before, distance_before = read_digits(judge, untrained), frechet_distance(judge_features(judge, untrained), real)
+    events = list(trainer.run())
+    assert events[-1]["type"] == "done", events[-1]
+    trained = trainer.model.sample(1000, seed=5)
+    after, distance = read_digits(judge, trained), frechet_distance(judge_features(judge, trained), real)
+    confidence, histogram, _ = after
+    covered = int((histogram >= MIN_SHARE).sum())
+    print(f"{name}/mnist ({steps} steps, {time.perf_counter() - started:.0f} s): confidence "
+          f"{confidence:.3f} (untrained {before[0]:.3f}), {covered} classes covered, Frechet distance "
+          f"to real {distance:.1f} (untrained {distance_before:.1f}), histogram {histogram.tolist()}")
+    assert confidence >= MIN_CONFIDENCE, (confidence, histogram.tolist())
+    assert covered >= MIN_CLASSES, histogram.tolist()
+    if improvement == "frechet":
+        assert distance <= MAX_FRECHET_RATIO * distance_before, (distance, distance_before)
+    else:
+        assert confidence >= before[0] + MIN_GAIN, (confidence, before[0])
+    return before, after
