@@ -4,7 +4,9 @@ What they show follows GAN Lab: for 2-D toy data, real points (green) and genera
 points (purple) over the discriminator's output as a heat map, so one can watch D's
 decision boundary and G chasing it; for 1-D data, histograms of real and generated
 samples with D's output as a curve. The loss figure puts D and G losses on top and,
-when present, D(x) and D(G(z)) below: the pair that says who is winning.
+when present, D(x) and D(G(z)) below: the pair that says who is winning, then one panel per
+family signal the run reports (the Wasserstein estimate, ProGAN's resolution and fade-in alpha,
+E-GAN's mutation wins, ...; see SIGNAL_PANELS).
 
 Every figure sets `uirevision`, so a user's zoom survives the periodic refresh.
 """
@@ -49,6 +51,28 @@ _LABELS = {
     "grad_norm_d": "‖∇D‖",
     "grad_norm_g": "‖∇G‖",
 }
+#: Family signals that get a panel of their own under the losses: (panel title, series prefix or
+#: names). A prefix (ending in "_") gathers every series that starts with it (E-GAN's win_minimax,
+#: win_heuristic, ...). Series named nowhere are not drawn, so the library can add signals freely.
+SIGNAL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Wasserstein estimate", ("wasserstein_estimate",)),
+    ("resolution (px)", ("resolution",)),
+    ("fade-in alpha", ("alpha",)),
+    ("mutation wins (share)", ("win_",)),
+    ("class accuracy", ("real_class_accuracy", "head_class_accuracy")),
+    ("learning rate", ("lr_g",)),
+)
+_LABELS.update({
+    "wasserstein_estimate": "E[D(x)] − E[D(G(z))]",
+    "resolution": "resolution",
+    "alpha": "alpha",
+    "win_minimax": "minimax",
+    "win_heuristic": "heuristic",
+    "win_least_squares": "least squares",
+    "real_class_accuracy": "D on real: class",
+    "head_class_accuracy": "D on head k: k",
+    "lr_g": "G learning rate",
+})
 _LAYOUT = dict(
     template="plotly_white",
     margin=dict(l=50, r=20, t=40, b=40),
@@ -74,32 +98,48 @@ def loss_figure(
     stats: Sequence[str] = ("d_real", "d_fake"),
     title: str | None = None,
     height: int = 420,
+    panel_height: int = 150,
 ) -> go.Figure:
-    """D and G losses against step; the named stats (if present) in a second panel.
+    """D and G losses against step; the named stats (if present) in a second panel, and one
+    more panel (``panel_height`` px each) for each of SIGNAL_PANELS the run reports.
 
     `metrics` is a snapshot's "metrics" dict: a "step" list plus one list per series.
-    Any series other than the losses and the listed stats is ignored, so the library
-    can add signals without breaking the page.
+    Any other series is ignored, so the library can add signals without breaking the page.
     """
     steps = np.asarray(metrics.get("step", ()), dtype=float)
     if steps.size == 0:
         return empty_figure("No metrics yet", height=height)
-    shown_stats = [k for k in stats if k in metrics and len(metrics[k]) == steps.size]
-    rows = 2 if shown_stats else 1
-    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        row_heights=[0.6, 0.4] if rows == 2 else None)
-    loss_keys = [k for k in metrics if k.startswith("loss") and len(metrics[k]) == steps.size]
-    for key in loss_keys:
-        fig.add_trace(_line(steps, metrics[key], key), row=1, col=1)
-    for key in shown_stats:
-        fig.add_trace(_line(steps, metrics[key], key), row=2, col=1)
-    fig.update_yaxes(title_text="loss", row=1, col=1)
-    if rows == 2:
-        fig.update_yaxes(title_text="D output", row=2, col=1,
-                         range=[-0.02, 1.02] if _within_unit(metrics, shown_stats) else None)
+    complete = [k for k in metrics if k != "step" and len(metrics[k]) == steps.size]
+    shown_stats = [k for k in stats if k in complete]
+    panels = [("loss", [k for k in complete if k.startswith("loss")])]
+    if shown_stats:
+        panels.append(("D output", shown_stats))
+    panels += [(name, keys) for name, keys in signal_panels(complete) if keys]
+    rows = len(panels)
+    # pixel heights (make_subplots normalises them): losses and D outputs share `height` 60/40,
+    # each signal panel adds `panel_height`
+    weights = [0.6 * height, 0.4 * height] if shown_stats else [float(height)]
+    weights += [float(panel_height)] * (rows - len(weights))
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=min(0.08, 0.3 / rows),
+                        row_heights=weights if rows > 1 else None)
+    for row, (name, keys) in enumerate(panels, start=1):
+        for key in keys:
+            fig.add_trace(_line(steps, metrics[key], key), row=row, col=1)
+        unit = name == "D output" and _within_unit(metrics, keys)
+        fig.update_yaxes(title_text=name, row=row, col=1, range=[-0.02, 1.02] if unit else None)
     fig.update_xaxes(title_text="step", row=rows, col=1)
-    fig.update_layout(**_LAYOUT, height=height, title=_title(title))
+    fig.update_layout(**_LAYOUT, height=int(sum(weights)), title=_title(title))
     return fig
+
+
+def signal_panels(series: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """(panel title, the given series it shows) for each of SIGNAL_PANELS, in that order."""
+    def shown(pattern: str) -> list[str]:
+        if pattern.endswith("_"):
+            return sorted(k for k in series if k.startswith(pattern))
+        return [pattern] if pattern in series else []
+
+    return [(name, [k for pattern in patterns for k in shown(pattern)]) for name, patterns in SIGNAL_PANELS]
 
 
 def _within_unit(metrics: Mapping[str, Sequence[float]], keys: Sequence[str]) -> bool:

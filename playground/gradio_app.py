@@ -195,10 +195,26 @@ def status_text(snap: Mapping[str, Any]) -> str:
     latest = snap.get("latest") or {}
     if "loss_d" in latest and "loss_g" in latest:
         parts.append(f"D loss {latest['loss_d']:.3f}, G loss {latest['loss_g']:.3f}")
+    parts += family_signals(latest)
     line = " · ".join(parts)
     if snap.get("error"):
         line += f"\n\n**Error:** {snap['error']}"
     return line
+
+
+def family_signals(latest: Mapping[str, float]) -> list[str]:
+    """Status phrases for the signals a family reports: ProGAN's resolution and fade-in, and
+    which E-GAN mutation won most of the latest logging window."""
+    phrases = []
+    if "resolution" in latest:
+        side = int(round(latest["resolution"]))
+        alpha = latest.get("alpha", 1.0)
+        phrases.append(f"resolution {side}×{side}" + (f", fading in (alpha {alpha:.2f})" if alpha < 1 else ""))
+    wins = {k[len("win_"):].replace("_", " "): v for k, v in latest.items() if k.startswith("win_")}
+    if wins:
+        best = max(wins, key=wins.get)
+        phrases.append(f"mutation winning: {best} ({wins[best]:.0%} of steps)")
+    return phrases
 
 
 def sample_image(grid: np.ndarray | None, min_px: int = MIN_DISPLAY_PX) -> np.ndarray | None:

@@ -425,6 +425,57 @@ def test_heatmap_orientation_follows_the_axes():
     assert np.asarray(transposed.data[0].z).shape == (3, 4)
 
 
+def finished_snapshot(session: TrainingSession, config: dict[str, Any]) -> dict[str, Any]:
+    session.start(config)
+    wait_for(lambda: session.snapshot()["status"] == "done", "the run to finish", timeout=120)
+    return session.snapshot()
+
+
+def panel_titles(fig) -> list[str]:
+    layout = fig.layout.to_plotly_json()
+    return [axis.get("title", {}).get("text") for name, axis in layout.items() if name.startswith("yaxis")]
+
+
+def test_progan_live_view_shows_resolution_and_fade_in(session):
+    from playground.gradio_app import status_text
+
+    config = {"model": "progan", "dataset": "digits", "steps": 12, "batch_size": 16, "log_every": 1,
+              "sample_every": 100, "overrides": {"width": 8, "latent_dim": 8, "phase_steps": 4}}
+    snap = finished_snapshot(session, config)  # 4x4 for 4 steps, fade to 8x8 over 4, stable 4
+    fig = figures.loss_figure(snap["metrics"])
+    assert {"resolution (px)", "fade-in alpha"} <= set(panel_titles(fig))
+    traces = {t.name: np.asarray(t.y, dtype=float) for t in fig.data}
+    assert traces["resolution"][0] == 4 and traces["resolution"][-1] == 8
+    assert traces["alpha"].min() < 0.5 and traces["alpha"][-1] == 1.0
+    assert "resolution 8×8" in status_text(snap) and "fading in" not in status_text(snap)
+    fading = dict(snap, latest={**snap["latest"], "resolution": 8.0, "alpha": 0.25})
+    assert "resolution 8×8, fading in (alpha 0.25)" in status_text(fading)
+
+
+def test_egan_live_view_shows_which_mutation_won(session):
+    from playground.gradio_app import status_text
+
+    # two mutations and windows of 5 steps: no window can end in a tie
+    config = {"model": "e-gan", "dataset": "digits", "steps": 10, "batch_size": 16, "log_every": 5,
+              "sample_every": 100, "overrides": {"g_width": 8, "d_width": 8, "latent_dim": 8,
+                                                 "mutations": "heuristic,least-squares"}}
+    snap = finished_snapshot(session, config)
+    fig = figures.loss_figure(snap["metrics"])
+    assert "mutation wins (share)" in panel_titles(fig)
+    wins = {t.name: np.asarray(t.y, dtype=float) for t in fig.data
+            if t.name in ("minimax", "heuristic", "least squares")}
+    assert sorted(wins) == ["heuristic", "least squares"]
+    assert np.allclose(sum(wins.values()), 1.0)  # each window's wins are shared among the mutations
+    best = max(wins, key=lambda name: wins[name][-1])
+    assert f"mutation winning: {best}" in status_text(snap)
+
+
+def test_signals_without_a_panel_are_not_drawn():
+    fig = figures.loss_figure({"step": [1, 2], "loss_d": [0.7, 0.6], "loss_g": [0.8, 0.9],
+                               "grad_norm_d": [1.0, 2.0], "something_new": [3.0, 4.0]})
+    assert [t.name for t in fig.data] == ["D loss", "G loss"]
+
+
 def test_empty_inputs_give_placeholder_figures():
     assert figures.loss_figure({"step": []}).layout.annotations
     assert figures.points_figure(None, None).layout.annotations

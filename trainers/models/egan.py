@@ -9,7 +9,7 @@ collapsing onto what D already rejects); the fittest child survives (mu = 1 pare
 Changed: DCGAN networks at CPU size (the paper also uses DCGAN-style networks); the survivor's
 optimizer state is kept with it, so evolution and Adam's moments stay consistent across steps.
 The live signals ``win_minimax``, ``win_heuristic`` and ``win_least_squares`` say which mutation
-won: averaged over a logging window, each is that mutation's share of the wins.
+won (one per mutation offered): averaged over a logging window, each is that mutation's share of the wins.
 """
 
 from __future__ import annotations
@@ -145,8 +145,9 @@ def train_step(config: EGANConfig, networks: nn.ModuleDict, optimizers: dict, re
         generator.load_state_dict(g_state)
         opt_g.load_state_dict(opt_state)
         out.update(loss_g=loss_g, grad_norm_g=child_norm, fitness=score,
-                   **{f"win_{m.replace('-', '_')}": torch.tensor(float(i == index), device=real.device)
-                      for i, m in enumerate(MUTATIONS)})
+                   **{f"win_{m.replace('-', '_')}": torch.tensor(float(MUTATIONS.index(m) == index),
+                                                                 device=real.device)
+                      for m in config.mutation_list})  # only the mutations that competed
         out.setdefault("d_fake", quality)
     return out
 
