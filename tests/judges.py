@@ -92,12 +92,13 @@ def train_and_judge(judge: nn.Module, data_dir, name: str, steps: int, batch_siz
                     overrides: dict | None = None,
                     before_training: Callable[[Trainer], None] | None = None,
                     improvement: str = "confidence"):
-    """Train ``name`` on MNIST and hold it to the bars above; returns the judge's reading of
-    the untrained and the trained samples. ``before_training`` may put the untrained model in
-    the state it will be judged in (progan: at the final resolution)."""
+    """Train ``name`` on MNIST and hold it to the bars above. ``before_training`` may put the
+    untrained model in the state it will be judged in (progan: at the final resolution).
+    Returns the judge's readings (confidence, histogram, digit per sample) before and after,
+    and the run's events (about 40 metrics events, each the mean over its window)."""
     started = time.perf_counter()
     trainer = Trainer(RunConfig(model=name, dataset="mnist", data_dir=str(data_dir), steps=steps,
-                                batch_size=batch_size, seed=0, log_every=100, sample_every=10**6,
+                                batch_size=batch_size, seed=0, log_every=max(1, steps // 40), sample_every=10**6,
                                 preset=preset, overrides=overrides or {}))
     if before_training is not None:
         before_training(trainer)
@@ -119,4 +120,4 @@ def train_and_judge(judge: nn.Module, data_dir, name: str, steps: int, batch_siz
         assert distance <= MAX_FRECHET_RATIO * distance_before, (distance, distance_before)
     else:
         assert confidence >= before[0] + MIN_GAIN, (confidence, before[0])
-    return before, after
+    return before, after, events

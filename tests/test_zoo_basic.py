@@ -1,13 +1,13 @@
-"""vanilla-gan, lsgan and cgan learn MNIST; cgan draws the class it is asked for.
+"""vanilla-gan, lsgan, e-gan and cgan learn MNIST; cgan draws the class it is asked for.
 
 Criteria (the shared judge of tests/judges.py reads 1,000 samples drawn with seed 5, compared with
-the same generator before training; CPU runs are deterministic for a seed, the margins are slack):
+the same generator before training; CPU runs are deterministic for a seed, the margins are slack;
+wgan, wgan-gp and progan are judged the same way in their own test files):
 - every family: mean top-class confidence at least 0.5 and at least 0.2 above the untrained
   generator's, and at least 8 of the 10 digits each making up 2% (20) or more of the samples.
-- cgan: samples asked for digit k (k = i mod 10 for sample i) are read as k at least 18% of the
-  time: chance (and the untrained generator) is 10%; this run measured 24%. Class fidelity comes
-  later than image quality with the paper's input concatenation: the 70% once hoped for after a
-  short CPU run is not reached in 600 steps (a longer run or a projection-style D would be needed).
+- cgan (cpu-small: projection discriminator, 1,200 steps): samples asked for digit k (k = i mod 10
+  for sample i) are read as k at least 60% of the time; chance (and the untrained generator) is
+  10%. Measured: 87%. (With input concatenation alone, the paper's D, 600 steps gave 24%.)
 Bad input: cgan refuses point data, a folder without class sub-folders, and an unknown
 conditioning choice (ConfigError naming the cause); lsgan refuses any objective but least squares.
 """
@@ -29,10 +29,10 @@ from trainers.models.lsgan import LSGANConfig
 RUNS = {
     "vanilla-gan": (600, 64, "cpu-small", {}),
     "lsgan": (600, 64, "cpu-small", {}),
-    "cgan": (600, 64, "cpu-small", {}),
+    "cgan": (1200, 64, "cpu-small", {}),
     "e-gan": (400, 64, "cpu-small", {}),
 }
-MIN_CLASS_MATCH = 0.18
+MIN_CLASS_MATCH = 0.6
 
 
 def train(name: str, judge, data_dir):
@@ -48,7 +48,7 @@ def test_unconditional_family_learns_mnist(name, judge, data_dir):
 
 @pytest.mark.slow
 def test_cgan_draws_the_digit_it_is_asked_for(judge, data_dir):
-    before, after = train("cgan", judge, data_dir)
+    before, after, _ = train("cgan", judge, data_dir)
     asked = torch.arange(1000) % 10  # GANModel.sample cycles through the classes
     match, untrained_match = (after[2] == asked).float().mean().item(), (before[2] == asked).float().mean().item()
     print(f"cgan/mnist: samples read as the digit asked for {match:.3f} (untrained {untrained_match:.3f}, "
@@ -64,6 +64,25 @@ def test_cgan_embedding_conditioning_trains_and_samples_per_class():
     assert list(trainer.run())[-1]["type"] == "done"
     labels = torch.tensor([3, 3, 7])
     assert trainer.model.sample(3, seed=0, labels=labels).shape == (3, 1, 8, 8)
+
+
+def test_cgan_projection_discriminator_uses_the_label_and_round_trips(tmp_path):
+    from trainers.model import GANModel
+
+    trainer = Trainer(RunConfig(model="cgan", dataset="digits", steps=3, batch_size=16, log_every=1,
+                                out=str(tmp_path / "run"),
+                                overrides={"d_conditioning": "projection", "g_width": 8, "d_width": 8,
+                                           "latent_dim": 8}))
+    list(trainer.run())
+    critic = trainer.model.networks["discriminator"].eval()
+    loaded = GANModel.from_pretrained(tmp_path / "run").networks["discriminator"].eval()
+    images = trainer.model.sample(4, seed=1)
+    sevens = torch.full((4,), 7)
+    with torch.no_grad():
+        logits = critic(images, sevens)
+        assert torch.allclose(loaded(images, sevens), logits)
+        critic.projection.weight.zero_()  # without the projection term the logits change
+        assert not torch.allclose(critic(images, sevens), logits)
 
 
 def test_cgan_refuses_point_data():
@@ -91,6 +110,7 @@ def test_cgan_trains_on_a_folder_with_class_subfolders(tmp_path):
 
 @pytest.mark.parametrize("overrides, key", [
     ({"conditioning": "film"}, "conditioning"),
+    ({"d_conditioning": "film"}, "d_conditioning"),
     ({"embed_dim": 0}, "embed_dim"),
     ({"num_classes": 1}, "num_classes"),
     ({"image_size": 30}, "image_size"),

