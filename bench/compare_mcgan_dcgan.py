@@ -8,6 +8,8 @@ trained on MNIST's train split) read 1,000 samples of each and prints:
 - covered: how many of the 10 digits make up at least 2% of the samples
 - kl_uniform: KL(judge's class histogram || uniform) in nats; 0 is perfectly even, log 10 = 2.30
   is a single digit
+- frechet: the Frechet distance between the judge's features of the samples and of 1,000 real
+  test digits (FID's formula on the judge's last hidden layer; real vs real is about 25)
 - head_accuracy (mc-gan only): the share of samples from head k that the judge reads as k
 
     python bench/compare_mcgan_dcgan.py --steps 600 --width 32 --seeds 0 1
@@ -31,7 +33,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from judges import mnist_judge, read_digits  # noqa: E402
+from judges import frechet_distance, judge_features, mnist_judge, read_digits, real_digits  # noqa: E402
 from trainers.engine import RunConfig, Trainer  # noqa: E402
 
 
@@ -42,11 +44,12 @@ def coverage(histogram: torch.Tensor, minimum: float = 0.02) -> tuple[int, float
     return int((p >= minimum).sum()), kl
 
 
-def measure(judge, trainer: Trainer, n: int = 1000) -> dict[str, float]:
+def measure(judge, trainer: Trainer, real: torch.Tensor, n: int = 1000) -> dict[str, float]:
     samples = trainer.model.sample(n, seed=5)
     confidence, histogram, digit = read_digits(judge, samples)
     covered, kl = coverage(histogram)
-    row = {"confidence": confidence, "covered": covered, "kl_uniform": kl, "histogram": histogram.tolist()}
+    row = {"confidence": confidence, "covered": covered, "kl_uniform": kl, "histogram": histogram.tolist(),
+           "frechet": frechet_distance(judge_features(judge, samples), real)}
     if trainer.family.conditional:  # GANModel.sample cycles through the heads: sample i is class i % K
         row["head_accuracy"] = float((digit == torch.arange(n) % trainer.model.config.num_classes).float().mean())
     return row
@@ -65,24 +68,26 @@ def main(argv=None) -> int:
 
     judge, accuracy = mnist_judge(args.data_dir)
     print(f"judge: MNIST test accuracy {accuracy:.4f}")
+    real = judge_features(judge, real_digits(args.data_dir))
     for seed in args.seeds:
         for model in args.models:
             trainer = Trainer(RunConfig(model=model, dataset="mnist", data_dir=args.data_dir, steps=args.steps,
                                         batch_size=args.batch_size, seed=seed, device=args.device,
                                         log_every=100, sample_every=10**6,
                                         overrides={"g_width": args.width, "d_width": args.width}))
-            before = measure(judge, trainer)
+            before = measure(judge, trainer, real)
             started = time.perf_counter()
             events = list(trainer.run())
             seconds = time.perf_counter() - started
             assert events[-1]["type"] == "done", events[-1]
-            after = measure(judge, trainer)
+            after = measure(judge, trainer, real)
             head = f", head_accuracy {after['head_accuracy']:.3f}" if "head_accuracy" in after else ""
             print(f"{model:7s} seed {seed} width {args.width} steps {args.steps} ({seconds:.0f} s): "
                   f"confidence {after['confidence']:.3f} (untrained {before['confidence']:.3f}), "
                   f"covered {after['covered']}/10 (untrained {before['covered']}), "
                   f"kl_uniform {after['kl_uniform']:.3f} (untrained {before['kl_uniform']:.3f}, "
-                  f"one digit {math.log(10):.3f}){head}; histogram {after['histogram']}", flush=True)
+                  f"one digit {math.log(10):.3f}), frechet {after['frechet']:.1f} "
+                  f"(untrained {before['frechet']:.1f}){head}; histogram {after['histogram']}", flush=True)
     return 0
 
 

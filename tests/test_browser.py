@@ -321,6 +321,31 @@ def test_toy_2d_view_pause_and_step(page, app):
     assert active_runs(registry) == 0
 
 
+@browser_test
+def test_every_family_is_offered_and_progan_shows_its_growth_live(page, app):
+    from trainers.registry import MODELS
+
+    page.click("#model input")
+    page.get_by_role("option", name="progan", exact=True).wait_for()
+    offered = page.get_by_role("option").all_inner_texts()
+    assert sorted(o.split()[-1] for o in offered) == sorted(MODELS)  # the chosen one reads "✓ dcgan"
+    page.get_by_role("option", name="progan", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#model-info').innerText.includes('Progressive growing')")
+    assert page.input_value("#dataset input") == "digits"
+    assert "arxiv.org/abs/1710.10196" in page.inner_html("#model-info")
+    page.click("#advanced-accordion")
+    page.fill("#advanced textarea", '{"width": 8, "latent_dim": 8, "phase_steps": 100}')  # 4x4, then 8x8
+    set_number(page, "batch-size", 16)
+    page.click("#start-btn")
+    wait_status(page, r"resolution 4×4")
+    wait_status(page, r"resolution 8×8, fading in \(alpha 0\.\d\d\)")
+    names = wait_until(lambda: {t["name"] for t in plot_traces(page, "loss-plot")} >= {"resolution", "alpha"}
+                       and {t["name"] for t in plot_traces(page, "loss-plot")}, "the resolution and alpha panels")
+    assert {"D loss", "G loss"} <= names
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+
+
 def _settled(page) -> int | None:
     """The status step once it held still for a second (a pause may end the step in flight)."""
     first = status_step(page)
