@@ -50,6 +50,15 @@ _LABELS = {
     "d_fake": "D(G(z)) fake",
     "grad_norm_d": "‖∇D‖",
     "grad_norm_g": "‖∇G‖",
+    "wasserstein_estimate": "E[D(x)] − E[D(G(z))]",
+    "resolution": "resolution",
+    "alpha": "alpha",
+    "win_minimax": "minimax",
+    "win_heuristic": "heuristic",
+    "win_least_squares": "least squares",
+    "real_class_accuracy": "D on real: class",
+    "head_class_accuracy": "D on head k: k",
+    "lr_g": "G learning rate",
 }
 #: Family signals that get a panel of their own under the losses: (panel title, series prefix or
 #: names). A prefix (ending in "_") gathers every series that starts with it (E-GAN's win_minimax,
@@ -62,17 +71,6 @@ SIGNAL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("class accuracy", ("real_class_accuracy", "head_class_accuracy")),
     ("learning rate", ("lr_g",)),
 )
-_LABELS.update({
-    "wasserstein_estimate": "E[D(x)] − E[D(G(z))]",
-    "resolution": "resolution",
-    "alpha": "alpha",
-    "win_minimax": "minimax",
-    "win_heuristic": "heuristic",
-    "win_least_squares": "least squares",
-    "real_class_accuracy": "D on real: class",
-    "head_class_accuracy": "D on head k: k",
-    "lr_g": "G learning rate",
-})
 _LAYOUT = dict(
     template="plotly_white",
     margin=dict(l=50, r=20, t=40, b=40),

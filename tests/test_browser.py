@@ -143,6 +143,15 @@ def choose_model(page, model: str, expected_dataset: str) -> None:
                            arg=expected_dataset)
 
 
+def type_dataset(page, name: str) -> None:
+    """Type a dataset name and wait until the server has it: its description (empty for an
+    unknown name) replaces the old one, so a Start click cannot race the change."""
+    old = page.inner_text("#dataset-info").strip()
+    page.fill("#dataset input", name)
+    page.press("#dataset input", "Enter")
+    page.wait_for_function("(old) => document.querySelector('#dataset-info').innerText.trim() !== old", arg=old)
+
+
 def set_number(page, elem_id: str, value: Any) -> None:
     box = page.locator(f"#{elem_id} input")
     box.fill(str(value))
@@ -265,14 +274,12 @@ def test_bad_inputs_show_an_error_toast(page, app):
     close_toasts(page)
 
     set_number(page, "batch-size", 16)
-    page.fill("#dataset input", "no-such-dataset")
-    page.press("#dataset input", "Enter")
+    type_dataset(page, "no-such-dataset")
     page.click("#start-btn")
     assert "unknown dataset 'no-such-dataset'" in toast_text(page)
     close_toasts(page)
 
-    page.fill("#dataset input", "digits")  # offline: the key error must not hide behind a missing file
-    page.press("#dataset input", "Enter")
+    type_dataset(page, "digits")  # offline: the key error must not hide behind a missing file
     page.click("#advanced-accordion")
     page.fill("#advanced textarea", "{not json")
     page.click("#start-btn")

@@ -85,6 +85,15 @@ def test_cgan_projection_discriminator_uses_the_label_and_round_trips(tmp_path):
         assert not torch.allclose(critic(images, sevens), logits)
 
 
+@pytest.mark.parametrize("dataset, shape", [("fashion-mnist", (1, 28, 28)), ("cifar10", (3, 32, 32))])
+def test_cgan_builds_itself_for_fashion_mnist_and_cifar10(dataset, shape, data_dir):
+    trainer = Trainer(RunConfig(model="cgan", dataset=dataset, data_dir=str(data_dir), steps=2, batch_size=16,
+                                log_every=1, overrides={"g_width": 8, "d_width": 8, "latent_dim": 8}))
+    assert list(trainer.run())[-1]["type"] == "done"
+    samples = trainer.model.sample(20, seed=0, labels=torch.arange(20) % 10)
+    assert samples.shape == (20, *shape) and trainer.model.config.num_classes == 10
+
+
 def test_cgan_refuses_point_data():
     with pytest.raises(ConfigError, match="image"):
         Trainer(RunConfig(model="cgan", dataset="ring", steps=1))
