@@ -54,5 +54,10 @@ fi
 export GRADIO_ANALYTICS_ENABLED=False
 export HF_HUB_OFFLINE=1
 
-echo "==> Running tests (GAN_DATA_DIR=${GAN_DATA_DIR:-<unset>})"
-exec "$py" -m pytest tests "$@"
+# Test files or folders named on the command line run alone; otherwise the whole tests/ folder.
+targets=(tests)
+for arg in "$@"; do
+    case "$arg" in tests/*) targets=() ;; esac
+done
+echo "==> Running ${targets[*]:-the named tests} (GAN_DATA_DIR=${GAN_DATA_DIR:-<unset>})"
+exec "$py" -m pytest "${targets[@]}" "$@"
