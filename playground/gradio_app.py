@@ -209,7 +209,8 @@ def family_signals(latest: Mapping[str, float]) -> list[str]:
     if "resolution" in latest:
         side = int(round(latest["resolution"]))
         alpha = latest.get("alpha", 1.0)
-        phrases.append(f"resolution {side}×{side}" + (f", fading in (alpha {alpha:.2f})" if alpha < 1 else ""))
+        fading = f", fading in (alpha {alpha:.2f})" if alpha < 1 else ""
+        phrases.append(f"resolution {side}×{side}{fading}")
     wins = {k[len("win_"):].replace("_", " "): v for k, v in latest.items() if k.startswith("win_")}
     if wins:
         best = max(wins, key=wins.get)

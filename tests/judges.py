@@ -96,15 +96,17 @@ def train_and_judge(judge: nn.Module, data_dir, name: str, steps: int, batch_siz
     untrained model in the state it will be judged in (progan: at the final resolution).
     Returns the judge's readings (confidence, histogram, digit per sample) before and after,
     and the run's events (about 40 metrics events, each the mean over its window)."""
+    assert improvement in ("confidence", "frechet"), improvement
     started = time.perf_counter()
     trainer = Trainer(RunConfig(model=name, dataset="mnist", data_dir=str(data_dir), steps=steps,
-                                batch_size=batch_size, seed=0, log_every=max(1, steps // 40), sample_every=10**6,
-                                preset=preset, overrides=overrides or {}))
+                                batch_size=batch_size, seed=0, log_every=max(1, steps // 40),
+                                sample_every=10**6, preset=preset, overrides=overrides or {}))
     if before_training is not None:
         before_training(trainer)
     real = judge_features(judge, real_digits(str(data_dir)))
     untrained = trainer.model.sample(1000, seed=5)
-    before, distance_before = read_digits(judge, untrained), frechet_distance(judge_features(judge, untrained), real)
+    before = read_digits(judge, untrained)
+    distance_before = frechet_distance(judge_features(judge, untrained), real)
     events = list(trainer.run())
     assert events[-1]["type"] == "done", events[-1]
     trained = trainer.model.sample(1000, seed=5)

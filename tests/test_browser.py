@@ -337,7 +337,8 @@ def test_every_family_is_offered_and_progan_shows_its_growth_live(page, app):
     offered = page.get_by_role("option").all_inner_texts()
     assert sorted(o.split()[-1] for o in offered) == sorted(MODELS)  # the chosen one reads "✓ dcgan"
     page.get_by_role("option", name="progan", exact=True).click()
-    page.wait_for_function("() => document.querySelector('#model-info').innerText.includes('Progressive growing')")
+    page.wait_for_function(
+        "() => document.querySelector('#model-info').innerText.includes('Progressive growing')")
     assert page.input_value("#dataset input") == "digits"
     assert "arxiv.org/abs/1710.10196" in page.inner_html("#model-info")
     page.click("#advanced-accordion")
@@ -346,8 +347,11 @@ def test_every_family_is_offered_and_progan_shows_its_growth_live(page, app):
     page.click("#start-btn")
     wait_status(page, r"resolution 4×4")
     wait_status(page, r"resolution 8×8, fading in \(alpha 0\.\d\d\)")
-    names = wait_until(lambda: {t["name"] for t in plot_traces(page, "loss-plot")} >= {"resolution", "alpha"}
-                       and {t["name"] for t in plot_traces(page, "loss-plot")}, "the resolution and alpha panels")
+    def traces_shown() -> set[str]:
+        return {t["name"] for t in plot_traces(page, "loss-plot")}
+
+    names = wait_until(lambda: traces_shown() >= {"resolution", "alpha"} and traces_shown(),
+                       "the resolution and alpha panels")
     assert {"D loss", "G loss"} <= names
     page.click("#stop-btn")
     wait_status(page, r"stopped")

@@ -50,7 +50,8 @@ def test_unconditional_family_learns_mnist(name, judge, data_dir):
 def test_cgan_draws_the_digit_it_is_asked_for(judge, data_dir):
     before, after, _ = train("cgan", judge, data_dir)
     asked = torch.arange(1000) % 10  # GANModel.sample cycles through the classes
-    match, untrained_match = (after[2] == asked).float().mean().item(), (before[2] == asked).float().mean().item()
+    match = (after[2] == asked).float().mean().item()
+    untrained_match = (before[2] == asked).float().mean().item()
     print(f"cgan/mnist: samples read as the digit asked for {match:.3f} (untrained {untrained_match:.3f}, "
           f"chance 0.1)")
     assert match >= MIN_CLASS_MATCH, match

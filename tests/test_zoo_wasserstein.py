@@ -61,7 +61,8 @@ def estimate_falls(events) -> tuple[float, float]:
 def test_learns_mnist_and_the_wasserstein_estimate_falls(model, preset, improvement, judge, data_dir):
     _, _, events = train_and_judge(judge, data_dir, model, 1000, 64, preset, improvement=improvement)
     early, late = estimate_falls(events)
-    print(f"{model}/mnist: wasserstein estimate early {early:.4f}, late {late:.4f} (ratio {late / early:.3f})")
+    print(f"{model}/mnist: wasserstein estimate early {early:.4f}, late {late:.4f} "
+          f"(ratio {late / early:.3f})")
     assert early > 0 and late < WASSERSTEIN_FALL * early, (early, late)
 
 

@@ -8,8 +8,9 @@ diversity term F_d = -log ||grad_D L_D|| (a child whose fakes barely move D's lo
 collapsing onto what D already rejects); the fittest child survives (mu = 1 parent).
 Changed: DCGAN networks at CPU size (the paper also uses DCGAN-style networks); the survivor's
 optimizer state is kept with it, so evolution and Adam's moments stay consistent across steps.
-The live signals ``win_minimax``, ``win_heuristic`` and ``win_least_squares`` say which mutation
-won (one per mutation offered): averaged over a logging window, each is that mutation's share of the wins.
+The live signals ``win_minimax``, ``win_heuristic`` and ``win_least_squares`` (one per mutation
+offered) say which mutation won: averaged over a logging window, each is that mutation's share
+of the wins.
 """
 
 from __future__ import annotations
