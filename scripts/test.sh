@@ -3,6 +3,7 @@
 #
 #   bash scripts/test.sh                 # everything
 #   bash scripts/test.sh -m "not slow"   # extra arguments go to pytest
+#   bash scripts/test.sh tests/test_cli.py -s   # named test files or folders run alone
 #
 # Environment:
 #   PYTHON            interpreter to use (default: python, else python3; an active virtualenv wins)
