@@ -46,6 +46,7 @@ FIELD_COLORSCALE = [[0.0, "#d9c3ea"], [0.5, "#f7f7f7"], [1.0, "#c2e8cc"]]
 _LABELS = {
     "loss_d": "D loss",
     "loss_g": "G loss",
+    "loss_recon": "reconstruction error",
     "d_real": "D(x) real",
     "d_fake": "D(G(z)) fake",
     "grad_norm_d": "‖∇D‖",

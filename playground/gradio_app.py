@@ -195,6 +195,8 @@ def status_text(snap: Mapping[str, Any]) -> str:
     latest = snap.get("latest") or {}
     if "loss_d" in latest and "loss_g" in latest:
         parts.append(f"D loss {latest['loss_d']:.3f}, G loss {latest['loss_g']:.3f}")
+    if "loss_recon" in latest:
+        parts.append(f"reconstruction error {latest['loss_recon']:.4f}")
     parts += family_signals(latest)
     line = " · ".join(parts)
     if snap.get("error"):
@@ -335,11 +337,13 @@ class _Views:
     status: gr.Markdown
     loss_plot: gr.Plot
     image: gr.Image
+    reconstruction: gr.Image
     field_plot: gr.Plot
     timer: gr.Timer
 
     def outputs(self) -> list[gr.components.Component]:
-        return [self.view, self.status, self.loss_plot, self.image, self.field_plot, self.timer]
+        return [self.view, self.status, self.loss_plot, self.image, self.reconstruction, self.field_plot,
+                self.timer]
 
 
 def _form_defaults(model: str | None) -> dict[str, Any]:
@@ -409,9 +413,13 @@ def _build_views(first_dataset: str | None) -> _Views:
     loss_plot = gr.Plot(figures.empty_figure(), label="Losses", elem_id="loss-plot")
     image = gr.Image(None, label="Samples (fixed noise)", type="numpy", format="png", interactive=False,
                      elem_id="sample-image", visible=kind == "image", height=420)
+    # shown once a family with an encoder sends reconstructions
+    reconstruction = gr.Image(None, label="Reconstructions: each row of real images above its rebuild",
+                              type="numpy", format="png", interactive=False, elem_id="reconstruction-image",
+                              visible=False, height=420)
     field_plot = gr.Plot(figures.empty_figure(), label="Real vs generated, over D's output",
                          elem_id="field-plot", visible=kind == "points")
-    return _Views(gr.State(_new_view()), status, loss_plot, image, field_plot,
+    return _Views(gr.State(_new_view()), status, loss_plot, image, reconstruction, field_plot,
                   gr.Timer(POLL_SECONDS, active=False))
 
 
@@ -462,6 +470,7 @@ def _wire_start(registry: SessionRegistry, form: _Form, button: gr.Button, views
             status_text(snap),
             figures.empty_figure("Waiting for the first metrics"),
             gr.Image(value=None, visible=kind == "image"),
+            gr.Image(value=None, visible=False),
             gr.Plot(value=figures.empty_figure("Waiting for the first samples"), visible=kind == "points"),
             gr.Timer(active=True),
         )
@@ -502,7 +511,7 @@ def _wire_polling(registry: SessionRegistry, views: _Views) -> None:
     def on_tick(seen: dict, request: gr.Request):
         session = registry.get(_session_id(request))
         if session is None:
-            return (gr.skip(),) * 5 + (gr.Timer(active=False),)
+            return (gr.skip(),) * (len(views.outputs()) - 1) + (gr.Timer(active=False),)
         return _render(session.snapshot(), seen)
 
     # cheap and non-blocking, so no concurrency limit; "once": never queue up behind a slow tick
@@ -573,12 +582,14 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
     loss_out = gr.skip()
     if snap["metrics_version"] and (new_run or snap["metrics_version"] != seen.get("metrics_version")):
         loss_out = figures.loss_figure(snap["metrics"])
-    image_out, field_out = gr.skip(), gr.skip()
+    image_out, reconstruction_out, field_out = gr.skip(), gr.skip(), gr.skip()
     if snap["sample"] is not None and (new_run or snap["sample_version"] != seen.get("sample_version")):
         if _data_kind(snap) == "points":
             field_out = points_view(snap)
         else:
             image_out = sample_image(snap["sample"].get("grid"))
+            if snap["sample"].get("reconstruction") is not None:
+                reconstruction_out = gr.Image(value=sample_image(snap["sample"]["reconstruction"]), visible=True)
     timer_out = gr.Timer(active=False) if snap["status"] not in LIVE_STATUSES else gr.skip()
     new_seen = {
         "run_id": snap["run_id"],
@@ -586,4 +597,4 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
         "sample_version": snap["sample_version"],
         "status": text,
     }
-    return new_seen, status_out, loss_out, image_out, field_out, timer_out
+    return new_seen, status_out, loss_out, image_out, reconstruction_out, field_out, timer_out

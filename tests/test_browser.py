@@ -357,6 +357,24 @@ def test_every_family_is_offered_and_progan_shows_its_growth_live(page, app):
     wait_status(page, r"stopped")
 
 
+@browser_test
+def test_autoencoder_shows_live_reconstructions(page, app):
+    choose_model(page, "autoencoder", "digits")
+    assert not page.is_visible("#reconstruction-image")
+    set_number(page, "batch-size", 16)
+    page.click("#start-btn")
+    wait_status(page, r"running")
+    wait_until(lambda: page.query_selector("#reconstruction-image img"), "the reconstruction image")
+    src = page.query_selector("#reconstruction-image img").get_attribute("src")
+    pixels = image_pixels(page, src)
+    assert pixels.shape[0] >= 256 and pixels.std() > 0  # an enlarged grid with content
+    names = wait_until(lambda: {t["name"] for t in plot_traces(page, "loss-plot")}, "the loss plot")
+    assert "reconstruction error" in names
+    assert re.search(r"reconstruction error \d\.\d{4}", status(page))
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+
+
 def _settled(page) -> int | None:
     """The status step once it held still for a second (a pause may end the step in flight)."""
     first = status_step(page)
@@ -454,10 +472,12 @@ def test_timer_sends_only_what_changed():
             "metrics_version": 2, "sample": {"step": 10, "grid": grid}, "sample_version": 1}
     skip = gr.skip()
 
-    seen, status_out, loss_out, image_out, field_out, timer_out = _render(snap, _new_view())
+    seen, status_out, loss_out, image_out, reconstruction_out, field_out, timer_out = _render(
+        snap, _new_view())
     assert "running" in status_out
     assert loss_out is not skip and loss_out != skip
     assert isinstance(image_out, np.ndarray)
+    assert reconstruction_out == skip  # dcgan has no encoder
     assert field_out == skip and timer_out == skip
 
     again = _render(snap, seen)
@@ -466,6 +486,10 @@ def test_timer_sends_only_what_changed():
     newer = dict(snap, step=11, metrics_version=3)
     outputs = _render(newer, seen)
     assert outputs[2] != skip and outputs[3] == skip  # new metrics, same sample image
+
+    with_encoder = dict(newer, sample_version=2, sample={"step": 11, "grid": grid, "reconstruction": grid})
+    reconstruction_out = _render(with_encoder, outputs[0])[4]
+    assert reconstruction_out.visible is True and reconstruction_out.value is not None
 
     finished = dict(newer, status="done")
     timer_out = _render(finished, outputs[0])[-1]

@@ -6,7 +6,8 @@ tensors), so any front end can consume it:
 - ``start``: device, model, dataset, total steps, and a picture of the real data (then a
   ``samples`` event of the untrained generator, for families that have one)
 - ``metrics``: losses and signals averaged since the last event, steps/s
-- ``samples``: the fixed-noise grid (images) or generated points and D's output field (toys)
+- ``samples``: the fixed-noise grid (images) or generated points and D's output field (toys);
+  for a family with an encoder also ``reconstruction``, fixed real images over their rebuilds
 - ``checkpoint``: a folder was written
 - ``done`` (completed or stopped) or ``error`` (diverged: the last good checkpoint is kept)
 
@@ -44,6 +45,8 @@ UPDATES = ("both", "d", "g")
 FIELD_RESOLUTION = 64
 #: Toy data is drawn on [-FIELD_EXTENT, FIELD_EXTENT]^2.
 FIELD_EXTENT = 1.25
+#: Real images shown with their reconstructions (rows of 8), for families with an encoder.
+RECONSTRUCTED = 32
 _INIT_LOCK = threading.Lock()
 
 
@@ -162,6 +165,11 @@ class Trainer:
             self.fixed_labels = torch.arange(classes, device=self.device).repeat(8)
         self.fixed_noise = (self.model.noise(count, seed=mix_seed(run.seed, "fixed-noise"))
                             if self.family.has_generator else None)
+        # the fixed real images whose reconstructions are shown (whole rows of 8), for families with an encoder
+        shown = min(RECONSTRUCTED, len(self.dataset)) // 8 * 8
+        self.fixed_real = (self.dataset.to_model_range(self.dataset.data[:shown]).to(self.device)
+                           if self.family.reconstruct is not None and self.dataset.kind == "image" and shown
+                           else None)
 
     def _model_config(self) -> Any:
         run = self.run_config
@@ -235,11 +243,20 @@ class Trainer:
         event: dict[str, Any] = {"type": "samples", "step": self.step}
         if self.dataset.kind == "image":
             event["grid"] = image_grid(samples, nrow=self.grid_columns)
+            if self.fixed_real is not None:
+                event["reconstruction"] = self._reconstruction_grid()
             return event
         event["points"] = samples.float().cpu().numpy()
         if self.family.critic is not None:
             event["field"] = self._critic_field(samples.shape[1])
         return event
+
+    def _reconstruction_grid(self) -> np.ndarray:
+        """Rows of 8 inputs, each followed by the row of their reconstructions."""
+        rebuilt = self.family.reconstruct(self.model.config, self.model.networks, self.fixed_real)
+        pairs = torch.stack([self.fixed_real.view(-1, 8, *self.fixed_real.shape[1:]),
+                             rebuilt.view(-1, 8, *rebuilt.shape[1:])], dim=1)
+        return image_grid(pairs.flatten(0, 2), nrow=8)
 
     def _critic_field(self, dims: int) -> dict[str, np.ndarray]:
         axis = torch.linspace(-FIELD_EXTENT, FIELD_EXTENT, FIELD_RESOLUTION * (1 if dims == 2 else 4))

@@ -44,6 +44,11 @@ class FamilySpec:
     #: False for a family with nothing to sample from (a classifier): the engine emits no sample
     #: grids, and its ``sample``/``noise`` raise a ConfigError saying why
     has_generator: bool = True
+    #: reconstruct(config, networks, x) -> dec(E(x)) in the data's range, for families with an
+    #: encoder (autoencoders, BiGAN): the engine adds input/reconstruction pairs to sample events
+    reconstruct: Optional[Callable[..., Tensor]] = None
+    #: encode(config, networks, x) -> (B, latent_dim) codes, for families with an encoder
+    encode: Optional[Callable[..., Tensor]] = None
 
     @property
     def objectives(self) -> tuple[str, ...]:

@@ -49,6 +49,20 @@ class GANModel:
             labels = torch.arange(n, device=self.device) % self.config.num_classes
         return self.family.sample(self.config, self.networks, self.noise(n, seed), labels)
 
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """dec(E(x)) for images in [-1, 1], for families with an encoder."""
+        return self._encoder_call("reconstruct", x)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """E(x): (B, latent_dim) codes, for families with an encoder."""
+        return self._encoder_call("encode", x)
+
+    def _encoder_call(self, what: str, x: Tensor) -> Tensor:
+        function = getattr(self.family, what)
+        if function is None:
+            raise ConfigError(f"{self.family.name} has no encoder, so it cannot {what} images")
+        return function(self.config, self.networks, x.to(self.device))
+
     def config_json(self) -> dict[str, Any]:
         return {"family": self.family.name, "config": to_dict(self.config),
                 "library_version": __version__, "format_version": FORMAT_VERSION}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .errors import ConfigError
 from .family import FamilySpec
-from .models import (cgan, dcgan, egan, lsgan, mc_gan, mlp_gan, multiclass_discriminator, progan,
+from .models import (autoencoder, cgan, dcgan, egan, lsgan, mc_gan, mlp_gan, multiclass_discriminator, progan,
                      vanilla_gan, wgan, wgan_gp)
 
 MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
@@ -19,6 +19,7 @@ MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
     wgan_gp.SPEC,
     mc_gan.SPEC,
     multiclass_discriminator.SPEC,
+    autoencoder.SPEC,
 )}
 
 
