@@ -165,7 +165,8 @@ class Trainer:
             self.fixed_labels = torch.arange(classes, device=self.device).repeat(8)
         self.fixed_noise = (self.model.noise(count, seed=mix_seed(run.seed, "fixed-noise"))
                             if self.family.has_generator else None)
-        # the fixed real images whose reconstructions are shown (whole rows of 8), for families with an encoder
+        # the fixed real images shown with their reconstructions (whole rows of 8), for families
+        # with an encoder
         shown = min(RECONSTRUCTED, len(self.dataset)) // 8 * 8
         self.fixed_real = (self.dataset.to_model_range(self.dataset.data[:shown]).to(self.device)
                            if self.family.reconstruct is not None and self.dataset.kind == "image" and shown

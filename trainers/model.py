@@ -51,14 +51,13 @@ class GANModel:
 
     def reconstruct(self, x: Tensor) -> Tensor:
         """dec(E(x)) for images in [-1, 1], for families with an encoder."""
-        return self._encoder_call("reconstruct", x)
+        return self._through_encoder(self.family.reconstruct, "reconstruct", x)
 
     def encode(self, x: Tensor) -> Tensor:
         """E(x): (B, latent_dim) codes, for families with an encoder."""
-        return self._encoder_call("encode", x)
+        return self._through_encoder(self.family.encode, "encode", x)
 
-    def _encoder_call(self, what: str, x: Tensor) -> Tensor:
-        function = getattr(self.family, what)
+    def _through_encoder(self, function, what: str, x: Tensor) -> Tensor:
         if function is None:
             raise ConfigError(f"{self.family.name} has no encoder, so it cannot {what} images")
         return function(self.config, self.networks, x.to(self.device))
