@@ -57,3 +57,8 @@ class FamilySpec:
             if f.name == "objective":
                 return tuple(f.metadata.get("choices", ()))
         return ()
+
+
+def image_fields(dataset: Any) -> dict[str, int]:
+    """The config fields an image family takes from its dataset: channels and image_size."""
+    return {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1]}

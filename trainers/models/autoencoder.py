@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import field
-from ..family import FamilySpec
+from ..family import FamilySpec, image_fields
 from . import dcgan
 from .adversarial import evaluating, gaussian_noise, grad_norm
 
@@ -122,7 +122,7 @@ SPEC = FamilySpec(
     train_step=train_step,
     sample=sample,
     noise=gaussian_noise,
-    data_fields=lambda dataset: {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1]},
+    data_fields=image_fields,
     presets={"cpu-small": {"g_width": 32, "d_width": 32, "latent_dim": 32, "lr": 1e-3},
              "paper": {"g_width": 64, "d_width": 64, "latent_dim": 64}},
     reconstruct=reconstruct,

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import field
-from ..family import FamilySpec
+from ..family import FamilySpec, image_fields
 from . import dcgan
 from .adversarial import gan_train_step, gaussian_noise, make_adam_pair, sample_generator
 
@@ -139,8 +139,7 @@ SPEC = FamilySpec(
     train_step=gan_train_step,
     sample=sample,
     noise=gaussian_noise,
-    data_fields=lambda dataset: {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1],
-                                 "num_classes": dataset.num_classes},
+    data_fields=lambda dataset: {**image_fields(dataset), "num_classes": dataset.num_classes},
     presets={
         # projection: 87% of samples read as the digit asked for after 1,200 MNIST steps (32% after
         # 600); input concatenation alone, which the paper preset keeps, gave 24% after 600

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ..config import field
 from ..errors import ConfigError
-from ..family import FamilySpec
+from ..family import FamilySpec, image_fields
 from .adversarial import gan_train_step, gaussian_noise, make_adam_pair, sample_generator
 
 
@@ -147,7 +147,7 @@ SPEC = FamilySpec(
     train_step=gan_train_step,
     sample=sample_generator,
     noise=gaussian_noise,
-    data_fields=lambda dataset: {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1]},
+    data_fields=image_fields,
     presets={
         "cpu-small": {"g_width": 32, "d_width": 32},
         "paper": {"g_width": 64, "d_width": 64},

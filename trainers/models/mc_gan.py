@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from ..config import field
 from ..errors import ConfigError
-from ..family import FamilySpec
+from ..family import FamilySpec, image_fields
 from . import dcgan
 from .adversarial import buffers_kept, evaluating, frozen, gaussian_noise, grad_norm, make_adam_pair
 
@@ -204,8 +204,7 @@ def labelled_fields(dataset) -> dict[str, int]:
         raise ConfigError(f"num_classes: {dataset.name} has no class labels; this family needs a labelled "
                           f"dataset (mnist, fashion-mnist, cifar10, digits, or a folder with one "
                           f"sub-folder per class)")
-    return {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1],
-            "num_classes": dataset.num_classes}
+    return {**image_fields(dataset), "num_classes": dataset.num_classes}
 
 
 SPEC = FamilySpec(

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import field
-from ..family import FamilySpec
+from ..family import FamilySpec, image_fields
 from ..objectives import get_objective
 from . import dcgan
 from .adversarial import adversarial_step, gaussian_noise, make_adam_pair, sample_generator
@@ -231,6 +231,6 @@ SPEC = FamilySpec(
     train_step=train_step,
     sample=sample,
     noise=gaussian_noise,
-    data_fields=lambda dataset: {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1]},
+    data_fields=image_fields,
     presets={"cpu-small": {"width": 32, "phase_steps": 150}, "cpu": {"width": 64, "phase_steps": 300}},
 )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from ..config import field
-from ..family import FamilySpec
+from ..family import FamilySpec, image_fields
 from .adversarial import gan_train_step, gaussian_noise, make_adam_pair, sample_generator
 
 
@@ -91,7 +91,7 @@ SPEC = FamilySpec(
     train_step=gan_train_step,
     sample=sample_generator,
     noise=gaussian_noise,
-    data_fields=lambda dataset: {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1]},
+    data_fields=image_fields,
     presets={
         "cpu-small": {"hidden": 128, "layers": 3, "latent_dim": 64, "lr_g": 5e-4, "lr_d": 5e-4},
         "paper": {"hidden": 256, "layers": 3, "objective": "minimax"},

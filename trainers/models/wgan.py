@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..config import field
-from ..family import FamilySpec
+from ..family import FamilySpec, image_fields
 from .adversarial import gan_train_step, gaussian_noise, sample_generator
 from .dcgan import Discriminator, Generator, init_weights, upsamplings
 
@@ -80,7 +80,7 @@ SPEC = FamilySpec(
     train_step=gan_train_step,
     sample=sample_generator,
     noise=gaussian_noise,
-    data_fields=lambda dataset: {"channels": dataset.sample_shape[0], "image_size": dataset.sample_shape[-1]},
+    data_fields=image_fields,
     presets={
         # smaller networks, 4x the paper's learning rate and a batch-norm critic, so a CPU run
         # shows digits within a minute or two
