@@ -24,6 +24,7 @@ __all__ = [
     "COLORS",
     "empty_figure",
     "field_1d_figure",
+    "codes_figure",
     "field_2d_figure",
     "loss_figure",
     "points_figure",
@@ -60,6 +61,9 @@ _LABELS = {
     "real_class_accuracy": "D on real: class",
     "head_class_accuracy": "D on head k: k",
     "lr_g": "G learning rate",
+    "lr": "learning rate",
+    "loss_d_latent": "D on codes loss",
+    "code_std": "code std",
 }
 #: Family signals that get a panel of their own under the losses: (panel title, series prefix or
 #: names). A prefix (ending in "_") gathers every series that starts with it (E-GAN's win_minimax,
@@ -70,8 +74,12 @@ SIGNAL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fade-in alpha", ("alpha",)),
     ("mutation wins (share)", ("win_",)),
     ("class accuracy", ("real_class_accuracy", "head_class_accuracy")),
-    ("learning rate", ("lr_g",)),
+    ("learning rate", ("lr_g", "lr")),
+    ("code spread (std of E(x))", ("code_std",)),
 )
+#: One colour per class for the code map (plotly's D3 palette: ten distinct hues).
+CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 _LAYOUT = dict(
     template="plotly_white",
     margin=dict(l=50, r=20, t=40, b=40),
@@ -180,6 +188,34 @@ def points_figure(
     if dim == 1:
         return field_1d_figure(real, fake, field, title=title, height=height)
     return field_2d_figure(real, fake, field, title=title, height=height)
+
+
+def codes_figure(
+    points: np.ndarray | None,
+    labels: np.ndarray | None,
+    class_names: Sequence[str] = (),
+    *,
+    title: str | None = None,
+    height: int = 460,
+) -> go.Figure:
+    """An encoder's 2-D codes E(x) of real images, one colour per class (the AAE paper's figures):
+    with a prior, the classes should fill its shape; without labels, one colour."""
+    if points is None or len(points) == 0:
+        return empty_figure("No codes yet", height=height)
+    points = np.asarray(points, dtype=np.float32)[:, :2]
+    fig = go.Figure()
+    groups = [(None, np.ones(len(points), bool))] if labels is None else [
+        (int(c), np.asarray(labels) == c) for c in np.unique(labels)]
+    for label, mask in groups:
+        name = ("codes" if label is None else
+                class_names[label] if label < len(class_names) else str(label))
+        color = CLASS_COLORS[0 if label is None else label % len(CLASS_COLORS)]
+        fig.add_trace(go.Scattergl(x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
+                                   marker=dict(size=4, color=color, opacity=0.7)))
+    fig.update_xaxes(title_text="code 1", zeroline=True)
+    fig.update_yaxes(title_text="code 2", zeroline=True, scaleanchor="x", scaleratio=1)
+    fig.update_layout(**_LAYOUT, height=height, title=_title(title), legend_title_text="class")
+    return fig
 
 
 def field_2d_figure(

@@ -338,12 +338,13 @@ class _Views:
     loss_plot: gr.Plot
     image: gr.Image
     reconstruction: gr.Image
+    codes_plot: gr.Plot
     field_plot: gr.Plot
     timer: gr.Timer
 
     def outputs(self) -> list[gr.components.Component]:
-        return [self.view, self.status, self.loss_plot, self.image, self.reconstruction, self.field_plot,
-                self.timer]
+        return [self.view, self.status, self.loss_plot, self.image, self.reconstruction, self.codes_plot,
+                self.field_plot, self.timer]
 
 
 def _form_defaults(model: str | None) -> dict[str, Any]:
@@ -417,9 +418,12 @@ def _build_views(first_dataset: str | None) -> _Views:
     reconstruction = gr.Image(None, label="Reconstructions: each row of real images above its rebuild",
                               type="numpy", format="png", interactive=False, elem_id="reconstruction-image",
                               visible=False, height=420)
+    # shown once a family with a 2-D code sends its codes of real images
+    codes_plot = gr.Plot(figures.empty_figure("No codes yet"), label="Codes E(x) of real images, by class",
+                         elem_id="codes-plot", visible=False)
     field_plot = gr.Plot(figures.empty_figure(), label="Real vs generated, over D's output",
                          elem_id="field-plot", visible=kind == "points")
-    return _Views(gr.State(_new_view()), status, loss_plot, image, reconstruction, field_plot,
+    return _Views(gr.State(_new_view()), status, loss_plot, image, reconstruction, codes_plot, field_plot,
                   gr.Timer(POLL_SECONDS, active=False))
 
 
@@ -471,6 +475,7 @@ def _wire_start(registry: SessionRegistry, form: _Form, button: gr.Button, views
             figures.empty_figure("Waiting for the first metrics"),
             gr.Image(value=None, visible=kind == "image"),
             gr.Image(value=None, visible=False),
+            gr.Plot(value=figures.empty_figure("No codes yet"), visible=False),
             gr.Plot(value=figures.empty_figure("Waiting for the first samples"), visible=kind == "points"),
             gr.Timer(active=True),
         )
@@ -539,6 +544,7 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
         _wire_start(registry, form, buttons["start"], views)
         _wire_controls(registry, buttons, views)
         _wire_polling(registry, views)
+        _build_probe(registry)
 
         def on_unload(request: gr.Request):
             sid = getattr(request, "session_hash", None)
@@ -547,6 +553,42 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
 
         demo.unload(on_unload)
     return demo
+
+
+PROBE_HEADERS = ["model", "dataset", "step", "code size", "probe accuracy", "random encoder", "margin",
+                 "seconds"]
+
+
+def probe_rows(table: list[Mapping[str, Any]]) -> list[list[Any]]:
+    """The session's probe results as table rows, accuracies in percent."""
+    return [[row["model"], row["dataset"], row["step"], row["code_size"], round(100 * row["accuracy"], 2),
+             round(100 * row["random_accuracy"], 2), round(100 * row["margin"], 2), round(row["seconds"], 1)]
+            for row in table]
+
+
+def _build_probe(registry: SessionRegistry) -> None:
+    """The linear probe: how linearly the current encoder's codes separate the classes, next to
+    a random encoder of the same architecture (the BiGAN paper's test of learned features)."""
+    with gr.Accordion("Linear probe of the encoder (autoencoder, aae, aae-gan, bigan)", open=False,
+                      elem_id="probe-accordion"):
+        gr.Markdown("Freezes the encoder, fits a linear softmax classifier on its codes of 5,000 training "
+                    "images and reports accuracy on 2,000 test images; the baseline is the same probe on "
+                    "a randomly initialised encoder of the same architecture. Works during training too.")
+        button = gr.Button("Run linear probe", elem_id="probe-btn")
+        table = gr.Dataframe(headers=PROBE_HEADERS, value=None, interactive=False, elem_id="probe-table",
+                             label="Probe results (accuracy in %)")
+
+    def on_probe(request: gr.Request):
+        session = registry.get(_session_id(request))
+        if session is None:
+            raise gr.Error("Train an encoder family first (autoencoder, aae, aae-gan or bigan), then probe it.",
+                           title="Nothing to probe", print_exception=False)
+        try:
+            return probe_rows(session.probe())
+        except PlaygroundError as exc:
+            raise user_error(exc, title="Cannot probe") from exc
+
+    button.click(on_probe, None, [table], concurrency_limit=2, show_progress="minimal")
 
 
 _NOOP_MESSAGES = {
@@ -582,7 +624,7 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
     loss_out = gr.skip()
     if snap["metrics_version"] and (new_run or snap["metrics_version"] != seen.get("metrics_version")):
         loss_out = figures.loss_figure(snap["metrics"])
-    image_out, reconstruction_out, field_out = gr.skip(), gr.skip(), gr.skip()
+    image_out, reconstruction_out, codes_out, field_out = gr.skip(), gr.skip(), gr.skip(), gr.skip()
     if snap["sample"] is not None and (new_run or snap["sample_version"] != seen.get("sample_version")):
         if _data_kind(snap) == "points":
             field_out = points_view(snap)
@@ -590,6 +632,10 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
             image_out = sample_image(snap["sample"].get("grid"))
             if snap["sample"].get("reconstruction") is not None:
                 reconstruction_out = gr.Image(value=sample_image(snap["sample"]["reconstruction"]), visible=True)
+            codes = snap["sample"].get("codes")
+            if codes is not None:
+                codes_out = gr.Plot(value=figures.codes_figure(codes["points"], codes.get("labels"),
+                                                               codes.get("classes", ())), visible=True)
     timer_out = gr.Timer(active=False) if snap["status"] not in LIVE_STATUSES else gr.skip()
     new_seen = {
         "run_id": snap["run_id"],
@@ -597,4 +643,4 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
         "sample_version": snap["sample_version"],
         "status": text,
     }
-    return new_seen, status_out, loss_out, image_out, reconstruction_out, field_out, timer_out
+    return new_seen, status_out, loss_out, image_out, reconstruction_out, codes_out, field_out, timer_out

@@ -247,6 +247,7 @@ class TrainingSession:
         self._run: _Run | None = None
         self._run_counter = 0
         self._starting = False  # a Start is replacing the run: snapshots say "starting"
+        self._probes: list[dict[str, Any]] = []  # linear-probe results, oldest first
 
     # ----- controls -------------------------------------------------------------------
 
@@ -429,6 +430,53 @@ class TrainingSession:
             return []
         with run.lock:
             return list(run.samples)
+
+    # ----- evaluation -----------------------------------------------------------------
+
+    def probe(self, train_images: int = 5000, test_images: int = 2000) -> list[dict[str, Any]]:
+        """Linear-probe the current run's encoder against a random encoder of the same
+        architecture (see trainers.metrics.representation); adds a row to and returns the table.
+
+        Runs on a copy of the weights, so a run in progress keeps training undisturbed.
+        PlaygroundError when there is no run, its family has no encoder, or its dataset has no
+        labelled test split.
+        """
+        from trainers.data import load_dataset
+        from trainers.metrics.representation import probe_against_random
+        from trainers.model import GANModel
+
+        run = self._run
+        if run is None:
+            raise PlaygroundError("Train an encoder family first (autoencoder, aae, aae-gan or bigan), "
+                                  "then probe it.")
+        live = run.trainer.model
+        if live.family.encode is None:
+            raise PlaygroundError(f"{live.family.name} has no encoder to probe; train autoencoder, aae, "
+                                  f"aae-gan or bigan.")
+        config = run.trainer.run_config
+        if config.dataset.startswith("folder:"):
+            raise PlaygroundError("The linear probe needs a labelled dataset with a test split "
+                                  "(mnist, fashion-mnist, cifar10 or digits), not a folder.")
+        with run.lock:
+            step = _trainer_step(run)
+        weights = {k: v.detach().clone() for k, v in live.networks.state_dict().items()}
+        model = GANModel(live.family, live.config, device=live.device)
+        model.networks.load_state_dict(weights)
+        size = live.config.image_size
+        train_set = load_dataset(config.dataset, config.data_dir, "train", size)
+        test_set = load_dataset(config.dataset, config.data_dir, "test", size)
+        started = time.perf_counter()
+        result = probe_against_random(model, train_set, test_set, train_images=train_images,
+                                      test_images=test_images)
+        row = {"model": live.family.name, "dataset": config.dataset, "step": step, **result,
+               "seconds": time.perf_counter() - started}
+        with self._control_lock:
+            self._probes.append(row)
+            return list(self._probes)
+
+    def probe_table(self) -> list[dict[str, Any]]:
+        with self._control_lock:
+            return list(self._probes)
 
     # ----- worker ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ are tested at the bottom without a browser.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import socket
@@ -375,6 +376,52 @@ def test_autoencoder_shows_live_reconstructions(page, app):
     wait_status(page, r"stopped")
 
 
+@browser_test
+def test_aae_draws_its_2d_codes_live_and_probes_its_encoder(page, app):
+    choose_model(page, "aae", "digits")
+    assert not page.is_visible("#codes-plot")
+    page.click("#probe-accordion")
+    page.click("#probe-btn")  # bad input: nothing trained yet
+    assert "Train an encoder family first" in toast_text(page)
+    close_toasts(page)
+
+    set_number(page, "batch-size", 16)
+    page.click("#advanced-accordion")
+    page.fill("#advanced textarea", '{"latent_dim": 2, "prior": "mixture"}')
+    page.click("#start-btn")
+    wait_status(page, r"running")
+    traces = wait_until(lambda: [t for t in plot_traces(page, "codes-plot") if t["n"]], "the code map")
+    assert len(traces) == 10 and sum(t["n"] for t in traces) == 1000  # 1,000 digits, one colour per class
+    assert {t["name"] for t in traces} == {str(d) for d in range(10)}
+    first = page.locator("#codes-plot").screenshot()
+    wait_until(lambda: page.locator("#codes-plot").screenshot() != first, "the codes to move")
+
+    page.click("#probe-btn")  # while it trains: the probe runs on a copy of the weights
+    def probe_cells() -> list[str]:
+        """The first row's cells, read as the person sees them (the table renders virtually)."""
+        text = page.inner_text("#probe-table").split("seconds", 1)[-1]
+        cells = [line.strip() for line in text.splitlines() if line.strip()]
+        return cells[:8] if len(cells) >= 8 else []
+
+    cells = wait_until(probe_cells, "a probe row")
+    assert cells[0] == "aae" and cells[1] == "digits" and cells[3] == "2", cells
+    assert 0 < float(cells[4]) <= 100 and 0 < float(cells[5]) <= 100, cells
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+
+
+@browser_test
+def test_probing_a_family_without_an_encoder_says_so(page, app):
+    set_number(page, "batch-size", 16)
+    set_number(page, "steps", 5)
+    page.click("#start-btn")
+    wait_status(page, r"done")
+    page.click("#probe-accordion")
+    page.click("#probe-btn")
+    assert "dcgan has no encoder to probe" in toast_text(page)
+    assert "done" in status(page)  # the finished run is untouched
+
+
 def _settled(page) -> int | None:
     """The status step once it held still for a second (a pause may end the step in flight)."""
     first = status_step(page)
@@ -472,12 +519,12 @@ def test_timer_sends_only_what_changed():
             "metrics_version": 2, "sample": {"step": 10, "grid": grid}, "sample_version": 1}
     skip = gr.skip()
 
-    seen, status_out, loss_out, image_out, reconstruction_out, field_out, timer_out = _render(
+    seen, status_out, loss_out, image_out, reconstruction_out, codes_out, field_out, timer_out = _render(
         snap, _new_view())
     assert "running" in status_out
     assert loss_out is not skip and loss_out != skip
     assert isinstance(image_out, np.ndarray)
-    assert reconstruction_out == skip  # dcgan has no encoder
+    assert reconstruction_out == skip and codes_out == skip  # dcgan has no encoder
     assert field_out == skip and timer_out == skip
 
     again = _render(snap, seen)
@@ -488,8 +535,14 @@ def test_timer_sends_only_what_changed():
     assert outputs[2] != skip and outputs[3] == skip  # new metrics, same sample image
 
     with_encoder = dict(newer, sample_version=2, sample={"step": 11, "grid": grid, "reconstruction": grid})
-    reconstruction_out = _render(with_encoder, outputs[0])[4]
+    reconstruction_out, codes_out = _render(with_encoder, outputs[0])[4:6]
     assert reconstruction_out.visible is True and reconstruction_out.value is not None
+    assert codes_out == skip  # codes come only with a 2-D code
+    codes = {"points": np.zeros((4, 2), np.float32), "labels": np.arange(4), "classes": list("abcd")}
+    with_codes = dict(with_encoder, sample_version=3, sample=dict(with_encoder["sample"], codes=codes))
+    codes_out = _render(with_codes, outputs[0])[5]
+    assert codes_out.visible is True
+    assert [t["name"] for t in json.loads(codes_out.value["plot"])["data"]] == list("abcd")  # a trace per class
 
     finished = dict(newer, status="done")
     timer_out = _render(finished, outputs[0])[-1]

@@ -81,3 +81,42 @@ def test_registration_is_complete(name):
     assert list_datasets(spec.data_kinds[0])
     for preset in spec.presets.values():
         from_dict(spec.config_cls, preset)  # every preset is a valid config
+
+
+ENCODER_FAMILIES = [name for name, spec in MODELS.items() if spec.encode is not None]
+
+
+@pytest.mark.parametrize("name", ENCODER_FAMILIES)
+def test_encoder_families_encode_and_rebuild_images(name):
+    trainer = Trainer(tiny_run(name))
+    list(trainer.run())
+    x = trainer.dataset.to_model_range(trainer.dataset.data[:5])
+    codes = trainer.model.encode(x)
+    assert codes.shape == (5, trainer.model.config.latent_dim) and torch.isfinite(codes).all()
+    rebuilt = trainer.model.reconstruct(x)
+    assert rebuilt.shape == x.shape and rebuilt.min() >= -1 and rebuilt.max() <= 1
+    assert torch.equal(trainer.model.encode(x), codes)  # encoding is read-only (eval-mode batch norm)
+
+
+def _state(networks, which) -> dict[str, torch.Tensor]:
+    return {f"{n}.{k}": v.clone() for n in which for k, v in networks[n].state_dict().items()}
+
+
+@pytest.mark.parametrize("name", [n for n in ENCODER_FAMILIES if n != "autoencoder"])  # those with a D
+@pytest.mark.parametrize("update", ["d", "g"])
+def test_single_steps_move_only_their_side(name, update):
+    """Step D changes only the discriminators (weights and batch-norm statistics); Step G only
+    the encoder and generator/decoder: the lab's single steps for the encoder GANs."""
+    trainer = Trainer(tiny_run(name))
+    networks = trainer.model.networks
+    judges = [n for n in networks if "discriminator" in n]
+    players = [n for n in networks if n not in judges]
+    still = players if update == "d" else judges
+    moving = judges if update == "d" else players
+    before_still, before_moving = _state(networks, still), _state(networks, moving)
+    real, labels = trainer.dataset.batch(torch.arange(16))
+    trainer.family.train_step(trainer.model.config, networks, trainer.optimizers, real, labels, 0,
+                              torch.Generator().manual_seed(0), update)
+    after_still, after_moving = _state(networks, still), _state(networks, moving)
+    assert all(torch.equal(before_still[k], after_still[k]) for k in before_still)
+    assert any(not torch.equal(before_moving[k], after_moving[k]) for k in before_moving)

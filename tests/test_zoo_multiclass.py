@@ -12,7 +12,7 @@ Criteria (stated once, here; the shared MNIST judge of tests/judges.py reads the
 - Bad input: an unlabelled dataset, labels outside the heads, a num_classes below 2, a negative
   specific_weight, an unknown d_norm and an image size the DCGAN trunk cannot build are
   ConfigErrors naming the key.
-The comparison with DCGAN at equal width and steps is bench/compare_mcgan_dcgan.py (too slow here).
+The comparison with DCGAN at equal width and steps is bench/compare_families.py (too slow here).
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ tensors), so any front end can consume it:
   ``samples`` event of the untrained generator, for families that have one)
 - ``metrics``: losses and signals averaged since the last event, steps/s
 - ``samples``: the fixed-noise grid (images) or generated points and D's output field (toys);
-  for a family with an encoder also ``reconstruction``, fixed real images over their rebuilds
+  for a family with an encoder also ``reconstruction``, fixed real images over their rebuilds,
+  and for a 2-D code also ``codes``: {"points": (N, 2) codes of fixed real images,
+  "labels", "classes"}
 - ``checkpoint``: a folder was written
 - ``done`` (completed or stopped) or ``error`` (diverged: the last good checkpoint is kept)
 
@@ -47,6 +49,8 @@ FIELD_RESOLUTION = 64
 FIELD_EXTENT = 1.25
 #: Real images shown with their reconstructions (rows of 8), for families with an encoder.
 RECONSTRUCTED = 32
+#: Real images whose 2-D codes are drawn live, for families with a 2-D code.
+CODES_SHOWN = 1000
 _INIT_LOCK = threading.Lock()
 
 
@@ -171,6 +175,12 @@ class Trainer:
         self.fixed_real = (self.dataset.to_model_range(self.dataset.data[:shown]).to(self.device)
                            if self.family.reconstruct is not None and self.dataset.kind == "image" and shown
                            else None)
+        # the fixed real images whose codes are drawn, coloured by class, when the code is 2-D
+        self.code_images = self.code_labels = None
+        if (self.family.encode is not None and self.dataset.kind == "image"
+                and getattr(self.model.config, "latent_dim", 0) == 2):
+            shown = torch.arange(min(CODES_SHOWN, len(self.dataset)))
+            self.code_images, self.code_labels = self.dataset.batch(shown, self.device)
 
     def _model_config(self) -> Any:
         run = self.run_config
@@ -246,6 +256,11 @@ class Trainer:
             event["grid"] = image_grid(samples, nrow=self.grid_columns)
             if self.fixed_real is not None:
                 event["reconstruction"] = self._reconstruction_grid()
+            if self.code_images is not None:
+                codes = self.family.encode(self.model.config, self.model.networks, self.code_images)
+                event["codes"] = {"points": codes.float().cpu().numpy(),
+                                  "labels": None if self.code_labels is None else self.code_labels.cpu().numpy(),
+                                  "classes": list(self.dataset.class_names)}
             return event
         event["points"] = samples.float().cpu().numpy()
         if self.family.critic is not None:

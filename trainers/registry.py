@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .errors import ConfigError
 from .family import FamilySpec
-from .models import (autoencoder, cgan, dcgan, egan, lsgan, mc_gan, mlp_gan, multiclass_discriminator, progan,
+from .models import (aae, aae_gan, autoencoder, bigan, cgan, dcgan, egan, lsgan, mc_gan, mlp_gan, multiclass_discriminator, progan,
                      vanilla_gan, wgan, wgan_gp)
 
 MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
@@ -20,6 +20,9 @@ MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
     mc_gan.SPEC,
     multiclass_discriminator.SPEC,
     autoencoder.SPEC,
+    aae.SPEC,
+    aae_gan.SPEC,
+    bigan.SPEC,
 )}
 
 
