@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -276,3 +277,44 @@ def test_a_malformed_set_is_a_usage_error(cli_env):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "expected KEY=VALUE" in result.stderr
+
+
+# ----- probe -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def encoder_checkpoint(tmp_path_factory) -> Path:
+    """A 30-step autoencoder on digits (8x8), built in-process."""
+    folder = tmp_path_factory.mktemp("cli") / "autoencoder"
+    run = RunConfig(model="autoencoder", dataset="digits", steps=30, batch_size=32, device="cpu",
+                    overrides={"g_width": 8, "d_width": 8, "latent_dim": 8}, out=str(folder))
+    assert list(Trainer(run).run())[-1]["type"] == "done"
+    return folder
+
+
+def test_probe_reports_the_encoder_against_a_random_one(cli_env, encoder_checkpoint):
+    result = cli(cli_env, "probe", "--checkpoint", encoder_checkpoint, "--dataset", "digits")
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"linear probe, autoencoder on digits \(8-number codes, 1500 training / 297 test images, "
+                      r"[\d.]+ s\): test accuracy (0\.\d+); random encoder (0\.\d+); margin ([+-]0\.\d+)",
+                      result.stdout)
+    assert match, result.stdout
+    accuracy, random_accuracy, margin = map(float, match.groups())
+    assert accuracy > 0.5 and abs(accuracy - random_accuracy - margin) < 1e-3  # 10 classes: chance is 0.1
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--checkpoint", "{dcgan}"], "dcgan has no encoder"),
+    (["--dataset", "ring"], "ring has no labels"),
+    (["--dataset", "cifar10"], "holds (3, 8, 8) samples; this autoencoder encodes (1, 8, 8) images"),
+    (["--dataset", "no-such-set"], "unknown dataset 'no-such-set'"),
+    (["--train-images", "1"], "at least 2 training"),
+    (["--checkpoint", "{tmp}/nowhere"], "not a checkpoint folder"),
+], ids=["no-encoder", "points-data", "colour-data", "unknown-dataset", "too-few-images", "missing-folder"])
+def test_probe_bad_input_is_one_error_line(cli_env, encoder_checkpoint, saved_checkpoint, tmp_path, args, fragment):
+    args = [a.replace("{dcgan}", str(saved_checkpoint)).replace("{tmp}", str(tmp_path)) for a in args]
+    if "--checkpoint" not in args:
+        args += ["--checkpoint", str(encoder_checkpoint)]
+    if "--dataset" not in args:
+        args += ["--dataset", "digits"]
+    assert_one_line_error(cli(cli_env, "probe", *args), fragment)
