@@ -195,7 +195,11 @@ def status_text(snap: Mapping[str, Any]) -> str:
     latest = snap.get("latest") or {}
     if "loss_d" in latest and "loss_g" in latest:
         parts.append(f"D loss {latest['loss_d']:.3f}, G loss {latest['loss_g']:.3f}")
-    if "loss_recon" in latest:
+    held_out = (snap.get("sample") or {}).get("reconstruction_error")
+    if held_out:  # measured on fixed images the family never trains on, where there are such
+        parts.append(f"reconstruction error {held_out['mse']:.4f} on {held_out['images']} "
+                     f"{'held-out test' if held_out['split'] == 'test' else 'training'} images")
+    elif "loss_recon" in latest:
         parts.append(f"reconstruction error {latest['loss_recon']:.4f}")
     parts += family_signals(latest)
     line = " · ".join(parts)

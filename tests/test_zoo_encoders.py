@@ -22,6 +22,8 @@ images; its baseline is the same probe on a randomly initialised encoder of the 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -33,7 +35,9 @@ from trainers.engine import RunConfig, Trainer, image_grid
 from trainers.errors import ConfigError
 from trainers.model import GANModel
 from trainers.metrics.representation import mmd_rbf, probe_against_random
-from trainers.models.aae import prior_sample
+from trainers.models.aae import AAEConfig, prior_sample
+from trainers.models.aae_gan import AAEGANConfig
+from trainers.models.bigan import BiGANConfig, lr_scale
 from trainers.models.autoencoder import AutoencoderConfig
 
 from judges import train_and_judge
@@ -150,11 +154,14 @@ def test_sample_events_pair_fixed_real_images_with_their_reconstructions():
     assert events and all("reconstruction" in e for e in events)
     grid = events[-1]["reconstruction"]
     assert grid.shape == (8 * 10 + 2, 8 * 10 + 2, 3)  # 4 pairs of rows of 8 digits (8x8, padding 2)
-    real = trainer.dataset.to_model_range(trainer.dataset.data[:32])
+    held_out = load_dataset("digits", None, "test")  # the pairs show images it never trains on
+    real = held_out.to_model_range(held_out.data[:32])
     rebuilt = trainer.model.reconstruct(real)
     rows = torch.stack([real.view(4, 8, 1, 8, 8), rebuilt.view(4, 8, 1, 8, 8)], dim=1).flatten(0, 2)
     assert np.array_equal(grid, image_grid(rows, nrow=8))  # input rows, each above its rebuild
     assert not np.array_equal(grid[2:10], grid[12:20])  # the rebuild row is not a copy of the input
+    error = events[-1]["reconstruction_error"]
+    assert error == {"mse": pytest.approx(F.mse_loss(rebuilt, real).item(), rel=1e-5), "images": 32, "split": "test"}
 
 
 def test_families_without_an_encoder_say_so():
@@ -183,3 +190,43 @@ def test_bad_autoencoder_settings_are_refused_by_name(overrides, key):
 def test_autoencoder_refuses_point_data():
     with pytest.raises(ConfigError, match="image"):
         Trainer(RunConfig(model="autoencoder", dataset="ring", steps=1))
+
+
+@pytest.mark.parametrize("prior", ["gaussian", "mixture", "ring"])
+def test_priors_have_the_stated_shape(prior):
+    config = from_dict(AAEConfig, {"prior": prior, "latent_dim": 3})
+    z = prior_sample(config, 20_000, torch.Generator().manual_seed(0))
+    plane, radius = z[:, :2], z[:, :2].norm(dim=1)
+    assert z[:, 2].mean().abs() < 0.05 and (z[:, 2].std() - 1).abs() < 0.05  # other dimensions: N(0, 1)
+    if prior == "gaussian":
+        assert plane.mean(0).abs().max() < 0.05 and (plane.std(0) - 1).abs().max() < 0.05
+    elif prior == "ring":
+        assert (radius.mean() - 4).abs() < 0.01 and (radius.std() - 0.1).abs() < 0.01
+        assert (torch.atan2(plane[:, 1], plane[:, 0]).histc(10, -math.pi, math.pi) / len(z) - 0.1).abs().max() < 0.01
+    else:
+        angles = torch.arange(10) * (2 * math.pi / 10)
+        means = 4 * torch.stack([angles.cos(), angles.sin()], dim=1)
+        nearest, which = torch.cdist(plane, means).min(dim=1)
+        assert (nearest < 3 * 0.5).float().mean() > 0.98  # within 3 std of a component
+        assert (which.bincount(minlength=10) / len(z) - 0.1).abs().max() < 0.01  # equally likely
+
+
+@pytest.mark.parametrize("config_cls, overrides, key", [
+    (AAEConfig, {"prior": "uniform"}, "prior"),
+    (AAEConfig, {"latent_d_width": 0}, "latent_d_width"),
+    (AAEConfig, {"lr_g": -1.0}, "lr_g"),
+    (AAEGANConfig, {"recon_weight": -1.0}, "recon_weight"),
+    (AAEGANConfig, {"image_size": 30}, "image_size"),
+    (BiGANConfig, {"decay_from": 1.5}, "decay_from"),
+    (BiGANConfig, {"weight_decay": -0.1}, "weight_decay"),
+    (BiGANConfig, {"latent_dim": 0}, "latent_dim"),
+])
+def test_bad_encoder_gan_settings_are_refused_by_name(config_cls, overrides, key):
+    with pytest.raises(ConfigError, match=key):
+        from_dict(config_cls, overrides)
+
+
+def test_bigan_learning_rate_holds_then_falls_linearly_to_zero():
+    config = from_dict(BiGANConfig, {"total_steps": 1000, "decay_from": 0.5})
+    assert [lr_scale(config, s) for s in (0, 499, 500, 750, 1000)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+    assert lr_scale(from_dict(BiGANConfig, {"total_steps": 0}), 10**6) == 1.0  # no run length: no decay

@@ -7,7 +7,9 @@ tensors), so any front end can consume it:
   ``samples`` event of the untrained generator, for families that have one)
 - ``metrics``: losses and signals averaged since the last event, steps/s
 - ``samples``: the fixed-noise grid (images) or generated points and D's output field (toys);
-  for a family with an encoder also ``reconstruction``, fixed real images over their rebuilds,
+  for a family with an encoder also ``reconstruction``, fixed real images (held-out test images
+  where the dataset has a test split) over their rebuilds, with ``reconstruction_error``
+  {"mse", "images", "split"},
   and for a 2-D code also ``codes``: {"points": (N, 2) codes of fixed real images,
   "labels", "classes"}
 - ``checkpoint``: a folder was written
@@ -37,7 +39,7 @@ from .checkpoint import OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_jso
 from .config import apply_overrides, field, to_dict, validate
 from .data import Dataset, EpochSampler, dataset_kind, load_dataset
 from .device import resolve_device
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, DatasetUnavailable
 from .model import GANModel
 from .registry import get_family
 from .seeding import mix_seed
@@ -170,17 +172,31 @@ class Trainer:
         self.fixed_noise = (self.model.noise(count, seed=mix_seed(run.seed, "fixed-noise"))
                             if self.family.has_generator else None)
         # the fixed real images shown with their reconstructions (whole rows of 8), for families
-        # with an encoder
-        shown = min(RECONSTRUCTED, len(self.dataset)) // 8 * 8
-        self.fixed_real = (self.dataset.to_model_range(self.dataset.data[:shown]).to(self.device)
-                           if self.family.reconstruct is not None and self.dataset.kind == "image" and shown
-                           else None)
+        # with an encoder: held-out test images where the dataset has a test split
+        self.fixed_real, self.fixed_real_split = None, ""
+        if self.family.reconstruct is not None and self.dataset.kind == "image":
+            source, self.fixed_real_split = self._held_out_images(dataset)
+            shown = min(RECONSTRUCTED, len(source)) // 8 * 8
+            if shown:
+                self.fixed_real = source.to_model_range(source.data[:shown]).to(self.device)
         # the fixed real images whose codes are drawn, coloured by class, when the code is 2-D
         self.code_images = self.code_labels = None
         if (self.family.encode is not None and self.dataset.kind == "image"
                 and getattr(self.model.config, "latent_dim", 0) == 2):
             shown = torch.arange(min(CODES_SHOWN, len(self.dataset)))
             self.code_images, self.code_labels = self.dataset.batch(shown, self.device)
+
+    def _held_out_images(self, given: Dataset | None) -> tuple[Dataset, str]:
+        """(the test split, "test") of a named dataset, else (the training data, "train")."""
+        run = self.run_config
+        if given is None and not run.dataset.startswith("folder:"):
+            try:
+                test = load_dataset(run.dataset, run.data_dir, "test", run.image_size)
+                if test.sample_shape == self.dataset.sample_shape:
+                    return test, "test"
+            except DatasetUnavailable:
+                pass
+        return self.dataset, "train"
 
     def _model_config(self) -> Any:
         run = self.run_config
@@ -255,7 +271,9 @@ class Trainer:
         if self.dataset.kind == "image":
             event["grid"] = image_grid(samples, nrow=self.grid_columns)
             if self.fixed_real is not None:
-                event["reconstruction"] = self._reconstruction_grid()
+                event["reconstruction"], error = self._reconstruction_grid()
+                event["reconstruction_error"] = {"mse": error, "images": len(self.fixed_real),
+                                                 "split": self.fixed_real_split}
             if self.code_images is not None:
                 codes = self.family.encode(self.model.config, self.model.networks, self.code_images)
                 event["codes"] = {"points": codes.float().cpu().numpy(),
@@ -267,12 +285,14 @@ class Trainer:
             event["field"] = self._critic_field(samples.shape[1])
         return event
 
-    def _reconstruction_grid(self) -> np.ndarray:
-        """Rows of 8 inputs, each followed by the row of their reconstructions."""
+    def _reconstruction_grid(self) -> tuple[np.ndarray, float]:
+        """Rows of 8 inputs, each followed by the row of their reconstructions; and the mean
+        squared error of those reconstructions."""
         rebuilt = self.family.reconstruct(self.model.config, self.model.networks, self.fixed_real)
         pairs = torch.stack([self.fixed_real.view(-1, 8, *self.fixed_real.shape[1:]),
                              rebuilt.view(-1, 8, *rebuilt.shape[1:])], dim=1)
-        return image_grid(pairs.flatten(0, 2), nrow=8)
+        error = torch.nn.functional.mse_loss(rebuilt.float(), self.fixed_real.float()).item()
+        return image_grid(pairs.flatten(0, 2), nrow=8), error
 
     def _critic_field(self, dims: int) -> dict[str, np.ndarray]:
         axis = torch.linspace(-FIELD_EXTENT, FIELD_EXTENT, FIELD_RESOLUTION * (1 if dims == 2 else 4))

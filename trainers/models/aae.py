@@ -66,17 +66,15 @@ def prior_sample(config, n: int, generator: torch.Generator | None = None, devic
     z = torch.randn(n, config.latent_dim, generator=generator, device=device)
     if config.prior == "gaussian" or config.latent_dim < 2:
         return z
-    angle_index = torch.randint(0, MIXTURE_COMPONENTS, (n,), generator=generator, device=device)
-    if config.prior == "mixture":
-        angle, radius = angle_index * (2 * math.pi / MIXTURE_COMPONENTS), PRIOR_RADIUS + 0 * z[:, 0]
-        spread = MIXTURE_STD * z[:, :2]
-    else:  # ring: a uniform angle, a radius near PRIOR_RADIUS
+    if config.prior == "mixture":  # one of 10 equally likely means on a circle, std MIXTURE_STD
+        component = torch.randint(0, MIXTURE_COMPONENTS, (n,), generator=generator, device=device)
+        angle = component * (2 * math.pi / MIXTURE_COMPONENTS)
+        radius, offset = torch.full((n,), PRIOR_RADIUS, device=device), MIXTURE_STD * z[:, :2]
+    else:  # ring: a uniform angle, a radius of PRIOR_RADIUS with std RING_STD
         angle = torch.rand(n, generator=generator, device=device) * (2 * math.pi)
-        radius = PRIOR_RADIUS + RING_STD * z[:, 0]
-        spread = torch.zeros_like(z[:, :2])
-    z = z.clone()
-    z[:, 0] = radius * torch.cos(angle) + spread[:, 0]
-    z[:, 1] = radius * torch.sin(angle) + spread[:, 1]
+        radius, offset = PRIOR_RADIUS + RING_STD * z[:, 0], torch.zeros_like(z[:, :2])
+    z[:, 0] = radius * torch.cos(angle) + offset[:, 0]
+    z[:, 1] = radius * torch.sin(angle) + offset[:, 1]
     return z
 
 
