@@ -7,6 +7,7 @@ images). The baseline is the same probe on a randomly initialised, frozen encode
 architecture. Prints one markdown row per family with the training budget and wall times.
 
     python bench/probe_encoders.py                                  # autoencoder, aae, bigan
+    python bench/probe_encoders.py --latent-dim 32                  # equal code sizes
     python bench/probe_encoders.py --models bigan --steps 4000 --preset paper
 
 Steps default to each family's budget in the learning tests (tests/test_zoo_encoders.py).
@@ -35,6 +36,8 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=0, help="steps for every model (0: each its test budget)")
     parser.add_argument("--preset", default="cpu-small")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--latent-dim", type=int, default=0, help="one code size for every model "
+                        "(0: each family's own)")
     parser.add_argument("--train-images", type=int, default=10_000)
     parser.add_argument("--test-images", type=int, default=10_000)
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
@@ -48,7 +51,8 @@ def main(argv=None) -> int:
         steps = args.steps or DEFAULT_STEPS.get(model, 1000)
         trainer = Trainer(RunConfig(model=model, dataset="mnist", data_dir=args.data_dir, steps=steps,
                                     batch_size=args.batch_size, seed=0, log_every=100, sample_every=10**6,
-                                    preset=args.preset))
+                                    preset=args.preset,
+                                    overrides={"latent_dim": args.latent_dim} if args.latent_dim else {}))
         started = time.perf_counter()
         events = list(trainer.run())
         trained_s = time.perf_counter() - started

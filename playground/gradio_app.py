@@ -639,7 +639,8 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
             codes = snap["sample"].get("codes")
             if codes is not None:
                 codes_out = gr.Plot(value=figures.codes_figure(codes["points"], codes.get("labels"),
-                                                               codes.get("classes", ())), visible=True)
+                                                               codes.get("classes", ()), codes.get("prior")),
+                                    visible=True)
     timer_out = gr.Timer(active=False) if snap["status"] not in LIVE_STATUSES else gr.skip()
     new_seen = {
         "run_id": snap["run_id"],

@@ -392,8 +392,10 @@ def test_aae_draws_its_2d_codes_live_and_probes_its_encoder(page, app):
     page.click("#start-btn")
     wait_status(page, r"running")
     traces = wait_until(lambda: [t for t in plot_traces(page, "codes-plot") if t["n"]], "the code map")
-    assert len(traces) == 10 and sum(t["n"] for t in traces) == 1000  # 1,000 digits, one colour per class
-    assert {t["name"] for t in traces} == {str(d) for d in range(10)}
+    digits = [t for t in traces if t["name"] != "prior p(z)"]
+    assert len(digits) == 10 and sum(t["n"] for t in digits) == 1000  # 1,000 digits, one colour per class
+    assert {t["name"] for t in digits} == {str(d) for d in range(10)}
+    assert [t["n"] for t in traces if t["name"] == "prior p(z)"] == [1000]  # grey draws from the prior
     first = page.locator("#codes-plot").screenshot()
     wait_until(lambda: page.locator("#codes-plot").screenshot() != first, "the codes to move")
 

@@ -13,6 +13,7 @@ import time
 from typing import Any, Callable
 
 import numpy as np
+import torch
 import pytest
 
 from playground import figures
@@ -481,3 +482,45 @@ def test_empty_inputs_give_placeholder_figures():
     assert figures.points_figure(None, None).layout.annotations
     fig = figures.loss_figure({"step": [1, 2], "loss_d": [0.7, 0.6], "loss_g": [0.8, 0.9]})
     assert [t.name for t in fig.data] == ["D loss", "G loss"]
+
+
+# ----- the linear probe ----------------------------------------------------------------
+
+
+def test_probe_reads_a_copy_of_the_encoder_and_keeps_a_table(session):
+    with pytest.raises(PlaygroundError, match="Train an encoder family first"):
+        session.probe()
+    config = {"model": "aae", "dataset": "digits", "steps": 40, "batch_size": 32, "log_every": 10,
+              "sample_every": 20, "overrides": {"g_width": 8, "d_width": 8, "latent_dim": 2, "prior": "mixture"}}
+    snap = finished_snapshot(session, config)
+    codes = snap["sample"]["codes"]
+    assert codes["points"].shape == (1000, 2) and sorted(set(codes["labels"].tolist())) == list(range(10))
+    radius = np.linalg.norm(codes["prior"], axis=1)  # the mixture prior: 10 Gaussians at radius 4
+    assert codes["prior"].shape == (1000, 2) and abs(np.median(radius) - 4) < 0.5
+    assert snap["sample"]["reconstruction_error"]["split"] == "test"
+    weights = {k: v.clone() for k, v in session.trainer.model.networks.state_dict().items()}
+    first = session.probe(train_images=1000, test_images=297)
+    second = session.probe(train_images=1000, test_images=297)
+    assert len(first) == 1 and len(second) == 2 and session.probe_table() == second
+    row = second[-1]
+    assert (row["model"], row["dataset"], row["step"], row["code_size"]) == ("aae", "digits", 40, 2)
+    assert row["train_images"] == 1000 and row["test_images"] == 297
+    assert 0.1 < row["accuracy"] <= 1 and 0 < row["random_accuracy"] <= 1
+    assert row["accuracy"] == first[0]["accuracy"]  # deterministic: the same weights, the same answer
+    after = session.trainer.model.networks.state_dict()
+    assert all(torch.equal(weights[k], after[k]) for k in weights)  # the run's own model is untouched
+
+
+def test_probe_refuses_families_without_an_encoder_and_unlabelled_folders(session, tmp_path):
+    from PIL import Image
+
+    session.start(ring_config(steps=5))
+    with pytest.raises(PlaygroundError, match="mlp-gan has no encoder to probe"):
+        session.probe()
+    for index in range(4):
+        Image.new("L", (8, 8), color=index * 60).save(tmp_path / f"{index}.png")
+    session.start({"model": "autoencoder", "dataset": f"folder:{tmp_path}", "steps": 2, "batch_size": 4,
+                   "image_size": 8, "overrides": {"g_width": 8, "d_width": 8, "latent_dim": 4}})
+    with pytest.raises(PlaygroundError, match="labelled dataset with a test split"):
+        session.probe()
+    assert session.probe_table() == []

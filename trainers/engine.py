@@ -11,7 +11,7 @@ tensors), so any front end can consume it:
   where the dataset has a test split) over their rebuilds, with ``reconstruction_error``
   {"mse", "images", "split"},
   and for a 2-D code also ``codes``: {"points": (N, 2) codes of fixed real images,
-  "labels", "classes"}
+  "labels", "classes", "prior": (N, 2) draws from the noise distribution}
 - ``checkpoint``: a folder was written
 - ``done`` (completed or stopped) or ``error`` (diverged: the last good checkpoint is kept)
 
@@ -185,6 +185,8 @@ class Trainer:
                 and getattr(self.model.config, "latent_dim", 0) == 2):
             shown = torch.arange(min(CODES_SHOWN, len(self.dataset)))
             self.code_images, self.code_labels = self.dataset.batch(shown, self.device)
+            # draws from the noise distribution G reads, which the codes should come to fill
+            self.code_prior = self.model.noise(CODES_SHOWN, seed=mix_seed(run.seed, "code-prior")).float().cpu().numpy()
 
     def _held_out_images(self, given: Dataset | None) -> tuple[Dataset, str]:
         """(the test split, "test") of a named dataset, else (the training data, "train")."""
@@ -278,7 +280,7 @@ class Trainer:
                 codes = self.family.encode(self.model.config, self.model.networks, self.code_images)
                 event["codes"] = {"points": codes.float().cpu().numpy(),
                                   "labels": None if self.code_labels is None else self.code_labels.cpu().numpy(),
-                                  "classes": list(self.dataset.class_names)}
+                                  "classes": list(self.dataset.class_names), "prior": self.code_prior}
             return event
         event["points"] = samples.float().cpu().numpy()
         if self.family.critic is not None:
