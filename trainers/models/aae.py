@@ -23,14 +23,13 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import field
 from ..family import FamilySpec, image_fields
 from ..objectives import get_objective
 from . import autoencoder, dcgan
-from .adversarial import buffers_kept, evaluating, frozen, grad_norm
+from .adversarial import buffers_kept, encode_images, frozen, grad_norm
 
 PRIORS = ("gaussian", "mixture", "ring")
 MIXTURE_COMPONENTS, PRIOR_RADIUS, MIXTURE_STD, RING_STD = 10, 4.0, 0.5, 0.1
@@ -166,13 +165,6 @@ def train_step(config: AAEConfig, networks: nn.ModuleDict, optimizers: dict, rea
     return out
 
 
-@torch.no_grad()
-def sample(config: AAEConfig, networks: nn.ModuleDict, z: Tensor, labels: Tensor | None = None) -> Tensor:
-    """dec(z) for prior samples z ~ p(z): what the adversarial regularisation makes work."""
-    with evaluating(networks["decoder"]):
-        return networks["decoder"](z)
-
-
 SPEC = FamilySpec(
     name="aae",
     description="Adversarial autoencoder: codes matched to a Gaussian, 10-Gaussian or ring prior; "
@@ -183,11 +175,11 @@ SPEC = FamilySpec(
     build=build,
     make_optimizers=make_optimizers,
     train_step=train_step,
-    sample=sample,
+    sample=autoencoder.sample,  # dec(z) for z ~ p(z): what the regularisation makes work
     noise=prior_sample,
     data_fields=image_fields,
     presets={"cpu-small": {"g_width": 32, "d_width": 32, "latent_dim": 8, "lr": 1e-3, "lr_d": 1e-3, "lr_g": 1e-3},
              "paper": {"g_width": 64, "d_width": 64, "latent_dim": 8, "latent_d_width": 1000}},
     reconstruct=autoencoder.reconstruct,
-    encode=autoencoder.encode,
+    encode=encode_images,
 )

@@ -31,7 +31,8 @@ from ..config import field
 from ..family import FamilySpec, image_fields
 from ..objectives import get_objective
 from . import aae, autoencoder, dcgan
-from .adversarial import buffers_kept, evaluating, frozen, grad_norm, sample_generator
+from .adversarial import (buffers_kept, encode_images, frozen, grad_norm, rebuild_through_generator,
+                          sample_generator)
 
 
 @dataclass
@@ -130,13 +131,6 @@ def train_step(config: AAEGANConfig, networks: nn.ModuleDict, optimizers: dict, 
     return out
 
 
-@torch.no_grad()
-def reconstruct(config: AAEGANConfig, networks: nn.ModuleDict, x: Tensor) -> Tensor:
-    """G(E(x)) with batch norm on running statistics."""
-    with evaluating(networks["encoder"], networks["generator"]):
-        return networks["generator"](networks["encoder"](x))
-
-
 SPEC = FamilySpec(
     name="aae-gan",
     description="AAE-regularised GAN: E and G autoencode, D1 keeps codes on the prior, D2 judges "
@@ -152,6 +146,6 @@ SPEC = FamilySpec(
     data_fields=image_fields,
     presets={"cpu-small": {"g_width": 32, "d_width": 32},
              "paper": {"g_width": 64, "d_width": 64}},
-    reconstruct=reconstruct,
-    encode=autoencoder.encode,
+    reconstruct=rebuild_through_generator,
+    encode=encode_images,
 )

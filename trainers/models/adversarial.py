@@ -176,6 +176,21 @@ def critic_steps(config, objective: Objective) -> int:
 
 
 @torch.no_grad()
+def encode_images(config, networks: nn.ModuleDict, x: Tensor) -> Tensor:
+    """E(x): (B, C, H, W) -> (B, latent_dim) with batch norm on running statistics, for any family
+    with an ``encoder``; the weights are untouched."""
+    with evaluating(networks["encoder"]):
+        return networks["encoder"](x)
+
+
+@torch.no_grad()
+def rebuild_through_generator(config, networks: nn.ModuleDict, x: Tensor) -> Tensor:
+    """G(E(x)) for a family with an ``encoder`` and a ``generator`` (BiGAN, AAE-GAN)."""
+    with evaluating(networks["encoder"], networks["generator"]):
+        return networks["generator"](networks["encoder"](x))
+
+
+@torch.no_grad()
 def sample_generator(config, networks: nn.ModuleDict, z: Tensor, labels: Tensor | None = None) -> Tensor:
     """G(z) (or G(z, y)) with batch norm on its running statistics; the weights are untouched."""
     with evaluating(networks["generator"]):

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from ..config import field
 from ..family import FamilySpec, image_fields
 from . import dcgan
-from .adversarial import evaluating, gaussian_noise, grad_norm
+from .adversarial import encode_images, evaluating, gaussian_noise, grad_norm
 
 
 @dataclass
@@ -98,13 +98,6 @@ def reconstruct(config: AutoencoderConfig, networks: nn.ModuleDict, x: Tensor) -
 
 
 @torch.no_grad()
-def encode(config: AutoencoderConfig, networks: nn.ModuleDict, x: Tensor) -> Tensor:
-    """E(x): (B, channels, size, size) -> (B, latent_dim)."""
-    with evaluating(networks["encoder"]):
-        return networks["encoder"](x)
-
-
-@torch.no_grad()
 def sample(config: AutoencoderConfig, networks: nn.ModuleDict, z: Tensor, labels: Tensor | None = None) -> Tensor:
     """dec(z) for codes z ~ N(0, I): a plain autoencoder's code space is not trained to be Gaussian."""
     with evaluating(networks["decoder"]):
@@ -126,5 +119,5 @@ SPEC = FamilySpec(
     presets={"cpu-small": {"g_width": 32, "d_width": 32, "latent_dim": 32, "lr": 1e-3},
              "paper": {"g_width": 64, "d_width": 64, "latent_dim": 64}},
     reconstruct=reconstruct,
-    encode=encode,
+    encode=encode_images,
 )

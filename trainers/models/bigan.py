@@ -26,7 +26,8 @@ from torch import Tensor, nn
 from ..config import field
 from ..family import FamilySpec, image_fields
 from ..objectives import get_objective
-from .adversarial import buffers_kept, evaluating, frozen, gaussian_noise, grad_norm
+from .adversarial import (buffers_kept, encode_images, frozen, gaussian_noise, grad_norm,
+                          rebuild_through_generator, sample_generator)
 
 
 @dataclass
@@ -130,7 +131,7 @@ def train_step(config: BiGANConfig, networks: nn.ModuleDict, optimizers: dict, r
     encoder, generator, discriminator = networks["encoder"], networks["generator"], networks["discriminator"]
     objective = get_objective("non-saturating")
     z = gaussian_noise(config, real.shape[0], rng, real.device)
-    out: dict[str, Tensor] = {"lr": torch.tensor(config.lr * scale)}
+    out: dict[str, Tensor] = {"lr": torch.tensor(config.lr * scale, device=real.device)}
     do_g = update != "d"
     if do_g:
         code, fake = encoder(real), generator(z)
@@ -165,25 +166,6 @@ def train_step(config: BiGANConfig, networks: nn.ModuleDict, optimizers: dict, r
     return out
 
 
-@torch.no_grad()
-def sample(config: BiGANConfig, networks: nn.ModuleDict, z: Tensor, labels: Tensor | None = None) -> Tensor:
-    with evaluating(networks["generator"]):
-        return networks["generator"](z)
-
-
-@torch.no_grad()
-def encode(config: BiGANConfig, networks: nn.ModuleDict, x: Tensor) -> Tensor:
-    with evaluating(networks["encoder"]):
-        return networks["encoder"](x)
-
-
-@torch.no_grad()
-def reconstruct(config: BiGANConfig, networks: nn.ModuleDict, x: Tensor) -> Tensor:
-    """G(E(x)): BiGAN never trains for this, so it shows what E kept (often the digit, not the pixels)."""
-    with evaluating(networks["encoder"], networks["generator"]):
-        return networks["generator"](networks["encoder"](x))
-
-
 SPEC = FamilySpec(
     name="bigan",
     description="BiGAN: an encoder learned adversarially with G (MLPs, z in R^50); linear-probe features",
@@ -193,10 +175,11 @@ SPEC = FamilySpec(
     build=build,
     make_optimizers=make_optimizers,
     train_step=train_step,
-    sample=sample,
+    sample=sample_generator,
     noise=gaussian_noise,
     data_fields=image_fields,
     presets={"cpu-small": {"width": 512, "lr": 5e-4}, "paper": {"width": 1024, "latent_dim": 50}},
-    reconstruct=reconstruct,
-    encode=encode,
+    # G(E(x)): BiGAN never trains for it, so it shows what E kept (the digit more than its pixels)
+    reconstruct=rebuild_through_generator,
+    encode=encode_images,
 )
