@@ -245,7 +245,7 @@ def field_2d_figure(
         arr = _points(pts, 2)
         if arr is None:
             continue
-        fig.add_trace(go.Scatter(
+        fig.add_trace(go.Scattergl(
             x=arr[:, 0], y=arr[:, 1], mode="markers", name="real data" if name == "real" else "generated",
             marker=dict(color=COLORS[name], size=5, opacity=0.75, line=dict(width=0)),
         ))
