@@ -45,7 +45,8 @@ def main(argv=None) -> int:
 
     train_set = load_dataset("mnist", args.data_dir, "train")
     test_set = load_dataset("mnist", args.data_dir, "test")
-    print("| family | preset, steps | code size | train time | probe time | random encoder | trained encoder | margin |")
+    print("| family | preset, steps | code size | train time | probe time | random encoder | trained encoder "
+          "| margin |")
     print("|---|---|---|---|---|---|---|---|")
     for model in args.models:
         steps = args.steps or DEFAULT_STEPS.get(model, 1000)

@@ -186,7 +186,8 @@ class Trainer:
             shown = torch.arange(min(CODES_SHOWN, len(self.dataset)))
             self.code_images, self.code_labels = self.dataset.batch(shown, self.device)
             # draws from the noise distribution G reads, which the codes should come to fill
-            self.code_prior = self.model.noise(CODES_SHOWN, seed=mix_seed(run.seed, "code-prior")).float().cpu().numpy()
+            prior = self.model.noise(CODES_SHOWN, seed=mix_seed(run.seed, "code-prior"))
+            self.code_prior = prior.float().cpu().numpy()
 
     def _held_out_images(self, given: Dataset | None) -> tuple[Dataset, str]:
         """(the test split, "test") of a named dataset, else (the training data, "train")."""
