@@ -37,7 +37,8 @@ from trainers.model import GANModel
 from trainers.metrics.representation import mmd_rbf, probe_against_random
 from trainers.models.aae import AAEConfig, prior_sample
 from trainers.models.aae_gan import AAEGANConfig
-from trainers.models.bigan import BiGANConfig, lr_scale
+from trainers.models.adversarial import linear_decay
+from trainers.models.bigan import BiGANConfig
 from trainers.models.autoencoder import AutoencoderConfig
 
 from judges import train_and_judge
@@ -228,5 +229,5 @@ def test_bad_encoder_gan_settings_are_refused_by_name(config_cls, overrides, key
 
 def test_bigan_learning_rate_holds_then_falls_linearly_to_zero():
     config = from_dict(BiGANConfig, {"total_steps": 1000, "decay_from": 0.5})
-    assert [lr_scale(config, s) for s in (0, 499, 500, 750, 1000)] == [1.0, 1.0, 1.0, 0.5, 0.0]
-    assert lr_scale(from_dict(BiGANConfig, {"total_steps": 0}), 10**6) == 1.0  # no run length: no decay
+    assert [linear_decay(config, s) for s in (0, 499, 500, 750, 1000)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+    assert linear_decay(from_dict(BiGANConfig, {"total_steps": 0}), 10**6) == 1.0  # no run length: no decay

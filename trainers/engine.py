@@ -11,7 +11,9 @@ tensors), so any front end can consume it:
   where the dataset has a test split) over their rebuilds, with ``reconstruction_error``
   {"mse", "images", "split"},
   and for a 2-D code also ``codes``: {"points": (N, 2) codes of fixed real images,
-  "labels", "classes", "prior": (N, 2) draws from the noise distribution}
+  "labels", "classes", "prior": (N, 2) draws from the noise distribution}; for an image-to-image
+  family, ``grid`` is its before/after rows of fixed held-out examples (e.g. input / output /
+  target) and ``preview`` {"titles", "metrics", "images", "split"} says what they show
 - ``checkpoint``: a folder was written
 - ``done`` (completed or stopped) or ``error`` (diverged: the last good checkpoint is kept)
 
@@ -37,7 +39,7 @@ from torchvision.utils import make_grid
 
 from .checkpoint import OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_json, read_tensors, unflatten_optimizers
 from .config import apply_overrides, field, to_dict, validate
-from .data import Dataset, EpochSampler, dataset_kind, load_dataset
+from .data import DATASETS, Dataset, EpochSampler, dataset_kind, load_dataset
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError, DatasetUnavailable
 from .model import GANModel
@@ -53,6 +55,8 @@ FIELD_EXTENT = 1.25
 RECONSTRUCTED = 32
 #: Real images whose 2-D codes are drawn live, for families with a 2-D code.
 CODES_SHOWN = 1000
+#: Held-out examples in an image-to-image family's before/after grid (one column each).
+PREVIEWED = 8
 _INIT_LOCK = threading.Lock()
 
 
@@ -171,6 +175,15 @@ class Trainer:
             self.fixed_labels = torch.arange(classes, device=self.device).repeat(8)
         self.fixed_noise = (self.model.noise(count, seed=mix_seed(run.seed, "fixed-noise"))
                             if self.family.has_generator else None)
+        # the fixed held-out examples an image-to-image family shows before/after
+        self.preview_target = self.preview_source = None
+        self.preview_split = ""
+        if self.family.preview is not None:
+            held_out, self.preview_split = self._held_out_images(dataset)
+            shown = torch.arange(min(PREVIEWED, len(held_out)))
+            self.preview_target, self.preview_source = held_out.batch(shown, self.device)
+            if held_out.sources is None:
+                self.preview_source = None
         # the fixed real images shown with their reconstructions (whole rows of 8), for families
         # with an encoder: held-out test images where the dataset has a test split
         self.fixed_real, self.fixed_real_split = None, ""
@@ -192,10 +205,11 @@ class Trainer:
     def _held_out_images(self, given: Dataset | None) -> tuple[Dataset, str]:
         """(the test split, "test") of a named dataset, else (the training data, "train")."""
         run = self.run_config
-        if given is None and not run.dataset.startswith("folder:"):
+        if given is None and run.dataset in DATASETS:
             try:
                 test = load_dataset(run.dataset, run.data_dir, "test", run.image_size)
-                if test.sample_shape == self.dataset.sample_shape:
+                if (test.sample_shape == self.dataset.sample_shape and test.kind == self.dataset.kind
+                        and len(test)):
                     return test, "test"
             except DatasetUnavailable:
                 pass
@@ -267,7 +281,10 @@ class Trainer:
 
     # ----------------------------------------------------------------- events
     def sample_event(self) -> dict[str, Any]:
-        """The fixed-noise samples now, as a picture (images) or points plus D's field (toys)."""
+        """The fixed-noise samples now, as a picture (images) or points plus D's field (toys); for
+        an image-to-image family, its before/after rows of the fixed held-out examples."""
+        if self.family.preview is not None:
+            return self._preview_event()
         samples = self.family.sample(self.model.config, self.model.networks, self.fixed_noise,
                                      self.fixed_labels)
         event: dict[str, Any] = {"type": "samples", "step": self.step}
@@ -287,6 +304,15 @@ class Trainer:
         if self.family.critic is not None:
             event["field"] = self._critic_field(samples.shape[1])
         return event
+
+    def _preview_event(self) -> dict[str, Any]:
+        preview = self.family.preview(self.model.config, self.model.networks, self.preview_target,
+                                      self.preview_source)
+        rows = [row.expand(-1, 3, -1, -1) if row.shape[1] == 1 else row for row in preview.rows]
+        return {"type": "samples", "step": self.step,
+                "grid": image_grid(torch.cat(rows), nrow=len(self.preview_target)),
+                "preview": {"titles": list(preview.titles), "metrics": dict(preview.metrics),
+                            "images": len(self.preview_target), "split": self.preview_split}}
 
     def _reconstruction_grid(self) -> tuple[np.ndarray, float]:
         """Rows of 8 inputs, each followed by the row of their reconstructions; and the mean
@@ -309,12 +335,20 @@ class Trainer:
                 "values": values.float().cpu().numpy().reshape(len(axis), len(axis))}
 
     def _start_event(self) -> dict[str, Any]:
-        real = self.dataset.data[: (1000 if self.dataset.kind == "points" else 64)]
-        picture = (real.numpy().astype(np.float32) if self.dataset.kind == "points"
-                   else image_grid(self.dataset.to_model_range(real)))
+        kind = self.dataset.kind
+        if kind == "points":
+            picture = self.dataset.data[:1000].numpy().astype(np.float32)
+        elif self.dataset.sources is None:
+            picture = image_grid(self.dataset.to_model_range(self.dataset.data[:64]))
+        else:  # image-to-image: a row of sources (or masks) over the row of their images
+            shown = torch.arange(min(8, len(self.dataset)))
+            images, sources = self.dataset.batch(shown)
+            rows = [sources.expand(-1, images.shape[1], -1, -1) if sources.shape[1] == 1 else sources, images]
+            picture = image_grid(torch.cat(rows), nrow=len(shown))
+        notes = self.family.notes(self.model.config) if self.family.notes is not None else []
         return {"type": "start", "step": self.step, "device": str(self.device), "model": self.family.name,
                 "dataset": self.run_config.dataset, "total_steps": self.run_config.steps,
-                "data_kind": self.dataset.kind, "real": picture, "config": to_dict(self.model.config)}
+                "data_kind": kind, "real": picture, "config": to_dict(self.model.config), "notes": notes}
 
     def train_one(self, update: str = "both") -> dict[str, Tensor]:
         """One iteration at the current step, with that step's batch and noise."""
@@ -329,7 +363,8 @@ class Trainer:
     def run(self) -> Iterator[dict[str, Any]]:
         run = self.run_config
         yield self._start_event()
-        draws = self.family.has_generator  # a classifier family has no samples to show
+        # a classifier family has no samples to show; an image-to-image family shows its previews
+        draws = self.family.has_generator or self.family.preview is not None
         if draws:
             yield self.sample_event()  # what the generator draws before training: the baseline picture
         sums: dict[str, Tensor] = {}

@@ -49,6 +49,19 @@ class FamilySpec:
     reconstruct: Optional[Callable[..., Tensor]] = None
     #: encode(config, networks, x) -> (B, latent_dim) codes, for families with an encoder
     encode: Optional[Callable[..., Tensor]] = None
+    #: translate(config, networks, source, **options) -> output in [-1, 1], for image-to-image
+    #: families: pix2pix's label map -> photo, CycleGAN's either direction, super-resolution's
+    #: upscaling, inpainting's restoration
+    translate: Optional[Callable[..., Tensor]] = None
+    #: preview(config, networks, target, source) -> Preview of held-out examples: the before/after
+    #: rows the engine draws as the sample grid of an image-to-image family, with their figures
+    preview: Optional[Callable[..., "Preview"]] = None
+    #: notes(config) -> sentences for the start event (and so the log and the model card), e.g.
+    #: which feature network a perceptual loss really uses
+    notes: Optional[Callable[[Any], list[str]]] = None
+    #: for a fully convolutional image-to-image family: output side / input side, so the engine and
+    #: the front ends may run it tile by tile (:mod:`trainers.tiling`); None when tiling does not apply
+    tile_scale: Optional[Callable[[Any], int]] = None
 
     @property
     def objectives(self) -> tuple[str, ...]:
@@ -57,6 +70,16 @@ class FamilySpec:
             if f.name == "objective":
                 return tuple(f.metadata.get("choices", ()))
         return ()
+
+
+@dataclass
+class Preview:
+    """Rows of images in [-1, 1], each (N, C, H, W) with the same N, H and W (C is 1 or 3), with a
+    title each; and figures about them, e.g. {"psnr": 21.3, "psnr_baseline": 18.0}."""
+
+    rows: list[Tensor]
+    titles: list[str]
+    metrics: dict[str, float]
 
 
 def image_fields(dataset: Any) -> dict[str, int]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .errors import ConfigError
 from .family import FamilySpec
-from .models import (aae, aae_gan, autoencoder, bigan, cgan, dcgan, egan, lsgan, mc_gan, mlp_gan,
-                     multiclass_discriminator, progan, vanilla_gan, wgan, wgan_gp)
+from .models import (aae, aae_gan, autoencoder, bigan, cgan, cyclegan, dcgan, egan, lsgan, mc_gan, mlp_gan,
+                     multiclass_discriminator, pix2pix, progan, vanilla_gan, wgan, wgan_gp)
 
 MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
     mlp_gan.SPEC,
@@ -23,6 +23,8 @@ MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
     aae.SPEC,
     aae_gan.SPEC,
     bigan.SPEC,
+    pix2pix.SPEC,
+    cyclegan.SPEC,
 )}
 
 

@@ -2,11 +2,13 @@
 
 ``load_dataset("mnist")`` returns an in-memory :class:`Dataset`: images as uint8 (N, C, H, W)
 scaled to [-1, 1] per batch, points as float32 (N, D) in about [-1, 1], labels where they exist.
-``folder:PATH`` loads a person's own images from a folder or zip.
+``folder:PATH`` loads a person's own images from a folder or zip, ``inpaint:IMAGE:MASK`` one
+image with holes (see :mod:`.pairs` for the image-to-image datasets).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,20 +17,25 @@ from ..errors import DatasetUnavailable
 from . import toys
 from .base import Dataset, EpochSampler
 from .folder import celeba_folder, celeba_missing_message, load_celeba, load_folder
+from .pairs import (FACADES_FILE, SR_FILE, load_facades, load_inpainting, load_mnist_colorized,
+                    load_mnist_edges, load_sr_natural)
 from .images import (default_data_dir, downloads_allowed, find_standard, load_digits_8x8, load_standard,
                      missing_message, resize_images)
 
 FOLDER_PREFIX = "folder:"
+INPAINT_PREFIX = "inpaint:"
 
 
 @dataclass(frozen=True)
 class DatasetInfo:
     name: str
-    kind: str  # "points" or "image"
+    kind: str  # "points", "image", "pairs" or "unpaired" (see Dataset.kind)
     description: str
     #: (data_dir, split, image_size) -> Dataset
     loader: Callable[[Path, str, int | None], Dataset]
     needs_files: bool
+    #: the file in the data folder it reads, when that is not one of the standard sets
+    file: str = ""
 
 
 def _toy(factory: Callable[[], Dataset]) -> Callable[[Path, str, int | None], Dataset]:
@@ -53,6 +60,16 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo("cifar10", "image", "CIFAR-10 32x32 colour images", _standard("cifar10"), True),
         DatasetInfo("celeba", "image", "CelebA faces, centre-cropped to 64x64",
                     lambda d, split, size: load_celeba(d, split, size or 64), True),
+        DatasetInfo("facades", "pairs", "pix2pix facades, label map -> photo, 128x128",
+                    lambda d, split, size: load_facades(d, split), True, FACADES_FILE),
+        DatasetInfo("facades-unpaired", "unpaired", "facades label maps <-> photos, shuffled (unpaired)",
+                    lambda d, split, size: load_facades(d, split, unpaired=True), True, FACADES_FILE),
+        DatasetInfo("mnist-edges", "pairs", "MNIST 32x32, digit outline -> digit in its class colour",
+                    lambda d, split, size: load_mnist_edges(d, split), True, "mnist.npz"),
+        DatasetInfo("mnist-colorized", "unpaired", "MNIST 32x32 grey <-> coloured digits (unpaired)",
+                    lambda d, split, size: load_mnist_colorized(d, split), True, "mnist.npz"),
+        DatasetInfo("sr-natural", "image", "96x96 crops of CBSD68, facades photos and scikit-image photos "
+                    "(for super-resolution)", lambda d, split, size: load_sr_natural(d, split), True, SR_FILE),
     )
 }
 
@@ -65,9 +82,12 @@ def list_datasets(kind: str | None = None) -> list[str]:
 def dataset_kind(name: str) -> str:
     if name.startswith(FOLDER_PREFIX):
         return "image"
+    if name.startswith(INPAINT_PREFIX):
+        return "masked"
     if name not in DATASETS:
         raise DatasetUnavailable(
-            f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or folder:PATH")
+            f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}, folder:PATH or "
+            f"inpaint:IMAGE:MASK")
     return DATASETS[name].kind
 
 
@@ -81,12 +101,17 @@ def load_dataset(name: str, data_dir: str | Path | None = None, split: str = "tr
         raise DatasetUnavailable(f"split must be 'train' or 'test', not {split!r}")
     if name.startswith(FOLDER_PREFIX):
         return load_folder(name[len(FOLDER_PREFIX):], image_size or 64)
+    if name.startswith(INPAINT_PREFIX):
+        if image_size:
+            raise DatasetUnavailable("inpainting fits the image at its own size: leave image_size unset")
+        return load_inpainting(name[len(INPAINT_PREFIX):])
     dataset_kind(name)  # raises on an unknown name
     root = Path(data_dir).expanduser() if data_dir else default_data_dir()
     dataset = DATASETS[name].loader(root, split, image_size)
-    if image_size and dataset.kind == "image" and dataset.data.shape[-1] != image_size:
-        dataset = Dataset(dataset.name, resize_images(dataset.data, image_size), dataset.labels,
-                          dataset.class_names, dataset.skipped, dataset.description, dict(dataset.extra))
+    if image_size and dataset.kind != "points" and dataset.data.shape[-1] != image_size:
+        dataset = dataclasses.replace(
+            dataset, data=resize_images(dataset.data, image_size),
+            sources=None if dataset.sources is None else resize_images(dataset.sources, image_size))
     return dataset
 
 
@@ -98,6 +123,8 @@ def dataset_status(name: str, data_dir: str | Path | None = None) -> tuple[bool,
     if name.startswith(FOLDER_PREFIX):
         path = Path(name[len(FOLDER_PREFIX):]).expanduser()
         return (path.exists(), f"your images in {path}" if path.exists() else f"{path} does not exist")
+    if name.startswith(INPAINT_PREFIX):
+        return True, "one image with holes, fitted by deep image prior"
     try:
         info = DATASETS[name]
     except KeyError:
@@ -108,6 +135,11 @@ def dataset_status(name: str, data_dir: str | Path | None = None) -> tuple[bool,
         return (True, f"{info.description}: {found}") if found.is_dir() else (False, celeba_missing_message(root))
     if not info.needs_files:
         return True, info.description
+    if info.file:
+        found_file = root / info.file
+        return ((True, f"{info.description}: {found_file}") if found_file.is_file() else
+                (False, f"{info.file} is not in {root}: put it there, or set GAN_DATA_DIR to the folder "
+                        f"that holds it"))
     found = find_standard(name, root)
     if found is not None:
         return True, f"{info.description}: {found}"

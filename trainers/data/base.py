@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
 from ..seeding import mix_seed
+
+#: Dataset.pairing -> Dataset.kind
+PAIRINGS = {"paired": "pairs", "unpaired": "unpaired", "mask": "masked"}
 
 
 @dataclass
@@ -16,6 +20,11 @@ class Dataset:
 
     Images are kept as uint8 (N, C, H, W), a quarter of float32's memory, and scaled to [-1, 1]
     on the way into a step. Point data (toys) is float32 (N, D), already in about [-1, 1].
+
+    Image-to-image data adds ``sources``, uint8 images of the same count, whose meaning
+    ``pairing`` names: "paired" (sources[i] translates to data[i]: pix2pix), "unpaired" (two
+    domains, A in ``sources`` and B in ``data``, with no correspondence: CycleGAN) or "mask"
+    (255 where a pixel of data[i] is missing: inpainting).
     """
 
     name: str
@@ -26,10 +35,23 @@ class Dataset:
     skipped: int = 0
     description: str = ""
     extra: dict = field(default_factory=dict)
+    sources: Tensor | None = None
+    pairing: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.sources is None) != (self.pairing == ""):
+            raise ValueError("sources and pairing go together")
+        if self.pairing and self.pairing not in PAIRINGS:
+            raise ValueError(f"pairing must be one of {', '.join(PAIRINGS)}, not {self.pairing!r}")
+        if self.sources is not None and len(self.sources) != len(self.data):
+            raise ValueError(f"{len(self.sources)} sources for {len(self.data)} images")
 
     @property
     def kind(self) -> str:
-        return "image" if self.data.dtype == torch.uint8 else "points"
+        """"points", "image", or for image-to-image data "pairs", "unpaired" or "masked"."""
+        if self.data.dtype != torch.uint8:
+            return "points"
+        return PAIRINGS[self.pairing] if self.pairing else "image"
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -49,9 +71,22 @@ class Dataset:
         return x
 
     def batch(self, indices: Tensor, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor | None]:
+        """(images or points, their condition): the class labels, or for image-to-image data the
+        sources in [-1, 1] (a mask reads -1 where the pixel is known, +1 where it is missing)."""
         x = self.data[indices].to(device, non_blocking=True)
-        y = self.labels[indices].to(device, non_blocking=True) if self.labels is not None else None
-        return self.to_model_range(x), y
+        if self.sources is not None:
+            condition = self.to_model_range(self.sources[indices].to(device, non_blocking=True))
+        elif self.labels is not None:
+            condition = self.labels[indices].to(device, non_blocking=True)
+        else:
+            condition = None
+        return self.to_model_range(x), condition
+
+    def subset(self, count: int) -> "Dataset":
+        """The first ``count`` items (same classes, sources and pairing)."""
+        return dataclasses.replace(
+            self, data=self.data[:count], labels=None if self.labels is None else self.labels[:count],
+            sources=None if self.sources is None else self.sources[:count])
 
 
 class EpochSampler:

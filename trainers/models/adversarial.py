@@ -195,3 +195,15 @@ def sample_generator(config, networks: nn.ModuleDict, z: Tensor, labels: Tensor 
     """G(z) (or G(z, y)) with batch norm on its running statistics; the weights are untouched."""
     with evaluating(networks["generator"]):
         return networks["generator"](z, *(() if labels is None else (labels,)))
+
+
+def linear_decay(config, step: int) -> float:
+    """Learning-rate factor: 1 until ``config.decay_from`` of the run, then linearly down to 0 at
+    ``config.total_steps`` (BiGAN, CycleGAN). A pure function of the step, so a resumed run
+    follows the same schedule."""
+    if config.total_steps <= 0 or config.decay_from >= 1.0:
+        return 1.0
+    start = config.decay_from * config.total_steps
+    if step < start:
+        return 1.0
+    return max(0.0, 1.0 - (step - start) / (config.total_steps - start))

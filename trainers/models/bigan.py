@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from ..config import field
 from ..family import FamilySpec, image_fields
 from ..objectives import get_objective
-from .adversarial import (buffers_kept, encode_images, frozen, gaussian_noise, grad_norm,
+from .adversarial import (buffers_kept, encode_images, frozen, gaussian_noise, grad_norm, linear_decay,
                           rebuild_through_generator, sample_generator)
 
 
@@ -110,21 +110,11 @@ def make_optimizers(config: BiGANConfig, networks: nn.ModuleDict) -> dict[str, t
     }
 
 
-def lr_scale(config: BiGANConfig, step: int) -> float:
-    """1 until ``decay_from`` of the run, then linearly down to 0 at ``total_steps``."""
-    if config.total_steps <= 0 or config.decay_from >= 1.0:
-        return 1.0
-    start = config.decay_from * config.total_steps
-    if step < start:
-        return 1.0
-    return max(0.0, 1.0 - (step - start) / (config.total_steps - start))
-
-
 def train_step(config: BiGANConfig, networks: nn.ModuleDict, optimizers: dict, real: Tensor,
                labels: Tensor | None, step: int, rng: torch.Generator,
                update: str = "both") -> dict[str, Tensor]:
     """(1) D on (x, E(x)) vs (G(z), z), then (2) E and G on the same pairs with labels swapped."""
-    scale = lr_scale(config, step)
+    scale = linear_decay(config, step)
     for optimizer in optimizers.values():
         for group in optimizer.param_groups:
             group["lr"] = config.lr * scale
