@@ -24,7 +24,9 @@ import numpy as np
 
 from playground import figures
 from playground.session import LIVE_STATUSES, SessionRegistry, TrainingSession
-from trainers.data import DATASETS, dataset_kind, list_datasets
+from playground.uploads import inpainting_dataset
+from trainers.data import DATASETS, INPAINT_PREFIX, dataset_kind, inpainting_choices, list_datasets
+from trainers.data.pairs import INPAINT_MASKS as INPAINT_MASK_CHOICES
 from trainers.errors import PlaygroundError
 from trainers.registry import MODELS, get_family
 
@@ -65,11 +67,14 @@ def _field_default(fields: Mapping[str, dataclasses.Field], name: str, fallback:
 def datasets_for(model: str) -> list[str]:
     """Registered dataset names the model family accepts (by data kind), the preferred first."""
     try:
-        kinds = tuple(get_family(model).data_kinds)
+        spec = get_family(model)
     except PlaygroundError:
         return list_datasets()
+    kinds = tuple(spec.data_kinds)
     names = [name for name in list_datasets() if DATASETS[name].kind in kinds]
-    preferred = [name for name in PREFERRED_DATASETS if name in names]
+    if "masked" in kinds:  # inpainting: the built-in pictures under each built-in mask
+        names += inpainting_choices()
+    preferred = [name for name in (*spec.suggested_datasets, *PREFERRED_DATASETS) if name in names]
     return preferred + [name for name in names if name not in preferred]
 
 
@@ -201,11 +206,31 @@ def status_text(snap: Mapping[str, Any]) -> str:
                      f"{'held-out test' if held_out['split'] == 'test' else 'training'} images")
     elif "loss_recon" in latest:
         parts.append(f"reconstruction error {latest['loss_recon']:.4f}")
+    preview = (snap.get("sample") or {}).get("preview")
+    if preview:
+        parts.append(preview_phrase(preview))
     parts += family_signals(latest)
     line = " · ".join(parts)
+    for note in snap.get("notes") or ():
+        line += f"\n\n*Note: {note}*"
     if snap.get("error"):
         line += f"\n\n**Error:** {snap['error']}"
     return line
+
+
+def preview_phrase(preview: Mapping[str, Any]) -> str:
+    """An image-to-image family's held-out figure next to its baseline, in words."""
+    m = preview.get("metrics") or {}
+    where = f"on {preview.get('images', 0)} {'held-out test' if preview.get('split') == 'test' else 'training'} images"
+    if "psnr_bicubic" in m:
+        return f"PSNR {m['psnr']:.2f} dB vs bicubic {m['psnr_bicubic']:.2f} dB {where}"
+    if "psnr_identity" in m:
+        return f"L1 {m['l1']:.3f}, PSNR {m['psnr']:.2f} dB vs the input itself {m['psnr_identity']:.2f} dB {where}"
+    if "cycle_l1_a" in m:
+        return f"cycle L1 A {m['cycle_l1_a']:.3f}, B {m['cycle_l1_b']:.3f} {where}"
+    if "psnr_hole" in m:
+        return f"PSNR in the holes {m['psnr_hole']:.2f} dB vs mean-colour fill {m['psnr_hole_mean_fill']:.2f} dB"
+    return ", ".join(f"{k} {v:.3g}" for k, v in m.items())
 
 
 def family_signals(latest: Mapping[str, float]) -> list[str]:
@@ -286,6 +311,8 @@ def dataset_info(name: str) -> str:
         return f"*{info.description}*"
     if name and name.startswith("folder:"):
         return "*your own images, from a folder or zip*"
+    if name and name.startswith(INPAINT_PREFIX):
+        return "*one picture with holes: deep image prior fits its known pixels and fills the rest*"
     return ""
 
 
@@ -417,7 +444,7 @@ def _build_views(first_dataset: str | None) -> _Views:
     status = gr.Markdown(status_text({}), elem_id="status")
     loss_plot = gr.Plot(figures.empty_figure(), label="Losses", elem_id="loss-plot")
     image = gr.Image(None, label="Samples (fixed noise)", type="numpy", format="png", interactive=False,
-                     elem_id="sample-image", visible=kind == "image", height=420)
+                     elem_id="sample-image", visible=kind != "points", height=420)
     # shown once a family with an encoder sends reconstructions
     reconstruction = gr.Image(None, label="Reconstructions: each row of real images above its rebuild",
                               type="numpy", format="png", interactive=False, elem_id="reconstruction-image",
@@ -477,7 +504,7 @@ def _wire_start(registry: SessionRegistry, form: _Form, button: gr.Button, views
             _new_view(),
             status_text(snap),
             figures.empty_figure("Waiting for the first metrics"),
-            gr.Image(value=None, visible=kind == "image"),
+            gr.Image(value=None, visible=kind != "points"),
             gr.Image(value=None, visible=False),
             gr.Plot(value=figures.empty_figure("No codes yet"), visible=False),
             gr.Plot(value=figures.empty_figure("Waiting for the first samples"), visible=kind == "points"),
@@ -549,6 +576,8 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
         _wire_controls(registry, buttons, views)
         _wire_polling(registry, views)
         _build_probe(registry)
+        _build_translate(registry)
+        _build_inpaint(registry, form)
 
         def on_unload(request: gr.Request):
             sid = getattr(request, "session_hash", None)
@@ -593,6 +622,74 @@ def _build_probe(registry: SessionRegistry) -> None:
             raise user_error(exc, title="Cannot probe") from exc
 
     button.click(on_probe, None, [table], concurrency_limit=2, show_progress="minimal")
+
+
+def _build_translate(registry: SessionRegistry) -> None:
+    """Run this tab's image-to-image model on a person's picture: pix2pix, CycleGAN either way,
+    super-resolution (tiled, any size up to 2048x2048), ESRGAN's PSNR <-> GAN interpolation."""
+    with gr.Accordion("Translate or super-resolve your own picture (pix2pix, cyclegan, srgan, esrgan)",
+                      open=False, elem_id="translate-accordion"):
+        gr.Markdown("Uses the model of this tab's run, on a copy of its weights (training goes on). "
+                    "Super-resolution keeps your picture's size and enlarges it by the model's scale; "
+                    "pix2pix and CycleGAN see it fitted to the square they were trained at.")
+        with gr.Row():
+            source = gr.Image(label="Your picture", type="numpy", image_mode="RGB", sources=["upload", "clipboard"],
+                              elem_id="translate-input")
+            result = gr.Image(label="Result", type="numpy", format="png", interactive=False,
+                              elem_id="translate-output")
+        with gr.Row():
+            direction = gr.Radio([("A to B", "a_to_b"), ("B to A", "b_to_a")], value="a_to_b",
+                                 label="CycleGAN: direction", elem_id="translate-direction")
+            alpha = gr.Slider(0.0, 1.0, value=1.0, step=0.05, elem_id="esrgan-alpha",
+                              label="ESRGAN network interpolation: 0 = PSNR model (smooth), 1 = GAN model (sharp)")
+        button = gr.Button("Translate", elem_id="translate-btn")
+
+    def on_translate(image, which, mix, request: gr.Request):
+        session = registry.get(_session_id(request))
+        if session is None:
+            raise gr.Error("Train pix2pix, cyclegan, srgan or esrgan first, then translate with it.",
+                           title="Nothing to translate with", print_exception=False)
+        family = session.snapshot().get("model")
+        options = {"direction": which} if family == "cyclegan" else {"alpha": float(mix)} if family == "esrgan" else {}
+        try:
+            return session.translate(image, **options)
+        except PlaygroundError as exc:
+            raise user_error(exc, title="Cannot translate") from exc
+
+    button.click(on_translate, [source, direction, alpha], [result], concurrency_limit=2, show_progress="minimal")
+    alpha.release(on_translate, [source, direction, alpha], [result], concurrency_limit=2,
+                  show_progress="minimal", trigger_mode="always_last")
+
+
+def _build_inpaint(registry: SessionRegistry, form: _Form) -> None:
+    """Deep image prior on a person's own picture: paint the holes (or pick a built-in mask) and
+    the picture becomes the run's dataset."""
+    with gr.Accordion("Inpaint your own picture (dip-inpaint)", open=False, elem_id="inpaint-accordion"):
+        gr.Markdown("Upload a picture and paint over what should be filled in, or pick a built-in mask. "
+                    "**Use this picture** makes it the dataset of the dip-inpaint model; then press Start "
+                    "and watch the holes fill. Pictures are shrunk to at most 512 pixels on a side.")
+        editor = gr.ImageEditor(type="numpy", image_mode="RGBA", label="Your picture: paint the holes",
+                                sources=["upload", "clipboard"], transforms=(), layers=False,
+                                brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"), elem_id="inpaint-editor")
+        with gr.Row():
+            mask_kind = gr.Dropdown(list(INPAINT_MASK_CHOICES), value="text", elem_id="inpaint-mask-kind",
+                                    label="Mask when nothing is painted")
+            use = gr.Button("Use this picture", elem_id="inpaint-use-btn")
+
+    def on_use(value, kind, model, request: gr.Request):
+        if model != "dip-inpaint":
+            raise gr.Error("Choose the dip-inpaint model first: it is the one that inpaints.",
+                           title="Not an inpainting model", print_exception=False)
+        session = registry.get_or_create(_session_id(request))
+        value = value or {}
+        try:
+            name = inpainting_dataset(value.get("background"), session.upload_dir, strokes=value.get("layers"),
+                                      mask_kind=kind)
+        except PlaygroundError as exc:
+            raise user_error(exc, title="Cannot use this picture") from exc
+        return gr.Dropdown(value=name), dataset_info(name)
+
+    use.click(on_use, [editor, mask_kind, form.model], [form.dataset, form.dataset_md], show_progress="minimal")
 
 
 _NOOP_MESSAGES = {

@@ -13,11 +13,15 @@ the last few sample grids are kept.
 from __future__ import annotations
 
 import math
+import tempfile
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+import numpy as np
 
 from trainers.errors import PlaygroundError
 
@@ -248,6 +252,7 @@ class TrainingSession:
         self._run_counter = 0
         self._starting = False  # a Start is replacing the run: snapshots say "starting"
         self._probes: list[dict[str, Any]] = []  # linear-probe results, oldest first
+        self._upload_dir: tempfile.TemporaryDirectory | None = None
 
     # ----- controls -------------------------------------------------------------------
 
@@ -339,12 +344,24 @@ class TrainingSession:
             return self._stop_locked()
 
     def close(self) -> bool:
-        """Stop and forget the run so its trainer (models, data) can be freed."""
+        """Stop and forget the run so its trainer (models, data) can be freed, and delete the
+        session's uploads."""
         with self._control_lock:
             joined = self._stop_locked()
             if joined:
                 self._run = None
+                if self._upload_dir is not None:
+                    self._upload_dir.cleanup()
+                    self._upload_dir = None
             return joined
+
+    @property
+    def upload_dir(self) -> Path:
+        """This session's own folder for uploaded pictures (deleted by `close`)."""
+        with self._control_lock:
+            if self._upload_dir is None:
+                self._upload_dir = tempfile.TemporaryDirectory(prefix="gan-upload-")
+            return Path(self._upload_dir.name)
 
     def _stop_locked(self) -> bool:
         run = self._run
@@ -410,6 +427,7 @@ class TrainingSession:
                 "dataset": run.info.get("dataset", getattr(run.config, "dataset", "")),
                 "data_kind": run.info.get("data_kind", ""),
                 "real": run.info.get("real"),
+                "notes": list(run.info.get("notes") or ()),
                 "metrics": run.series.export(),
                 "metrics_stride": run.series.stride,
                 "latest": dict(run.latest),
@@ -443,7 +461,6 @@ class TrainingSession:
         """
         from trainers.data import load_dataset
         from trainers.metrics.representation import probe_against_random
-        from trainers.model import GANModel
 
         run = self._run
         if run is None:
@@ -457,11 +474,7 @@ class TrainingSession:
         if config.dataset.startswith("folder:"):
             raise PlaygroundError("The linear probe needs a labelled dataset with a test split "
                                   "(mnist, fashion-mnist, cifar10 or digits), not a folder.")
-        with run.lock:
-            step = _trainer_step(run)
-        weights = {k: v.detach().clone() for k, v in live.networks.state_dict().items()}
-        model = GANModel(live.family, live.config, device=live.device)
-        model.networks.load_state_dict(weights)
+        step, model = self._model_copy(run)
         size = live.config.image_size
         train_set = load_dataset(config.dataset, config.data_dir, "train", size)
         test_set = load_dataset(config.dataset, config.data_dir, "test", size)
@@ -473,6 +486,37 @@ class TrainingSession:
         with self._control_lock:
             self._probes.append(row)
             return list(self._probes)
+
+    def translate(self, image: Any, **options: Any) -> np.ndarray:
+        """The current run's model applied to a person's image (uint8 H x W x C): pix2pix, either
+        CycleGAN direction (``direction``), super-resolution tile by tile, ESRGAN's network
+        interpolation (``alpha``). Runs on a copy of the weights, so a run in progress keeps
+        training undisturbed. PlaygroundError when there is no run or its family does not translate.
+        """
+        run = self._run
+        if run is None:
+            raise PlaygroundError("Train an image-to-image family first (pix2pix, cyclegan, srgan or esrgan), "
+                                  "then translate an image with it.")
+        if run.trainer.model.family.translate is None:
+            raise PlaygroundError(f"{run.trainer.model.family.name} does not translate images; train pix2pix, "
+                                  f"cyclegan, srgan or esrgan.")
+        if image is None:
+            raise PlaygroundError("Upload an image first.")
+        _, model = self._model_copy(run)
+        return model.translate_image(np.asarray(image), **options)
+
+    @staticmethod
+    def _model_copy(run: "_Run") -> tuple[int, Any]:
+        """(the step, a GANModel with a copy of the run's current weights)."""
+        from trainers.model import GANModel
+
+        live = run.trainer.model
+        with run.lock:
+            step = _trainer_step(run)
+            weights = {k: v.detach().clone() for k, v in live.networks.state_dict().items()}
+        model = GANModel(live.family, live.config, device=live.device)
+        model.networks.load_state_dict(weights)
+        return step, model
 
     def probe_table(self) -> list[dict[str, Any]]:
         with self._control_lock:

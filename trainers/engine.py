@@ -180,7 +180,8 @@ class Trainer:
         self.preview_split = ""
         if self.family.preview is not None:
             held_out, self.preview_split = self._held_out_images(dataset)
-            shown = torch.arange(min(PREVIEWED, len(held_out)))
+            # spread over the split: the first few crops of one picture would all look alike
+            shown = torch.linspace(0, len(held_out) - 1, min(PREVIEWED, len(held_out))).round().long()
             self.preview_target, self.preview_source = held_out.batch(shown, self.device)
             if held_out.sources is None:
                 self.preview_source = None

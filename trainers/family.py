@@ -39,6 +39,8 @@ class FamilySpec:
     #: critic(config, networks, x) -> D's output as a person reads it (a probability for log-losses)
     critic: Optional[Callable[..., Tensor]] = None
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the datasets the family is meant for, the usual first (front ends list them first)
+    suggested_datasets: tuple[str, ...] = ()
     #: True when G and D take class labels: the dataset must be labelled, samples are drawn per class
     conditional: bool = False
     #: False for a family with nothing to sample from (a classifier): the engine emits no sample

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from PIL import Image, ImageOps
 from torch import Tensor, nn
 
 from . import __version__
@@ -17,6 +19,21 @@ from .device import resolve_device
 from .errors import CheckpointError, ConfigError
 from .family import FamilySpec
 from .registry import get_family
+from .tiling import apply_tiled, default_tile
+
+
+def _with_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """(H, W) or (H, W, C) uint8 -> (H, W, channels): grey to RGB by copying, RGB to grey by luma,
+    alpha dropped."""
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.shape[-1] == 4:
+        image = image[:, :, :3]
+    if image.shape[-1] == channels:
+        return image
+    if channels == 3:
+        return np.repeat(image[:, :, :1], 3, axis=-1)
+    return np.asarray(Image.fromarray(image).convert("L"))[:, :, None]
 
 
 class GANModel:
@@ -61,6 +78,40 @@ class GANModel:
         if function is None:
             raise ConfigError(f"{self.family.name} has no encoder, so it cannot {what} images")
         return function(self.config, self.networks, x.to(self.device))
+
+    def translate(self, x: Tensor, **options: Any) -> Tensor:
+        """The family's translation of images in [-1, 1] (pix2pix, CycleGAN's ``direction``,
+        super-resolution, ESRGAN's ``alpha``); the weights are untouched."""
+        if self.family.translate is None:
+            raise ConfigError(f"{self.family.name} does not translate images; the translating families "
+                              f"are pix2pix, cyclegan, srgan and esrgan")
+        return self.family.translate(self.config, self.networks, x.to(self.device), **options)
+
+    def translate_image(self, image: np.ndarray, *, tile: int | None = None, **options: Any) -> np.ndarray:
+        """A uint8 (H, W, C) picture in, the translated uint8 picture out. Super-resolution runs tile
+        by tile in bounded memory at any size up to the tiling limits; the translation families
+        see the picture fitted to the square size they were trained at."""
+        if self.family.translate is None:
+            self.translate(torch.zeros(0))  # raises the explanation
+        image = _with_channels(np.asarray(image, dtype=np.uint8), self._input_channels(options))
+        scale = self.family.tile_scale(self.config) if self.family.tile_scale is not None else 0
+        if scale:
+            return apply_tiled(lambda x: self.translate(x, **options), image, scale,
+                               tile=tile or default_tile(self.device), device=self.device)
+        size = self.config.image_size
+        fitted = np.asarray(ImageOps.fit(Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image),
+                                         (size, size), method=Image.Resampling.LANCZOS))
+        x = torch.from_numpy(_with_channels(fitted, image.shape[-1]).transpose(2, 0, 1).copy())[None]
+        out = self.translate(x.float() / 127.5 - 1, **options)[0]
+        return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+    def _input_channels(self, options: dict[str, Any]) -> int:
+        config = self.config
+        if hasattr(config, "in_channels"):
+            return config.in_channels
+        if hasattr(config, "channels_a"):
+            return config.channels_a if options.get("direction", "a_to_b") == "a_to_b" else config.channels_b
+        return config.channels
 
     def config_json(self) -> dict[str, Any]:
         return {"family": self.family.name, "config": to_dict(self.config),

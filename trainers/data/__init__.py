@@ -17,7 +17,7 @@ from ..errors import DatasetUnavailable
 from . import toys
 from .base import Dataset, EpochSampler
 from .folder import celeba_folder, celeba_missing_message, load_celeba, load_folder
-from .pairs import (FACADES_FILE, SR_FILE, load_facades, load_inpainting, load_mnist_colorized,
+from .pairs import (FACADES_FILE, INPAINT_IMAGES, INPAINT_MASKS, INPAINT_MAX_SIDE, SR_FILE, load_facades, load_inpainting, load_mnist_colorized,
                     load_mnist_edges, load_sr_natural)
 from .images import (default_data_dir, downloads_allowed, find_standard, load_digits_8x8, load_standard,
                      missing_message, resize_images)
@@ -79,6 +79,11 @@ def list_datasets(kind: str | None = None) -> list[str]:
     return [n for n, info in DATASETS.items() if kind is None or info.kind == kind]
 
 
+def inpainting_choices() -> list[str]:
+    """The built-in ``inpaint:IMAGE:MASK`` datasets: each scikit-image picture under each mask."""
+    return [f"{INPAINT_PREFIX}{image}:{mask}" for image in INPAINT_IMAGES for mask in INPAINT_MASKS]
+
+
 def dataset_kind(name: str) -> str:
     if name.startswith(FOLDER_PREFIX):
         return "image"
@@ -101,10 +106,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None, split: str = "tr
         raise DatasetUnavailable(f"split must be 'train' or 'test', not {split!r}")
     if name.startswith(FOLDER_PREFIX):
         return load_folder(name[len(FOLDER_PREFIX):], image_size or 64)
-    if name.startswith(INPAINT_PREFIX):
-        if image_size:
-            raise DatasetUnavailable("inpainting fits the image at its own size: leave image_size unset")
-        return load_inpainting(name[len(INPAINT_PREFIX):])
+    if name.startswith(INPAINT_PREFIX):  # image_size caps the longer side
+        return load_inpainting(name[len(INPAINT_PREFIX):], image_size or INPAINT_MAX_SIDE)
     dataset_kind(name)  # raises on an unknown name
     root = Path(data_dir).expanduser() if data_dir else default_data_dir()
     dataset = DATASETS[name].loader(root, split, image_size)
@@ -148,5 +151,5 @@ def dataset_status(name: str, data_dir: str | Path | None = None) -> tuple[bool,
     return False, missing_message(name, root)
 
 
-__all__ = ["DATASETS", "Dataset", "DatasetInfo", "EpochSampler", "dataset_kind", "dataset_status",
-           "list_datasets", "load_dataset"]
+__all__ = ["DATASETS", "INPAINT_PREFIX", "Dataset", "DatasetInfo", "EpochSampler", "dataset_kind", "dataset_status",
+           "inpainting_choices", "list_datasets", "load_dataset"]

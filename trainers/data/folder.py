@@ -45,6 +45,23 @@ def _decode(data: bytes, size: int) -> np.ndarray | None:
         Image.MAX_IMAGE_PIXELS = previous
 
 
+def read_image(data: bytes, what: str = "the upload") -> Image.Image:
+    """Decode one image a person supplied, EXIF orientation applied; anything PIL cannot read, or
+    an image over MAX_PIXELS, is a :class:`DatasetUnavailable` saying so."""
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            return ImageOps.exif_transpose(image)
+    except Image.DecompressionBombError:
+        raise DatasetUnavailable(f"{what} has more than {MAX_PIXELS:,} pixels: shrink it first") from None
+    except Exception as error:  # PIL raises many types for broken files
+        raise DatasetUnavailable(f"{what} is not an image PIL can read ({type(error).__name__}: {error})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
 def _entries(path: Path):
     """Yield (relative name, bytes-or-None) for each candidate image in a folder or zip."""
     if path.is_dir():

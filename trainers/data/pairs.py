@@ -17,23 +17,24 @@
   Set14 are benchmarks only: nothing here reads them.
 - ``inpaint:IMAGE:MASK``: one image with holes for deep-image-prior inpainting; IMAGE is a
   scikit-image name (astronaut, chelsea, coffee, camera, ...) or a path to an image file; MASK is
-  ``text``, ``holes``, ``box`` or a path to a mask image (white where pixels are missing).
+  ``text``, ``holes``, ``box`` or a path to a mask image (white where pixels are missing). The
+  image is shrunk to at most 512 pixels on its longer side (``image_size`` lowers that).
 """
 
 from __future__ import annotations
 
 import functools
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import DatasetUnavailable
 from ..seeding import mix_seed
 from .base import Dataset
+from .folder import read_image
 from .images import _to_nchw, load_standard
 
 FACADES_FILE = "facades128.npz"
@@ -165,17 +166,12 @@ def load_sr_natural(data_dir: Path, split: str) -> Dataset:
 def _read_image_file(path: Path, what: str) -> Image.Image:
     if not path.is_file():
         raise DatasetUnavailable(f"{what} {path} does not exist")
-    try:
-        with Image.open(io.BytesIO(path.read_bytes())) as image:
-            image.load()
-            return ImageOps.exif_transpose(image)
-    except Exception as error:  # PIL raises many types for files it cannot read
-        raise DatasetUnavailable(f"{what} {path} is not an image PIL can read ({error})") from None
+    return read_image(path.read_bytes(), f"{what} {path}")
 
 
-def inpaint_image(name: str) -> np.ndarray:
+def inpaint_image(name: str, max_side: int = INPAINT_MAX_SIDE) -> np.ndarray:
     """A built-in image by scikit-image name, or an image file, as uint8 (H, W, 3), at most
-    INPAINT_MAX_SIDE on its longer side and both sides a multiple of 32 (cropped)."""
+    ``max_side`` on its longer side and both sides a multiple of 32 (cropped)."""
     if name in INPAINT_IMAGES:
         import skimage.data
 
@@ -184,7 +180,7 @@ def inpaint_image(name: str) -> np.ndarray:
     else:
         image = _read_image_file(Path(name).expanduser(), "image")
     image = image.convert("RGB")
-    scale = INPAINT_MAX_SIDE / max(image.size)
+    scale = min(max_side, INPAINT_MAX_SIDE) / max(image.size)
     if scale < 1:
         image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
     w, h = image.width // 32 * 32, image.height // 32 * 32
@@ -218,14 +214,15 @@ def inpaint_mask(kind: str, height: int, width: int, seed: int = 0) -> np.ndarra
     return np.asarray(image) >= 128
 
 
-def load_inpainting(spec: str) -> Dataset:
-    """``IMAGE:MASK`` (the part after ``inpaint:``) -> a one-image dataset with its mask."""
+def load_inpainting(spec: str, max_side: int = INPAINT_MAX_SIDE) -> Dataset:
+    """``IMAGE:MASK`` (the part after ``inpaint:``) -> a one-image dataset with its mask, the image
+    at most ``max_side`` (and never more than INPAINT_MAX_SIDE) on its longer side."""
     image_name, sep, mask_kind = spec.rpartition(":")
     if not sep or not image_name or not mask_kind:
         raise DatasetUnavailable(f"inpaint:{spec}: expected inpaint:IMAGE:MASK, e.g. inpaint:astronaut:text "
                                  f"(IMAGE: {', '.join(INPAINT_IMAGES)} or a file; MASK: "
                                  f"{', '.join(INPAINT_MASKS)} or a file)")
-    image = inpaint_image(image_name)
+    image = inpaint_image(image_name, max_side)
     mask = inpaint_mask(mask_kind, *image.shape[:2])
     missing = mask.mean()
     if missing == 0 or missing > 0.9:

@@ -29,7 +29,8 @@ from ..family import FamilySpec, Preview
 from ..metrics.image_quality import l1, psnr
 from ..objectives import get_objective
 from .adversarial import buffers_kept, evaluating, frozen, grad_norm, linear_decay
-from .image_to_image import NORMS, PatchDiscriminator, d_loss, fit_check, init_normal, no_sampling, norm_layer, set_lr
+from .image_to_image import (NORMS, PatchDiscriminator, check_patch_layers, d_loss, fit_check, init_normal,
+                             no_sampling, norm_layer, set_lr)
 
 DIRECTIONS = ("a_to_b", "b_to_a")
 
@@ -59,6 +60,7 @@ class CycleGANConfig:
 
     def check(self) -> None:
         fit_check(self.image_size, 4, "the generator's two stride-2 convolutions")
+        check_patch_layers(self.image_size, self.d_layers)
         if self.identity_weight > 0 and self.channels_a != self.channels_b:
             raise ConfigError(f"identity_weight: the identity loss needs both domains to have the same "
                               f"channels ({self.channels_a} vs {self.channels_b}); set it to 0")
@@ -176,15 +178,15 @@ def train_step(config: CycleGANConfig, networks: nn.ModuleDict, optimizers: dict
         with frozen(d_a), frozen(d_b), buffers_kept(d_a), buffers_kept(d_b):
             loss_gan_ab = objective.g_loss(d_b(fake_b))
             loss_gan_ba = objective.g_loss(d_a(fake_a))
-        loss_cycle_a = F.l1_loss(g_ba(fake_b), real_a)
-        loss_cycle_b = F.l1_loss(g_ab(fake_a), real_b)
-        loss_g = loss_gan_ab + loss_gan_ba + config.cycle_weight * (loss_cycle_a + loss_cycle_b)
-        if config.identity_weight > 0:
-            loss_identity = F.l1_loss(g_ab(real_b), real_b) + F.l1_loss(g_ba(real_a), real_a)
-            loss_g = loss_g + config.identity_weight * config.cycle_weight * loss_identity
-            out["loss_identity"] = loss_identity.detach()
-        optimizers["generator"].zero_grad(set_to_none=True)
-        loss_g.backward()
+            loss_cycle_a = F.l1_loss(g_ba(fake_b), real_a)
+            loss_cycle_b = F.l1_loss(g_ab(fake_a), real_b)
+            loss_g = loss_gan_ab + loss_gan_ba + config.cycle_weight * (loss_cycle_a + loss_cycle_b)
+            if config.identity_weight > 0:
+                loss_identity = F.l1_loss(g_ab(real_b), real_b) + F.l1_loss(g_ba(real_a), real_a)
+                loss_g = loss_g + config.identity_weight * config.cycle_weight * loss_identity
+                out["loss_identity"] = loss_identity.detach()
+            optimizers["generator"].zero_grad(set_to_none=True)
+            loss_g.backward()  # inside the block: batch norm's backward checks its running statistics
         out["grad_norm_g"] = grad_norm(g_ab) + grad_norm(g_ba)
         optimizers["generator"].step()
         out["loss_g"] = (loss_gan_ab + loss_gan_ba).detach()
@@ -258,6 +260,7 @@ SPEC = FamilySpec(
     has_generator=False,
     translate=translate,
     preview=preview,
+    suggested_datasets=("mnist-colorized", "facades-unpaired"),
     presets={"cpu-small": {"g_width": 16, "d_width": 32, "res_blocks": 3},
              "mnist": {"g_width": 16, "d_width": 32, "res_blocks": 3, "d_layers": 2},
              "paper": {"g_width": 64, "d_width": 64, "res_blocks": 6}},

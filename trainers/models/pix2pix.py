@@ -28,8 +28,8 @@ from ..family import FamilySpec, Preview
 from ..metrics.image_quality import l1, psnr
 from ..objectives import get_objective
 from .adversarial import buffers_kept, evaluating, frozen, grad_norm
-from .image_to_image import (NORMS, PatchDiscriminator, as_rgb, d_loss, fit_check, init_normal, no_sampling,
-                             norm_layer)
+from .image_to_image import (NORMS, PatchDiscriminator, as_rgb, check_patch_layers, d_loss, fit_check,
+                             init_normal, no_sampling, norm_layer)
 
 
 @dataclass
@@ -57,6 +57,7 @@ class Pix2PixConfig:
 
     def check(self) -> None:
         fit_check(self.image_size, 2 ** self.downsamplings, f"a U-Net with {self.downsamplings} downsamplings")
+        check_patch_layers(self.image_size, self.d_layers)
 
 
 class UNet(nn.Module):
@@ -155,10 +156,10 @@ def train_step(config: Pix2PixConfig, networks: nn.ModuleDict, optimizers: dict,
         with frozen(discriminator), buffers_kept(discriminator):
             fake_logits = discriminator(torch.cat([source, fake], 1))
             loss_gan = objective.g_loss(fake_logits)
-        loss_l1 = F.l1_loss(fake, target)
-        loss_g = loss_gan + config.l1_weight * loss_l1
-        optimizers["generator"].zero_grad(set_to_none=True)
-        loss_g.backward()
+            loss_l1 = F.l1_loss(fake, target)
+            loss_g = loss_gan + config.l1_weight * loss_l1
+            optimizers["generator"].zero_grad(set_to_none=True)
+            loss_g.backward()  # inside the block: batch norm's backward checks its running statistics
         out["grad_norm_g"] = grad_norm(generator)
         optimizers["generator"].step()
         out["loss_g"] = loss_gan.detach()
@@ -207,6 +208,7 @@ SPEC = FamilySpec(
     has_generator=False,
     translate=translate,
     preview=preview,
+    suggested_datasets=("facades", "mnist-edges"),
     presets={"cpu-small": {"g_width": 32, "d_width": 32},
              "mnist": {"g_width": 32, "d_width": 32, "d_layers": 2},
              "paper": {"g_width": 64, "d_width": 64, "d_layers": 3}},

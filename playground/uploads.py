@@ -1,0 +1,78 @@
+"""A person's own pictures for the image-to-image demos, turned into what the library reads.
+
+UI-agnostic: front ends pass numpy arrays (what Gradio's and Streamlit's image inputs give) and
+a folder of the session's own; nothing here imports a UI toolkit. Every file is written inside
+that folder under a fixed name, so nothing a person types or uploads becomes a path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from trainers.data import INPAINT_PREFIX, load_dataset
+from trainers.data.pairs import INPAINT_MASKS
+from trainers.errors import PlaygroundError
+
+#: The largest picture the inpainting demo takes in (it is shrunk to at most 512 px to fit).
+MAX_UPLOAD_PIXELS = 4096 * 4096
+
+
+def _as_rgb(image: np.ndarray, what: str) -> np.ndarray:
+    array = np.asarray(image)
+    if array.dtype != np.uint8 or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+        raise PlaygroundError(f"{what} is not an 8-bit grey, RGB or RGBA picture ({array.dtype}, shape {array.shape})")
+    if array.shape[0] * array.shape[1] > MAX_UPLOAD_PIXELS:
+        raise PlaygroundError(f"{what} is {array.shape[1]}x{array.shape[0]}: at most {MAX_UPLOAD_PIXELS:,} pixels")
+    if array.ndim == 2 or array.shape[-1] == 1:
+        return np.repeat(array.reshape(array.shape[0], array.shape[1], 1), 3, axis=-1)
+    if array.shape[-1] == 4:  # composite over white, as a viewer shows it
+        alpha = array[..., 3:4].astype(np.float32) / 255.0
+        return (array[..., :3] * alpha + 255.0 * (1 - alpha)).round().astype(np.uint8)
+    return array
+
+
+def strokes_mask(layers: Sequence[np.ndarray] | None, height: int, width: int) -> np.ndarray | None:
+    """Painted strokes (RGBA layers of an image editor) -> a bool mask of the picture's size, True
+    where painted; None when nothing is painted."""
+    painted = None
+    for layer in layers or ():
+        array = np.asarray(layer)
+        if array.ndim != 3 or array.shape[-1] != 4:
+            continue
+        stroke = array[..., 3] > 0
+        if stroke.shape != (height, width):
+            stroke = np.asarray(Image.fromarray(stroke).resize((width, height), Image.Resampling.NEAREST))
+        painted = stroke if painted is None else painted | stroke
+    return painted if painted is not None and painted.any() else None
+
+
+def inpainting_dataset(image: np.ndarray | None, folder: Path, *, strokes: Sequence[np.ndarray] | None = None,
+                       mask: np.ndarray | None = None, mask_kind: str = "text") -> str:
+    """Save a picture (and its mask: painted strokes, a mask picture white where pixels are
+    missing, or else a built-in ``mask_kind``) into ``folder`` and return the ``inpaint:`` dataset
+    name that reads them, checked by loading it (a clear PlaygroundError otherwise)."""
+    if image is None:
+        raise PlaygroundError("Upload a picture to inpaint first.")
+    rgb = _as_rgb(image, "the picture")
+    folder.mkdir(parents=True, exist_ok=True)
+    image_path = folder / "inpaint-image.png"
+    Image.fromarray(rgb).save(image_path)
+    painted = strokes_mask(strokes, *rgb.shape[:2])
+    if painted is None and mask is not None:
+        grey = _as_rgb(mask, "the mask").mean(-1)
+        painted = grey >= 128
+    if painted is not None:
+        mask_path = folder / "inpaint-mask.png"
+        Image.fromarray((painted * 255).astype(np.uint8)).save(mask_path)
+        name = f"{INPAINT_PREFIX}{image_path}:{mask_path}"
+    elif mask_kind in INPAINT_MASKS:
+        name = f"{INPAINT_PREFIX}{image_path}:{mask_kind}"
+    else:
+        raise PlaygroundError(f"Paint the holes on the picture, upload a mask, or pick one of "
+                              f"{', '.join(INPAINT_MASKS)}.")
+    load_dataset(name)  # refuses a mask that hides nothing or nearly everything, a too-small picture
+    return name

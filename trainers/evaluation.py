@@ -1,0 +1,96 @@
+"""``python -m trainers evaluate``: held-out figures of a checkpoint, next to naive baselines.
+
+Image-to-image families for now (see :mod:`trainers.metrics.image_to_image`); the report is a
+plain dict (JSON-ready) and :func:`report_lines` prints it as a table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checkpoint import STATE_FILE, read_json
+from .data import load_dataset
+from .errors import ConfigError
+from .metrics import image_to_image as i2i
+from .model import GANModel
+
+TRANSLATION = ("pix2pix", "cyclegan")
+SUPER_RESOLUTION = ("srgan", "esrgan")
+
+
+def _run_dataset(folder: Path) -> str | None:
+    """The dataset the checkpoint's run trained on, when it was saved by the engine."""
+    if not (folder / STATE_FILE).is_file():
+        return None
+    run = read_json(folder / STATE_FILE).get("run")
+    return run.get("dataset") if isinstance(run, dict) else None
+
+
+def evaluate_image_to_image(checkpoint: str | Path, *, dataset: str | None = None, classifier: str | None = None,
+                            limit: int | None = None, alpha: float | None = None, data_dir: str | None = None,
+                            device: str = "cpu") -> dict[str, Any]:
+    folder = Path(checkpoint)
+    model = GANModel.from_pretrained(folder, device=device)
+    family = model.family.name
+    report: dict[str, Any] = {"checkpoint": str(folder), "family": family}
+    if family in TRANSLATION or family == "dip-inpaint":
+        dataset = dataset or _run_dataset(folder)
+        if not dataset:
+            raise ConfigError(f"--dataset: {folder} does not say what it was trained on; name the dataset")
+        report["dataset"] = dataset
+    if family == "pix2pix":
+        train, test = i2i.train_and_test(dataset, data_dir)
+        report["split"] = "test"
+        report["metrics"] = i2i.paired_translation(model, train, test, limit)
+    elif family == "cyclegan":
+        test = load_dataset(dataset, data_dir, "test")
+        classify = None
+        if classifier:
+            judge = GANModel.from_pretrained(classifier, device=device)
+            if judge.family.name != "multiclass-discriminator":
+                raise ConfigError(f"--classifier: {classifier} is a {judge.family.name} checkpoint; train one "
+                                  f"with --model multiclass-discriminator --dataset mnist")
+            from .models.multiclass_discriminator import predict
+
+            classify = lambda x: predict(judge.config, judge.networks, x.to(judge.device))  # noqa: E731
+            report["classifier"] = str(classifier)
+        report["split"] = "test"
+        report["metrics"] = i2i.cycle_consistency(model, test, classify, limit)
+    elif family in SUPER_RESOLUTION:
+        options = {"alpha": alpha} if alpha is not None and family == "esrgan" else {}
+        report["scale"] = model.config.scale
+        if options:
+            report["alpha"] = alpha
+        report["metrics"] = i2i.super_resolution(model, data_dir, **options)
+    elif family == "dip-inpaint":
+        from .models.dip_inpaint import restore
+
+        image, mask = load_dataset(dataset, data_dir).batch(torch.arange(1), model.device)
+        if tuple(image.shape[-2:]) != (model.config.image_height, model.config.image_width):
+            raise ConfigError(f"--dataset: {dataset} is {image.shape[-1]}x{image.shape[-2]}, the checkpoint was "
+                              f"fitted to {model.config.image_width}x{model.config.image_height}")
+        report["metrics"] = i2i.inpainting_scores(restore(model.config, model.networks), image, mask > 0)
+        report["metrics"]["hole_fraction"] = float((mask > 0).float().mean())
+    else:
+        raise ConfigError(f"evaluate covers the image-to-image families for now; {family} is not one")
+    return report
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """The report as a small markdown table."""
+    lines = [f"{report['family']} {report['checkpoint']}" + (f" on {report['dataset']}" if "dataset" in report else "")]
+    metrics = report["metrics"]
+    if report["family"] in SUPER_RESOLUTION:
+        lines += [f"x{report['scale']}" + (f", alpha {report['alpha']}" if "alpha" in report else ""),
+                  "| set | images | PSNR | SSIM | bicubic PSNR | bicubic SSIM | gain dB |", "|---|---|---|---|---|---|---|"]
+        for name in i2i.SR_BENCHMARKS:
+            row = metrics[name]
+            lines.append(f"| {name} | {row['images']} | {row['psnr']:.2f} | {row['ssim']:.4f} | "
+                         f"{row['psnr_bicubic']:.2f} | {row['ssim_bicubic']:.4f} | {row['psnr'] - row['psnr_bicubic']:+.2f} |")
+        return lines
+    lines += ["| metric | value |", "|---|---|"]
+    lines += [f"| {key} | {value:.4f} |" for key, value in metrics.items()]
+    return lines
