@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,11 @@ class GANModel:
         if self.family.translate is None:
             raise ConfigError(f"{self.family.name} does not translate images; the translating families "
                               f"are pix2pix, cyclegan, srgan and esrgan")
+        accepted = list(inspect.signature(self.family.translate).parameters)[3:]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise ConfigError(f"{self.family.name} has no option {', '.join(unknown)} when translating "
+                              f"(it takes {', '.join(accepted) or 'none'}): direction is CycleGAN's, alpha ESRGAN's")
         return self.family.translate(self.config, self.networks, x.to(self.device), **options)
 
     def translate_image(self, image: np.ndarray, *, tile: int | None = None, **options: Any) -> np.ndarray:

@@ -109,12 +109,12 @@ def colorize_digits(digits: torch.Tensor, seed: int) -> torch.Tensor:
     background of another (deterministic given ``seed``), contrast kept so the digit stays legible."""
     g = torch.Generator().manual_seed(seed)
     n = len(digits)
-    stroke = torch.rand(n, 3, 1, 1, generator=g)
-    background = torch.rand(n, 3, 1, 1, generator=g)
-    # keep the two colours apart in brightness so a digit never vanishes into its background
-    gap = stroke.mean(1, keepdim=True) - background.mean(1, keepdim=True)
-    push = (0.35 - gap.abs()).clamp(min=0) * torch.where(gap >= 0, 1.0, -1.0)
-    stroke, background = (stroke + push / 2).clamp(0, 1), (background - push / 2).clamp(0, 1)
+    # one dark colour (channels in [0, 0.35]) and one light (in [0.65, 1]), either on the strokes:
+    # any hue, and a brightness gap of at least 0.3 so a digit never vanishes into its background
+    dark = torch.rand(n, 3, 1, 1, generator=g) * 0.35
+    light = 0.65 + torch.rand(n, 3, 1, 1, generator=g) * 0.35
+    light_strokes = torch.rand(n, 1, 1, 1, generator=g) < 0.5
+    stroke, background = torch.where(light_strokes, light, dark), torch.where(light_strokes, dark, light)
     alpha = digits.float() / 255.0
     return ((alpha * stroke + (1 - alpha) * background) * 255).round_().to(torch.uint8)
 

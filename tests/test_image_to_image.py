@@ -1,0 +1,274 @@
+"""Image-to-image plumbing: the datasets, PSNR/SSIM, tiled inference, the CLI's translate and
+evaluate, and the bad inputs of every entry point (CLI, session, uploads).
+
+The families' learning tests are in test_zoo_image_to_image.py; the contract (one step, save and
+load, single steps) is in test_families.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from playground.session import TrainingSession
+from playground.uploads import inpainting_dataset
+from trainers.cli import main
+from trainers.data import load_dataset
+from trainers.data.pairs import CLASS_COLOURS, colorize_digits, inpaint_mask
+from trainers.engine import RunConfig, Trainer
+from trainers.errors import ConfigError, DatasetUnavailable, PlaygroundError
+from trainers.metrics.image_quality import downscale, luma, psnr, sr_psnr_ssim, upscale_bicubic
+from trainers.metrics.image_to_image import diffusion_fill, mean_fill
+from trainers.model import GANModel
+from trainers.tiling import apply_tiled, check_size
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----- datasets -----------------------------------------------------------------------
+
+def test_facades_keep_the_standard_split_and_the_unpaired_set_breaks_every_pair(data_dir):
+    paired, test = load_dataset("facades", data_dir), load_dataset("facades", data_dir, "test")
+    assert (len(paired), len(test)) == (400, 106) and paired.kind == "pairs"
+    assert paired.sample_shape == (3, 128, 128) and paired.sources.shape == paired.data.shape
+    unpaired = load_dataset("facades-unpaired", data_dir)
+    assert unpaired.kind == "unpaired" and torch.equal(unpaired.sources, paired.sources)
+    # the same photos, in another order: hardly any label map still sits beside its own photo
+    assert sorted(unpaired.data.flatten(1).sum(1).tolist()) == sorted(paired.data.flatten(1).sum(1).tolist())
+    still_paired = (unpaired.data == paired.data).flatten(1).all(1).float().mean().item()
+    assert still_paired < 0.02
+
+
+def test_mnist_edges_colours_each_digit_by_its_class_and_starts_from_its_outline(data_dir):
+    edges = load_dataset("mnist-edges", data_dir, "test")
+    assert edges.sample_shape == (3, 32, 32) and edges.sources.shape[1:] == (1, 32, 32)
+    for i in range(20):
+        target, label = edges.data[i].float(), int(edges.labels[i])
+        stroke = target.max(0).values > 60  # faint edge pixels round to a slightly different hue
+        direction = target[:, stroke] / target[:, stroke].norm(dim=0, keepdim=True)
+        colour = torch.tensor(CLASS_COLOURS[label]) / np.linalg.norm(CLASS_COLOURS[label])
+        assert (direction * colour[:, None]).sum(0).min() > 0.99  # every stroke pixel has the class colour
+    # the outline lies on and just around the strokes, and is not the digit itself
+    near_digit = torch.nn.functional.max_pool2d((edges.data.sum(1, keepdim=True) > 0).float(), 5, 1, 2) > 0
+    outline = edges.sources > 0
+    assert bool((outline <= near_digit).all()) and 0.05 < outline.float().mean().item() < 0.5
+    assert not torch.equal(outline, edges.data.sum(1, keepdim=True) > 0)
+
+
+def test_colorized_mnist_is_deterministic_and_keeps_digits_legible():
+    digits = torch.zeros(200, 1, 32, 32, dtype=torch.uint8)
+    digits[:, :, 8:24, 14:18] = 255  # a "1"
+    first, again = colorize_digits(digits, seed=3), colorize_digits(digits, seed=3)
+    assert torch.equal(first, again) and not torch.equal(first, colorize_digits(digits, seed=4))
+    stroke = first[:, :, 16, 16].float().mean(1)
+    background = first[:, :, 2, 2].float().mean(1)
+    assert (stroke - background).abs().min() >= 0.29 * 255  # brightness gap: the digit never vanishes
+    assert first.float().std(1).mean() > 10  # colours, not grey
+
+
+def test_sr_natural_crops_hold_out_their_test_images(data_dir):
+    train, test = load_dataset("sr-natural", data_dir), load_dataset("sr-natural", data_dir, "test")
+    assert train.sample_shape == test.sample_shape == (3, 96, 96) and train.kind == "image"
+    assert len(train) > 3000 and len(test) == 360
+    train_sums = set(train.data.flatten(1).sum(1).tolist())
+    assert not any(s in train_sums for s in test.data.flatten(1).sum(1).tolist())
+
+
+def test_inpainting_datasets_mask_some_pixels_and_refuse_bad_specs(tmp_path):
+    dataset = load_dataset("inpaint:astronaut:box", image_size=128)
+    assert dataset.kind == "masked" and dataset.data.shape == (1, 3, 128, 128)
+    assert (dataset.sources > 0).float().mean().item() == pytest.approx(0.25, abs=0.01)
+    for mask in ("text", "holes"):
+        share = inpaint_mask(mask, 256, 256).mean()
+        assert 0.05 < share < 0.5, (mask, share)
+    with pytest.raises(DatasetUnavailable, match="inpaint:IMAGE:MASK"):
+        load_dataset("inpaint:astronaut")
+    with pytest.raises(DatasetUnavailable, match="does not exist"):
+        load_dataset(f"inpaint:{tmp_path / 'missing.png'}:box")
+    fake = tmp_path / "notes.png"
+    fake.write_text("not a picture")
+    with pytest.raises(DatasetUnavailable, match="not an image"):
+        load_dataset(f"inpaint:{fake}:box")
+    blank = tmp_path / "blank.png"
+    Image.new("L", (64, 64), 0).save(blank)
+    with pytest.raises(DatasetUnavailable, match="must hide some pixels"):
+        load_dataset(f"inpaint:astronaut:{blank}")
+
+
+# ----- metrics --------------------------------------------------------------------------
+
+def test_psnr_ssim_and_luma_give_the_textbook_values():
+    x = torch.rand(2, 3, 32, 32) * 1.6 - 0.8
+    assert psnr(x + 0.2, x) == pytest.approx(20.0, abs=1e-3)  # 0.1 on [0, 1]: MSE 0.01 -> 20 dB
+    white, black = torch.ones(1, 3, 4, 4), -torch.ones(1, 3, 4, 4)
+    assert luma(white).mean().item() == pytest.approx(235.0) and luma(black).mean().item() == pytest.approx(16.0)
+    value, ssim = sr_psnr_ssim(x, x, scale=2)
+    assert value > 100 and ssim == pytest.approx(1.0, abs=1e-6)
+    noisy = (x + 0.1 * torch.randn_like(x)).clamp(-1, 1)
+    assert sr_psnr_ssim(noisy, x, 2)[1] < 0.99
+
+
+def test_bicubic_round_trip_is_the_baseline_it_should_be():
+    """A smooth image survives bicubic down-and-up at x2 far better than a noisy one."""
+    grid = torch.linspace(-1, 1, 64)
+    smooth = (torch.sin(3 * grid)[None, :] * torch.cos(2 * grid)[:, None]).expand(1, 3, 64, 64)
+    noisy = torch.rand(1, 3, 64, 64) * 2 - 1
+    score = lambda hr: sr_psnr_ssim(upscale_bicubic(downscale(hr, 2), 2), hr, 2)[0]  # noqa: E731
+    assert score(smooth) > 35 > 20 > score(noisy)
+
+
+def test_baseline_fills_never_read_the_hidden_pixels():
+    image = torch.rand(1, 3, 64, 64) * 2 - 1
+    hole = torch.zeros(1, 3, 64, 64, dtype=torch.bool)
+    hole[..., 16:48, 16:48] = True
+    changed = torch.where(hole, torch.full_like(image, 0.9), image)  # different content in the hole
+    for fill in (mean_fill, diffusion_fill):
+        assert torch.equal(fill(image, hole), fill(changed, hole))
+        assert torch.equal(fill(image, hole)[~hole], image[~hole])
+
+
+# ----- tiling ---------------------------------------------------------------------------
+
+def _tiny_sr(scale: int = 4, width: int = 8) -> GANModel:
+    torch.manual_seed(0)
+    return GANModel.from_config("srgan", {"scale": scale, "g_width": width, "res_blocks": 2, "d_width": 4})
+
+
+@pytest.mark.parametrize("pad, most, mean", [(16, 1, 0.01), (0, 4, 0.3)])
+def test_tiled_super_resolution_matches_untiled_without_seams(pad, most, mean):
+    """With context around each tile (pad) the tiled result equals the untiled one to a level;
+    with none, the linear blending of the overlaps alone keeps every pixel within a few levels."""
+    model = _tiny_sr()
+    image = (np.random.default_rng(0).random((70, 100, 3)) * 255).astype(np.uint8)
+    whole = apply_tiled(lambda x: model.translate(x), image, 4, tile=512)  # one tile: no tiling
+    tiled = apply_tiled(lambda x: model.translate(x), image, 4, tile=32, overlap=8, pad=pad)
+    assert tiled.shape == whole.shape == (280, 400, 3)
+    diff = np.abs(tiled.astype(int) - whole.astype(int))
+    print(f"tiled (pad {pad}) vs untiled: max {diff.max()} levels, mean {diff.mean():.4f}")
+    assert diff.max() <= most and diff.mean() < mean
+
+
+def test_tiled_super_resolution_of_a_large_image_stays_in_bounded_memory():
+    """x4 of a 1024x1024 picture (a 4096x4096 result) in a fresh process: the call adds less than
+    400 MB to its peak memory (VmHWM), where one untiled pass would hold 8 x 4096 x 4096 floats
+    per layer (512 MB each), several at once."""
+    script = textwrap.dedent("""
+        import json, sys, numpy as np, torch
+        sys.path.insert(0, sys.argv[1])
+        from trainers.model import GANModel
+
+        def peak_mb():  # this process's high-water mark (ru_maxrss would count the forking parent)
+            line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
+            return int(line.split()[1]) // 1024
+
+        torch.manual_seed(0)
+        model = GANModel.from_config("srgan", {"scale": 4, "g_width": 8, "res_blocks": 2, "d_width": 4})
+        image = (np.random.default_rng(0).random((1024, 1024, 3)) * 255).astype(np.uint8)
+        before = peak_mb()
+        out = model.translate_image(image, tile=128)
+        print(json.dumps({"shape": list(out.shape), "before": before, "peak": peak_mb()}))
+    """)
+    result = subprocess.run([sys.executable, "-c", script, str(ROOT)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    added = report["peak"] - report["before"]
+    print(f"x4 of 1024x1024 tiled: peak {report['peak']} MB, {added} MB more than before the call")
+    assert report["shape"] == [4096, 4096, 3] and added < 400
+
+
+def test_tiling_refuses_too_large_images():
+    with pytest.raises(ConfigError, match="2048x2048"):
+        check_size(3000, 2000)
+    with pytest.raises(ConfigError, match="uint8"):
+        apply_tiled(lambda x: x, np.zeros((8, 8, 3), np.float32))
+
+
+# ----- CLI and session: translate, evaluate, bad inputs --------------------------------
+
+@pytest.fixture(scope="module")
+def pix2pix_checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "p2p"
+    trainer = Trainer(RunConfig(model="pix2pix", dataset="facades", steps=2, batch_size=2, out=str(out),
+                                overrides={"g_width": 8, "d_width": 8}, sample_every=10**6))
+    list(trainer.run())
+    return out
+
+
+def test_cli_translates_a_picture_and_evaluates_against_baselines(data_dir, pix2pix_checkpoint, tmp_path, capsys):
+    picture = tmp_path / "label.png"
+    Image.fromarray((np.random.default_rng(0).random((200, 300, 3)) * 255).astype(np.uint8)).save(picture)
+    assert main(["translate", "--checkpoint", str(pix2pix_checkpoint), "--input", str(picture),
+                 "--out", str(tmp_path / "photo.png")]) == 0
+    assert Image.open(tmp_path / "photo.png").size == (128, 128)
+    report = tmp_path / "report.json"
+    assert main(["evaluate", "--checkpoint", str(pix2pix_checkpoint), "--limit", "8", "--json", str(report),
+                 "--data-dir", str(data_dir)]) == 0
+    metrics = json.loads(report.read_text())["metrics"]
+    assert {"l1", "psnr", "l1_identity", "psnr_identity", "l1_mean", "psnr_mean"} <= set(metrics)
+    assert metrics["images"] == 8
+    assert "| psnr_identity |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--input", "MISSING"], "is not a file"),
+    (["--input", "TEXT"], "not an image PIL can read"),
+    (["--input", "PICTURE", "--direction", "b_to_a"], "direction"),
+    (["--input", "PICTURE", "--alpha", "0.5"], "alpha"),
+    (["--input", "PICTURE", "--out", "FOLDER"], "cannot write"),
+])
+def test_cli_translate_refuses_bad_input_with_a_message(pix2pix_checkpoint, tmp_path, capsys, args, message):
+    (tmp_path / "notes.png").write_text("this is text, renamed")
+    Image.new("RGB", (64, 64)).save(tmp_path / "pic.png")
+    (tmp_path / "folder").mkdir()
+    names = {"MISSING": str(tmp_path / "nope.png"), "TEXT": str(tmp_path / "notes.png"),
+             "PICTURE": str(tmp_path / "pic.png"), "FOLDER": str(tmp_path / "folder")}
+    code = main(["translate", "--checkpoint", str(pix2pix_checkpoint), *[names.get(a, a) for a in args]])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_cli_refuses_to_translate_with_a_noise_gan_and_to_evaluate_without_a_dataset(tmp_path, capsys):
+    dcgan = GANModel.from_config("dcgan", {"g_width": 8, "d_width": 8, "latent_dim": 8})
+    dcgan.save_pretrained(tmp_path / "dcgan")
+    Image.new("RGB", (28, 28)).save(tmp_path / "pic.png")
+    assert main(["translate", "--checkpoint", str(tmp_path / "dcgan"), "--input", str(tmp_path / "pic.png")]) == 2
+    assert "does not translate" in capsys.readouterr().err
+    GANModel.from_config("pix2pix", {"g_width": 8, "d_width": 8}).save_pretrained(tmp_path / "bare")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "bare")]) == 2
+    assert "name the dataset" in capsys.readouterr().err
+
+
+def test_session_translate_refuses_without_a_translating_run():
+    session = TrainingSession()
+    with pytest.raises(PlaygroundError, match="first"):
+        session.translate(np.zeros((8, 8, 3), np.uint8))
+
+
+def test_inpainting_uploads_become_a_dataset_or_a_clear_error(tmp_path):
+    picture = (np.random.default_rng(0).random((100, 140, 4)) * 255).astype(np.uint8)
+    strokes = np.zeros((100, 140, 4), np.uint8)
+    strokes[40:60, 50:90, 3] = 255  # painted
+    name = inpainting_dataset(picture, tmp_path, strokes=[strokes])
+    dataset = load_dataset(name)
+    assert dataset.kind == "masked" and dataset.data.shape[-2:] == (96, 128)  # cropped to multiples of 32
+    assert 0.02 < (dataset.sources > 0).float().mean().item() < 0.2
+    assert Path(name.split(":")[1]).parent == tmp_path  # written inside the session's own folder
+    assert load_dataset(inpainting_dataset(picture, tmp_path, mask_kind="box")).kind == "masked"
+    with pytest.raises(PlaygroundError, match="Upload a picture"):
+        inpainting_dataset(None, tmp_path)
+    with pytest.raises(PlaygroundError, match="8-bit"):
+        inpainting_dataset(np.zeros((64, 64, 3), np.float32), tmp_path)
+    with pytest.raises(PlaygroundError, match="Paint the holes"):
+        inpainting_dataset(picture, tmp_path, mask_kind="nonsense")
+    with pytest.raises(PlaygroundError, match="must hide some pixels"):
+        inpainting_dataset(picture, tmp_path, mask=np.zeros((100, 140), np.uint8))
+    with pytest.raises(PlaygroundError, match="at least 32x32"):
+        inpainting_dataset(np.zeros((20, 20, 3), np.uint8), tmp_path, mask_kind="box")
