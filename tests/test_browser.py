@@ -414,6 +414,85 @@ def test_aae_draws_its_2d_codes_live_and_probes_its_encoder(page, app):
 
 
 @browser_test
+def test_esrgan_trains_live_then_upscales_an_upload_along_its_interpolation_slider(page, app, tmp_path):
+    """Live before/after grids with PSNR against bicubic; then the translate panel super-resolves a
+    person's picture x4, and the network-interpolation slider changes the result."""
+    from PIL import Image
+
+    choose_model(page, "esrgan", "sr-natural")
+    set_number(page, "batch-size", 4)
+    set_number(page, "steps", 400)
+    page.click("#advanced-accordion")
+    # into the GAN phase within seconds, and far enough from the PSNR model for the slider to show
+    page.fill("#advanced textarea", '{"pretrain_steps": 4, "lr_gan": 0.001}')
+    page.click("#start-btn")
+    wait_status(page, r"PSNR [\d.]+ dB vs bicubic [\d.]+ dB on 8 held-out test images")
+    assert "perceptual loss" in status(page)  # the note says which feature network is used
+    wait_until(lambda: status_step(page) > 24, "20 steps of the GAN phase")
+    page.click("#pause-btn")
+    wait_status(page, r"paused")
+
+    picture = tmp_path / "picture.png"
+    Image.fromarray((np.random.default_rng(1).random((40, 56, 3)) * 255).astype(np.uint8)).save(picture)
+    page.click("#translate-accordion")
+    page.set_input_files("#translate-input input[type=file]", str(picture))
+    page.wait_for_selector("#translate-input img")
+
+    def result_src() -> str | None:
+        img = page.query_selector("#translate-output img")
+        return img.get_attribute("src") if img else None
+
+    page.click("#translate-btn")
+    first = wait_until(result_src, "the upscaled picture")
+    sharp = image_pixels(page, first)
+    assert sharp.shape == (160, 224)  # x4, the picture's own aspect
+    page.locator("#esrgan-alpha input[type=range]").fill("0")
+    page.wait_for_function("() => document.querySelector('#esrgan-alpha input[type=number]').value === '0'")
+    page.click("#translate-btn")
+    second = wait_until(lambda: result_src() not in (None, first) and result_src(), "the PSNR model's picture")
+    smooth = image_pixels(page, second)
+    assert smooth.shape == sharp.shape and not np.array_equal(smooth, sharp)
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+
+
+@browser_test
+def test_dip_inpaints_an_uploaded_picture_live(page, app, tmp_path):
+    from PIL import Image
+
+    choose_model(page, "dip-inpaint", "inpaint:astronaut:text")
+    picture = tmp_path / "mine.png"
+    Image.fromarray((np.random.default_rng(2).random((70, 90, 3)) * 255).astype(np.uint8)).save(picture)
+    page.click("#inpaint-accordion")
+    page.set_input_files("#inpaint-editor input[type=file]", str(picture))
+    page.wait_for_function("() => document.querySelector('#inpaint-editor canvas')")
+    choose(page, "inpaint-mask-kind", "box")
+    page.click("#inpaint-use-btn")
+    page.wait_for_function("() => document.querySelector('#dataset input').value.endsWith(':box')")
+    assert "gan-upload-" in page.input_value("#dataset input")  # the session's own folder
+    page.click("#start-btn")
+    wait_status(page, r"PSNR in the holes [\d.]+ dB vs mean-colour fill [\d.]+ dB")
+    assert page.is_visible("#sample-image")
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+
+
+@browser_test
+def test_translate_and_inpaint_panels_refuse_bad_input(page, app):
+    page.click("#translate-accordion")
+    page.click("#translate-btn")
+    assert "first" in toast_text(page)  # nothing trained in this tab yet
+    close_toasts(page)
+    page.click("#inpaint-accordion")
+    page.click("#inpaint-use-btn")
+    assert "dip-inpaint model first" in toast_text(page)
+    close_toasts(page)
+    choose_model(page, "dip-inpaint", "inpaint:astronaut:text")
+    page.click("#inpaint-use-btn")
+    assert "Upload a picture" in toast_text(page)
+
+
+@browser_test
 def test_probing_a_family_without_an_encoder_says_so(page, app):
     set_number(page, "batch-size", 16)
     set_number(page, "steps", 5)

@@ -6,7 +6,7 @@ must beat the naive answer on data it never trained on.
 - CycleGAN on mnist-colorized (grey <-> coloured digits, unpaired): the cycle error falls, an
   independent MNIST classifier reads the same digit after grey -> colour -> grey in at least 90%
   of 500 test digits, and the translations are coloured (not the grey input passed through).
-- SRResNet (srgan's MSE phase) at x2: beats bicubic PSNR on held-out CBSD68 crops.
+- SRResNet (srgan's MSE phase) at x2 on CIFAR-10: beats bicubic PSNR on 200 test images.
 - Deep image prior on scikit-image's camera with a text mask: a higher PSNR inside the holes
   than the mean-colour fill.
 """
@@ -23,8 +23,8 @@ from trainers.metrics import image_to_image as i2i
 from trainers.metrics.image_quality import downscale, sr_psnr_ssim, upscale_bicubic
 
 STEPS_PIX2PIX = 300
-STEPS_CYCLEGAN = 200
-STEPS_SR = 400
+STEPS_CYCLEGAN = 300
+STEPS_SR = 300
 STEPS_DIP = 200
 
 
@@ -70,18 +70,18 @@ def test_cyclegan_round_trip_keeps_the_digit_and_translates_into_colour(data_dir
     assert spread > 0.25 * real_b.std(1).mean().item()
 
 
-def test_srresnet_beats_bicubic_on_held_out_crops(data_dir):
+def test_srresnet_beats_bicubic_on_held_out_images(data_dir):
     trainer, _, seconds = _train(RunConfig(
-        model="srgan", dataset="sr-natural", preset="cpu-small", steps=STEPS_SR, batch_size=16, image_size=48,
-        data_dir=str(data_dir), sample_every=10**6, log_every=50, overrides={"scale": 2, "pretrain_steps": 10**6}))
-    test = load_dataset("sr-natural", data_dir, "test", 48)
-    hr, _ = test.batch(torch.arange(0, len(test), 3))
+        model="srgan", dataset="cifar10", preset="cpu-small", steps=STEPS_SR, batch_size=32, data_dir=str(data_dir),
+        sample_every=10**6, log_every=50, overrides={"scale": 2, "pretrain_steps": 10**6}))
+    test = load_dataset("cifar10", data_dir, "test")
+    hr, _ = test.batch(torch.arange(0, 2000, 10))
     lr = downscale(hr, 2)
     model_psnr, model_ssim = sr_psnr_ssim(trainer.model.translate(lr), hr, 2)
     bicubic_psnr, bicubic_ssim = sr_psnr_ssim(upscale_bicubic(lr, 2), hr, 2)
-    print(f"srresnet x2: {STEPS_SR} steps in {seconds:.0f} s; {len(hr)} held-out crops: PSNR {model_psnr:.2f} dB "
-          f"(bicubic {bicubic_psnr:.2f}), SSIM {model_ssim:.4f} (bicubic {bicubic_ssim:.4f})")
-    assert model_psnr > bicubic_psnr + 0.2
+    print(f"srresnet x2 on cifar10: {STEPS_SR} steps in {seconds:.0f} s; {len(hr)} test images: PSNR "
+          f"{model_psnr:.2f} dB (bicubic {bicubic_psnr:.2f}), SSIM {model_ssim:.4f} (bicubic {bicubic_ssim:.4f})")
+    assert model_psnr > bicubic_psnr + 0.3
 
 
 def test_deep_image_prior_fills_text_holes_better_than_the_mean_colour():

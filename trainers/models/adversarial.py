@@ -201,9 +201,14 @@ def linear_decay(config, step: int) -> float:
     """Learning-rate factor: 1 until ``config.decay_from`` of the run, then linearly down to 0 at
     ``config.total_steps`` (BiGAN, CycleGAN). A pure function of the step, so a resumed run
     follows the same schedule."""
-    if config.total_steps <= 0 or config.decay_from >= 1.0:
+    return decay_factor(step, config.total_steps, config.decay_from)
+
+
+def decay_factor(step: int, end: int, decay_from: float) -> float:
+    """1 until ``decay_from * end``, then linearly down to 0 at ``end`` (no decay when end <= 0)."""
+    if end <= 0 or decay_from >= 1.0:
         return 1.0
-    start = config.decay_from * config.total_steps
+    start = decay_from * end
     if step < start:
         return 1.0
-    return max(0.0, 1.0 - (step - start) / (config.total_steps - start))
+    return max(0.0, 1.0 - (step - start) / (end - start))

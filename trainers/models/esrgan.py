@@ -10,8 +10,9 @@ Reference: https://arxiv.org/abs/1809.00219. Changes from SRGAN, all here:
   than the average fake, and vice versa; G gets gradients from real and fake images alike.
 - Perceptual loss on VGG19's conv5_4 features before the activation (sharper, better-behaved
   gradients than after it), L1.
-- Training: first the PSNR-oriented model (pixel L1 only, ``pretrain_steps``), then the GAN
-  phase, which starts from it: G minimises perceptual + 5e-3 RaGAN + 1e-2 L1.
+- Training: first the PSNR-oriented model (pixel L1 only, ``pretrain_steps``; its rate falls
+  linearly to 0 over the phase's second half, ``decay_from``), then the GAN phase, which starts
+  from it: G minimises perceptual + 5e-3 RaGAN + 1e-2 L1.
 - Network interpolation: the weights at the end of the PSNR phase are kept in the checkpoint
   (``generator_psnr``), and ``translate(..., alpha=a)`` runs (1 - a) theta_PSNR + a theta_GAN:
   one slider from smooth and faithful (0) to sharp and textured (1), with no retraining.
@@ -32,7 +33,8 @@ from ..family import FamilySpec, image_fields
 from .adversarial import buffers_kept, frozen, grad_norm
 from .image_to_image import no_sampling, set_lr
 from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, feature_network, perceptual_note,
-                               preview, run_generator, training_pair, upsampling_steps)
+                               preview, pretrain_rate, run_generator, training_pair,
+                               upsampling_steps)
 
 
 @dataclass
@@ -55,6 +57,9 @@ class ESRGANConfig:
     adversarial_weight: float = field(5e-3, "weight of the RaGAN loss (lambda)", range=(0.0, 10.0))
     pixel_weight: float = field(1e-2, "weight of the pixel L1 in the GAN phase (eta)", range=(0.0, 100.0))
     lr: float = field(2e-4, "learning rate of the PSNR phase (Adam)", range=(1e-6, 1.0))
+    decay_from: float = field(0.5, "fraction of the pixel-loss phase after which its rate falls linearly "
+                              "to 0 (1: never)", range=(0.0, 1.0))
+    total_steps: int = field(0, "steps in the run, for the decay (set by the engine)", range=(0, 10_000_000))
     lr_gan: float = field(1e-4, "learning rate of G and D in the GAN phase", range=(1e-7, 1.0))
     beta1: float = field(0.9, "Adam beta1", range=(0.0, 0.999))
     beta2: float = field(0.99, "Adam beta2", range=(0.0, 0.9999))
@@ -168,7 +173,7 @@ def train_step(config: ESRGANConfig, networks: nn.ModuleDict, optimizers: dict, 
     if step < config.pretrain_steps:  # the PSNR-oriented model: pixel L1 alone
         if update == "d":
             return out
-        set_lr(optimizers, {"generator": config.lr, "discriminator": config.lr_gan})
+        set_lr(optimizers, {"generator": pretrain_rate(config, step), "discriminator": config.lr_gan})
         loss = F.l1_loss(generator(lr_image), hr)
         optimizers["generator"].zero_grad(set_to_none=True)
         loss.backward()

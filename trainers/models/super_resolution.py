@@ -20,7 +20,7 @@ from .. import perceptual
 from ..errors import ConfigError
 from ..family import Preview
 from ..metrics.image_quality import downscale, modcrop, sr_psnr_ssim, upscale_bicubic
-from .adversarial import evaluating
+from .adversarial import decay_factor, evaluating
 
 SCALES = (2, 4)
 
@@ -135,6 +135,14 @@ def evaluate_benchmark(upscale: Callable[[Tensor], Tensor], images: dict[str, np
         psnr_b, ssim_b = sr_psnr_ssim(upscale_bicubic(lr, scale), hr, scale)
         rows[name] = {"psnr": psnr, "ssim": ssim, "psnr_bicubic": psnr_b, "ssim_bicubic": ssim_b}
     return rows
+
+
+def pretrain_rate(config, step: int) -> float:
+    """The learning rate of the pixel-loss (PSNR) phase at ``step``: ``config.lr`` until
+    ``decay_from`` of the phase, then linearly down to 0 at its end (the run's end, when the run
+    stops before the GAN phase), so the PSNR model settles rather than ending on a noisy step."""
+    end = min(config.pretrain_steps, config.total_steps) if config.total_steps > 0 else config.pretrain_steps
+    return config.lr * decay_factor(step, end, config.decay_from)
 
 
 def upsampling_steps(scale: int) -> int:
