@@ -50,17 +50,22 @@ def test_every_registered_dataset_loads_or_says_how_to_get_it(name, data_dir, of
         return
     dataset = load_dataset(name, data_dir)
     assert len(dataset) > 0 and dataset.kind == info.kind
-    if info.kind == "image":
+    if info.kind == "points":
+        assert dataset.data.dtype == torch.float32 and dataset.data.dim() == 2
+    else:  # images, or image-to-image pairs: uint8 images, and sources of the same count
         assert dataset.data.dtype == torch.uint8 and dataset.data.dim() == 4
         assert dataset.sample_shape[0] in (1, 3)
-    else:
-        assert dataset.data.dtype == torch.float32 and dataset.data.dim() == 2
+        assert (dataset.sources is None) == (info.kind == "image")
+        if dataset.sources is not None:
+            assert dataset.sources.dtype == torch.uint8 and len(dataset.sources) == len(dataset)
     assert dataset_status(name, data_dir)[0]
 
 
 def test_list_datasets_by_kind():
     assert set(list_datasets("points")) == set(TOYS)
-    assert {"digits", "mnist", "fashion-mnist", "cifar10", "celeba"} == set(list_datasets("image"))
+    assert {"digits", "mnist", "fashion-mnist", "cifar10", "celeba", "sr-natural"} == set(list_datasets("image"))
+    assert {"facades", "mnist-edges"} == set(list_datasets("pairs"))
+    assert {"facades-unpaired", "mnist-colorized"} == set(list_datasets("unpaired"))
     assert list_datasets() == list(DATASETS)
 
 

@@ -33,7 +33,7 @@ from ..family import FamilySpec, image_fields
 from .adversarial import buffers_kept, frozen, grad_norm
 from .image_to_image import no_sampling, set_lr
 from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, feature_network, perceptual_note,
-                               preview, pretrain_rate, run_generator, training_pair,
+                               pixel_phase_step, preview, run_generator, training_pair,
                                upsampling_steps)
 
 
@@ -171,16 +171,7 @@ def train_step(config: ESRGANConfig, networks: nn.ModuleDict, optimizers: dict, 
     lr_image, hr = training_pair(hr, config.scale, rng)
     out: dict[str, Tensor] = {}
     if step < config.pretrain_steps:  # the PSNR-oriented model: pixel L1 alone
-        if update == "d":
-            return out
-        set_lr(optimizers, {"generator": pretrain_rate(config, step), "discriminator": config.lr_gan})
-        loss = F.l1_loss(generator(lr_image), hr)
-        optimizers["generator"].zero_grad(set_to_none=True)
-        loss.backward()
-        out["grad_norm_g"] = grad_norm(generator)
-        optimizers["generator"].step()
-        out["loss_l1"] = loss.detach()
-        return out
+        return pixel_phase_step(config, networks, optimizers, lr_image, hr, step, update, "l1")
 
     if not networks["generator_psnr"].taken:
         networks["generator_psnr"].take(generator)

@@ -32,7 +32,7 @@ from ..objectives import get_objective
 from .adversarial import buffers_kept, frozen, grad_norm
 from .image_to_image import no_sampling, set_lr
 from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, feature_network, perceptual_note,
-                               preview, pretrain_rate, run_generator, training_pair,
+                               pixel_phase_step, preview, run_generator, training_pair,
                                upsampling_steps)
 
 
@@ -113,17 +113,8 @@ def train_step(config: SRGANConfig, networks: nn.ModuleDict, optimizers: dict, h
     generator, discriminator = networks["generator"], networks["discriminator"]
     lr_image, hr = training_pair(hr, config.scale, rng)
     out: dict[str, Tensor] = {}
-    if step < config.pretrain_steps:  # SRResNet: the pixel MSE alone (D waits, so a D step is a no-op)
-        if update == "d":
-            return out
-        set_lr(optimizers, {"generator": pretrain_rate(config, step), "discriminator": config.lr_gan})
-        loss = F.mse_loss(generator(lr_image), hr)
-        optimizers["generator"].zero_grad(set_to_none=True)
-        loss.backward()
-        out["grad_norm_g"] = grad_norm(generator)
-        optimizers["generator"].step()
-        out["loss_mse"] = loss.detach()
-        return out
+    if step < config.pretrain_steps:  # SRResNet: the pixel MSE alone
+        return pixel_phase_step(config, networks, optimizers, lr_image, hr, step, update, "mse")
 
     set_lr(optimizers, {"generator": config.lr_gan, "discriminator": config.lr_gan})
     objective = get_objective("non-saturating")

@@ -14,13 +14,15 @@ from typing import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import perceptual
 from ..errors import ConfigError
 from ..family import Preview
 from ..metrics.image_quality import downscale, modcrop, sr_psnr_ssim, upscale_bicubic
-from .adversarial import decay_factor, evaluating
+from .adversarial import decay_factor, evaluating, grad_norm
+from .image_to_image import set_lr
 
 SCALES = (2, 4)
 
@@ -143,6 +145,22 @@ def pretrain_rate(config, step: int) -> float:
     stops before the GAN phase), so the PSNR model settles rather than ending on a noisy step."""
     end = min(config.pretrain_steps, config.total_steps) if config.total_steps > 0 else config.pretrain_steps
     return config.lr * decay_factor(step, end, config.decay_from)
+
+
+def pixel_phase_step(config, networks: nn.ModuleDict, optimizers: dict, lr_image: Tensor, hr: Tensor,
+                     step: int, update: str, loss: str) -> dict[str, Tensor]:
+    """One step of the PSNR-oriented pre-training: G alone on the pixel loss ("mse" for SRResNet,
+    "l1" for ESRGAN). D waits, so a D-only step does nothing."""
+    if update == "d":
+        return {}
+    generator = networks["generator"]
+    set_lr(optimizers, {"generator": pretrain_rate(config, step), "discriminator": config.lr_gan})
+    error = (F.mse_loss if loss == "mse" else F.l1_loss)(generator(lr_image), hr)
+    optimizers["generator"].zero_grad(set_to_none=True)
+    error.backward()
+    norm = grad_norm(generator)
+    optimizers["generator"].step()
+    return {f"loss_{loss}": error.detach(), "grad_norm_g": norm}
 
 
 def upsampling_steps(scale: int) -> int:
