@@ -35,7 +35,6 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 from torch import Tensor
-from torchvision.utils import make_grid
 
 from .checkpoint import OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_json, read_tensors, unflatten_optimizers
 from .config import apply_overrides, field, to_dict, validate
@@ -439,6 +438,10 @@ def metrics_event(step: int, values: dict[str, float], steps_per_s: float, elaps
 
 def image_grid(images: Tensor, nrow: int = 8) -> np.ndarray:
     """Images in [-1, 1] (B, C, H, W) -> one uint8 (H, W, 3) grid."""
+    # imported here: torchvision takes about 2 s to import (it pulls in torch._dynamo), which every
+    # CLI command would pay, most of them without drawing a grid
+    from torchvision.utils import make_grid
+
     grid = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=2,
                      normalize=True, value_range=(-1, 1), pad_value=1.0)
     return (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)

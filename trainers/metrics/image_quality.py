@@ -12,7 +12,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torchmetrics.functional.image import structural_similarity_index_measure
 
 
 def to_unit(x: Tensor) -> Tensor:
@@ -54,6 +53,9 @@ def sr_psnr_ssim(output: Tensor, target: Tensor, scale: int) -> tuple[float, flo
         y_out, y_ref = y_out[..., scale:-scale, scale:-scale], y_ref[..., scale:-scale, scale:-scale]
     mse = (y_out - y_ref).pow(2).flatten(1).mean(1)
     value = float((10 * torch.log10(255.0 ** 2 / mse.clamp(min=1e-10))).mean())
+    # imported here: torchmetrics takes about 3 s to import, which every CLI start would pay
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
     ssim = structural_similarity_index_measure(y_out, y_ref, gaussian_kernel=True, sigma=1.5, kernel_size=11,
                                                data_range=255.0, k1=0.01, k2=0.03)
     return value, float(ssim)
