@@ -42,6 +42,7 @@ from .data import DATASETS, Dataset, EpochSampler, dataset_kind, load_dataset
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError, DatasetUnavailable
 from .model import GANModel
+from .models.image_to_image import as_rgb
 from .registry import get_family
 from .seeding import mix_seed
 
@@ -308,9 +309,9 @@ class Trainer:
     def _preview_event(self) -> dict[str, Any]:
         preview = self.family.preview(self.model.config, self.model.networks, self.preview_target,
                                       self.preview_source)
-        rows = [row.expand(-1, 3, -1, -1) if row.shape[1] == 1 else row for row in preview.rows]
         return {"type": "samples", "step": self.step,
-                "grid": image_grid(torch.cat(rows), nrow=len(self.preview_target)),
+                "grid": image_grid(torch.cat([as_rgb(row) for row in preview.rows]),
+                                   nrow=len(self.preview_target)),
                 "preview": {"titles": list(preview.titles), "metrics": dict(preview.metrics),
                             "images": len(self.preview_target), "split": self.preview_split}}
 
@@ -343,8 +344,7 @@ class Trainer:
         else:  # image-to-image: a row of sources (or masks) over the row of their images
             shown = torch.arange(min(8, len(self.dataset)))
             images, sources = self.dataset.batch(shown)
-            rows = [sources.expand(-1, images.shape[1], -1, -1) if sources.shape[1] == 1 else sources, images]
-            picture = image_grid(torch.cat(rows), nrow=len(shown))
+            picture = image_grid(torch.cat([as_rgb(sources), as_rgb(images)]), nrow=len(shown))
         notes = self.family.notes(self.model.config) if self.family.notes is not None else []
         return {"type": "start", "step": self.step, "device": str(self.device), "model": self.family.name,
                 "dataset": self.run_config.dataset, "total_steps": self.run_config.steps,
