@@ -83,9 +83,7 @@ class GANModel:
     def translate(self, x: Tensor, **options: Any) -> Tensor:
         """The family's translation of images in [-1, 1] (pix2pix, CycleGAN's ``direction``,
         super-resolution, ESRGAN's ``alpha``); the weights are untouched."""
-        if self.family.translate is None:
-            raise ConfigError(f"{self.family.name} does not translate images; the translating families "
-                              f"are pix2pix, cyclegan, srgan and esrgan")
+        self._check_translates()
         accepted = list(inspect.signature(self.family.translate).parameters)[3:]
         unknown = sorted(set(options) - set(accepted))
         if unknown:
@@ -97,8 +95,7 @@ class GANModel:
         """A uint8 (H, W, C) picture in, the translated uint8 picture out. Super-resolution runs tile
         by tile in bounded memory at any size up to the tiling limits; the translation families
         see the picture fitted to the square size they were trained at."""
-        if self.family.translate is None:
-            self.translate(torch.zeros(0))  # raises the explanation
+        self._check_translates()
         image = _with_channels(np.asarray(image, dtype=np.uint8), self._input_channels(options))
         scale = self.family.tile_scale(self.config) if self.family.tile_scale is not None else 0
         if scale:
@@ -110,6 +107,11 @@ class GANModel:
         x = torch.from_numpy(_with_channels(fitted, image.shape[-1]).transpose(2, 0, 1).copy())[None]
         out = self.translate(x.float() / 127.5 - 1, **options)[0]
         return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+    def _check_translates(self) -> None:
+        if self.family.translate is None:
+            raise ConfigError(f"{self.family.name} does not translate images; the translating families "
+                              f"are pix2pix, cyclegan, srgan and esrgan")
 
     def _input_channels(self, options: dict[str, Any]) -> int:
         config = self.config

@@ -71,8 +71,9 @@ def cycle_consistency(model, test: Dataset, classify: Callable[[Tensor], Tensor]
     rows: dict[str, list[tuple[float, int]]] = {k: [] for k in ("cycle_l1_a", "cycle_psnr_a", "cycle_l1_b",
                                                                 "cycle_psnr_b")}
     kept = read_original = total = 0
-    for start in range(0, len(test) if limit is None else min(limit, len(test)), batch_size):
-        index = torch.arange(start, min(start + batch_size, len(test) if limit is None else min(limit, len(test))))
+    count = len(test) if limit is None else min(limit, len(test))
+    for start in range(0, count, batch_size):
+        index = torch.arange(start, min(start + batch_size, count))
         real_b, real_a = test.batch(index, model.device)
         _, back_a = round_trip(model.config, model.networks, real_a, "a_to_b")
         _, back_b = round_trip(model.config, model.networks, real_b, "b_to_a")

@@ -169,9 +169,9 @@ def train_step(config: ESRGANConfig, networks: nn.ModuleDict, optimizers: dict, 
     RaGAN + L1. The first GAN step keeps the PSNR model for interpolation."""
     generator, discriminator = networks["generator"], networks["discriminator"]
     lr_image, hr = training_pair(hr, config.scale, rng)
-    out: dict[str, Tensor] = {}
     if step < config.pretrain_steps:  # the PSNR-oriented model: pixel L1 alone
         return pixel_phase_step(config, networks, optimizers, lr_image, hr, step, update, "l1")
+    out: dict[str, Tensor] = {}
 
     if not networks["generator_psnr"].taken:
         networks["generator_psnr"].take(generator)

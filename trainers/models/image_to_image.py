@@ -76,7 +76,7 @@ def check_patch_layers(image_size: int, layers: int) -> None:
     """The PatchGAN halves the image ``layers`` times, then two stride-1 4x4 convolutions each take
     one pixel off: at least 3 pixels must be left after the halvings."""
     if image_size // 2 ** layers < 3:
-        most = max(1, max(n for n in range(1, 8) if image_size // 2 ** n >= 3) if image_size >= 6 else 1)
+        most = max([n for n in range(1, 8) if image_size // 2 ** n >= 3], default=1)
         raise ConfigError(f"d_layers {layers} is too deep for {image_size}x{image_size} images: use at most {most}")
 
 

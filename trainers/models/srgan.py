@@ -112,9 +112,9 @@ def train_step(config: SRGANConfig, networks: nn.ModuleDict, optimizers: dict, h
     """SRResNet's MSE step before ``pretrain_steps``; after it (1) D, then (2) G on content + adversarial."""
     generator, discriminator = networks["generator"], networks["discriminator"]
     lr_image, hr = training_pair(hr, config.scale, rng)
-    out: dict[str, Tensor] = {}
     if step < config.pretrain_steps:  # SRResNet: the pixel MSE alone
         return pixel_phase_step(config, networks, optimizers, lr_image, hr, step, update, "mse")
+    out: dict[str, Tensor] = {}
 
     set_lr(optimizers, {"generator": config.lr_gan, "discriminator": config.lr_gan})
     objective = get_objective("non-saturating")
