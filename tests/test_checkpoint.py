@@ -157,6 +157,35 @@ def test_resume_rejects_unknown_or_bad_changes(saved):
         Trainer.from_checkpoint(saved, steps=0)
 
 
+def test_init_from_starts_a_new_run_from_the_saved_weights(saved, tmp_path):
+    start = Trainer(tiny_run(steps=3, init_from=str(saved), out=str(tmp_path / "next")))
+    assert start.step == 0
+    assert state_dicts_equal(start.model.networks.state_dict(),
+                             GANModel.from_pretrained(saved).networks.state_dict())
+    assert not state_dicts_equal(Trainer(tiny_run(steps=3)).model.networks.state_dict(),
+                                 start.model.networks.state_dict())
+    run_to_end(start)
+    # the new run records where it started, and resuming it reads only its own checkpoint
+    resumed = Trainer.from_checkpoint(tmp_path / "next", steps=5)
+    assert resumed.run_config.init_from == str(saved) and resumed.step == 3
+    with pytest.raises(ConfigError, match="init_from: cannot change"):
+        Trainer.from_checkpoint(tmp_path / "next", steps=5, init_from=str(tmp_path))
+
+
+@pytest.mark.parametrize("changes, text", [
+    ({"overrides": {"g_width": 16, "d_width": 8, "latent_dim": 16}}, "different architecture.*g_width 8 vs 16"),
+    ({"model": "mlp-gan", "dataset": "ring", "overrides": {"hidden": 32}}, "is a dcgan checkpoint"),
+])
+def test_init_from_a_checkpoint_that_does_not_fit_is_refused(saved, changes, text):
+    with pytest.raises(ConfigError, match=f"init_from: .*{text}"):
+        Trainer(tiny_run(init_from=str(saved), **changes))
+
+
+def test_init_from_a_folder_that_is_not_a_checkpoint(tmp_path):
+    with pytest.raises(ConfigError, match="init_from: .* is not a checkpoint folder"):
+        Trainer(tiny_run(init_from=str(tmp_path / "missing")))
+
+
 # ----- atomic writes ----------------------------------------------------------------------
 
 

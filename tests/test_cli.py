@@ -1,21 +1,27 @@
-"""`python -m trainers` as a person runs it: a subprocess from the repository root, offline, with
-the shared data folder. Bad input exits 2 with one `error:` line, no traceback, and leaves an
-existing checkpoint in --out as it was."""
+"""`python -m trainers` as a person runs it, offline, with the shared data folder. Bad input exits
+2 with one `error:` line, no traceback, and leaves an existing checkpoint in --out as it was.
+
+Most calls run `trainers.cli.main` in this process with its output captured (a subprocess each
+would import torch again, seconds per call); the list test and the train/resume/sample test run
+the real `python -m trainers` from the repository root."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import shutil
 import re
+import shutil
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from PIL import Image
 
-from trainers.cli import build_parser
+from trainers.cli import build_parser, main
 from trainers.data import DATASETS
 from trainers.engine import RunConfig, Trainer
 from trainers.registry import MODELS
@@ -32,7 +38,19 @@ def cli_env(data_dir) -> dict[str, str]:
     return env
 
 
-def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`python -m trainers ARGS` in this process, with env as the environment."""
+    out, err = io.StringIO(), io.StringIO()
+    with patch.dict(os.environ, env), redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exit_:  # argparse: --help, usage errors
+            code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+def cli_subprocess(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python -m trainers ARGS` as its own process, from the repository root."""
     return subprocess.run([sys.executable, "-m", "trainers", *map(str, args)], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -74,7 +92,7 @@ def existing_out(saved_checkpoint, tmp_path) -> Path:
 
 
 def test_list_names_the_models_and_the_datasets(cli_env):
-    result = cli(cli_env, "list")
+    result = cli_subprocess(cli_env, "list")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for name in MODELS:
@@ -122,7 +140,7 @@ def test_sample_help_documents_its_options(cli_env):
 @pytest.mark.slow  # three subprocesses that each import torch
 def test_train_resume_and_sample(cli_env, tmp_path):
     out = tmp_path / "run"
-    result = cli(cli_env, "train", "--model", "dcgan", "--dataset", "digits", "--steps", 20, *TINY,
+    result = cli_subprocess(cli_env, "train", "--model", "dcgan", "--dataset", "digits", "--steps", 20, *TINY,
                  "--set", "objective=least-squares", "--out", out, "--sample-every", 10, "--batch-size", 16)
     assert result.returncode == 0, result.stderr
     assert "completed at step 20" in result.stdout and str(out) in result.stdout
@@ -137,7 +155,7 @@ def test_train_resume_and_sample(cli_env, tmp_path):
     with Image.open(out / "samples" / "step0000020.png") as image:
         assert image.size == (82, 82) and image.mode == "RGB"
 
-    result = cli(cli_env, "train", "--resume", out, "--steps", 30, "--sample-every", 10)
+    result = cli_subprocess(cli_env, "train", "--resume", out, "--steps", 30, "--sample-every", 10)
     assert result.returncode == 0, result.stderr
     assert "steps 20..30" in result.stdout and "completed at step 30" in result.stdout
     assert json.loads((out / "state.json").read_text())["step"] == 30
@@ -146,7 +164,7 @@ def test_train_resume_and_sample(cli_env, tmp_path):
     assert json.loads((out / "config.json").read_text())["config"]["objective"] == "least-squares"
 
     png = tmp_path / "grid" / "x.png"
-    result = cli(cli_env, "sample", "--checkpoint", out, "--out", png, "-n", 16, "--seed", 3)
+    result = cli_subprocess(cli_env, "sample", "--checkpoint", out, "--out", png, "-n", 16, "--seed", 3)
     assert result.returncode == 0, result.stderr
     assert "wrote 16 samples" in result.stdout
     with Image.open(png) as image:
@@ -165,6 +183,9 @@ BAD_TRAIN = {
     "bad objective": (["--set", "objective=wgan"], ["objective", "'wgan'"]),
     "wrong data kind": (["--model", "mlp-gan"], ["mlp-gan trains on points data"]),
     "missing folder": (["--dataset", "folder:/nonexistent/pictures"], ["/nonexistent/pictures", "does not exist"]),
+    "init from nowhere": (["--init-from", "/nonexistent/run"], ["init_from: /nonexistent/run is not a checkpoint"]),
+    "init from another shape": (["--init-from", "{existing}", "--set", "g_width=16"],
+                                ["init_from:", "different architecture", "g_width 8 vs 16"]),
 }
 
 
@@ -173,7 +194,7 @@ def test_bad_train_input_is_one_error_line_and_keeps_the_checkpoint(cli_env, exi
     args, fragments = BAD_TRAIN[case]
     before = files_of(existing_out)
     base = ["--dataset", "digits", "--steps", "5", *TINY, "--out", existing_out, "--quiet"]
-    result = cli(cli_env, "train", *base, *args)
+    result = cli(cli_env, "train", *base, *[str(existing_out) if a == "{existing}" else a for a in args])
     assert_one_line_error(result, *fragments)
     assert files_of(existing_out) == before
     assert sorted(p.name for p in existing_out.parent.iterdir()) == ["out"]  # no staging folder left
@@ -221,9 +242,11 @@ def test_resume_to_fewer_steps_than_done_keeps_the_checkpoint(cli_env, existing_
     (["--dataset", "fashion-mnist"], "dataset: cannot change from 'digits'"),
     (["--seed", "9"], "seed: cannot change"),
     (["--set", "g_width=16"], "overrides: cannot change"),
-], ids=["batch-size", "dataset", "seed", "set"])
-def test_resume_refuses_options_that_change_the_run(cli_env, existing_out, args, fragment):
+    (["--init-from", "{tmp}"], "init_from: cannot change"),
+], ids=["batch-size", "dataset", "seed", "set", "init-from"])
+def test_resume_refuses_options_that_change_the_run(cli_env, existing_out, tmp_path, args, fragment):
     # silently training with the saved values instead would ignore what was typed
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     before = files_of(existing_out)
     result = cli(cli_env, "train", "--resume", existing_out, "--steps", 8, *args)
     assert_one_line_error(result, fragment)

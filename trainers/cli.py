@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default=None, help="checkpoint folder; sample grids go to OUT/samples")
     train.add_argument("--resume", default=None, metavar="FOLDER",
                        help="continue the run saved in FOLDER (to --steps in total)")
+    train.add_argument("--init-from", default=None, metavar="FOLDER",
+                       help="start from this checkpoint's weights (same family and architecture) with a fresh "
+                            "step count, e.g. an SR GAN phase from a PSNR-oriented run (--set pretrain_steps=0)")
     train.add_argument("--image-size", type=int, default=None, help="resize images to this side")
     train.add_argument("--data-dir", default=None, help="data folder (default: $GAN_DATA_DIR or ./data)")
     train.add_argument("--log-every", type=int, default=10, help="steps between progress updates; default 10")
@@ -135,7 +138,7 @@ def _train(args: argparse.Namespace) -> int:
         defaults = build_parser().parse_args(["train"])
         fixed = {"model": args.model, "dataset": args.dataset, "batch_size": args.batch_size,
                  "seed": args.seed, "preset": args.preset, "image_size": args.image_size,
-                 "overrides": dict(args.overrides) if args.overrides else None}
+                 "init_from": args.init_from, "overrides": dict(args.overrides) if args.overrides else None}
         changes = {k: v for k, v in fixed.items() if v != getattr(defaults, k, None)}
         if args.data_dir is not None:
             changes["data_dir"] = args.data_dir
@@ -143,7 +146,8 @@ def _train(args: argparse.Namespace) -> int:
     else:
         run = RunConfig(model=args.model, dataset=args.dataset, batch_size=args.batch_size,
                         seed=args.seed, preset=args.preset, out=args.out, image_size=args.image_size,
-                        data_dir=args.data_dir, overrides=dict(args.overrides or []), **cadence)
+                        data_dir=args.data_dir, init_from=args.init_from,
+                        overrides=dict(args.overrides or []), **cadence)
         trainer = Trainer(run)
     run = trainer.run_config
     samples_dir = Path(run.out) / "samples" if run.out else None

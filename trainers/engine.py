@@ -79,6 +79,8 @@ class RunConfig:
     checkpoint_every: int = field(0, "steps between checkpoints (0: only at the end)", range=(0, 10_000_000))
     image_size: int | None = field(None, "resize images to this side (none: the dataset's own)", range=(8, 256))
     data_dir: str | None = field(None, "data folder (default: $GAN_DATA_DIR or ./data)")
+    init_from: str | None = field(None, "start from the weights of this checkpoint folder (same family and "
+                                  "architecture), e.g. a PSNR-oriented generator for an SR GAN phase")
     overrides: dict = dataclasses.field(default_factory=dict,
                                         metadata={"help": "model config overrides, e.g. {\"lr_g\": 1e-4}"})
 
@@ -161,6 +163,8 @@ class Trainer:
         with _INIT_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(mix_seed(run.seed, "init"))
             self.model = GANModel(self.family, config, device=self.device)
+        if run.init_from:
+            self._start_from(run.init_from)
         self.optimizers = self.family.make_optimizers(self.model.config, self.model.networks)
         self.sampler = EpochSampler(len(self.dataset), run.batch_size, run.seed)
         self.controls = Controls()
@@ -202,6 +206,28 @@ class Trainer:
             # draws from the noise distribution G reads, which the codes should come to fill
             prior = self.model.noise(CODES_SHOWN, seed=mix_seed(run.seed, "code-prior"))
             self.code_prior = prior.float().cpu().numpy()
+
+    def _start_from(self, folder: str) -> None:
+        """Load another checkpoint's weights as the starting point: the step, optimizers and
+        schedule start afresh (unlike resuming), so a new phase or a fine-tune begins from them."""
+        try:
+            source = GANModel.from_pretrained(folder, device=str(self.device))
+        except CheckpointError as error:
+            raise ConfigError(f"init_from: {error}") from None
+        if source.family.name != self.family.name:
+            raise ConfigError(f"init_from: {folder} is a {source.family.name} checkpoint; a {self.family.name} "
+                              f"run can only start from a {self.family.name} checkpoint")
+        theirs, ours = source.networks.state_dict(), self.model.networks.state_dict()
+        misfits = [key for key, value in ours.items() if key not in theirs or theirs[key].shape != value.shape]
+        if misfits or len(theirs) != len(ours):
+            differ = [f"{f.name} {getattr(source.config, f.name)!r} vs {getattr(self.model.config, f.name)!r}"
+                      for f in dataclasses.fields(source.config)
+                      if getattr(source.config, f.name) != getattr(self.model.config, f.name)]
+            what = ", ".join(misfits[:3]) or "some networks"
+            raise ConfigError(f"init_from: {folder} has a different architecture ({what} do not fit); the "
+                              f"configs differ in {'; '.join(differ) or 'nothing'}: use the same preset and "
+                              f"overrides for the shape of the networks")
+        self.model.networks.load_state_dict(theirs)
 
     def _held_out_images(self, given: Dataset | None) -> tuple[Dataset, str]:
         """(the test split, "test") of a named dataset, else (the training data, "train")."""
@@ -258,12 +284,14 @@ class Trainer:
             raise CheckpointError(f"{root / STATE_FILE} has no usable step (got {step!r})")
         if not isinstance(state.get("optimizers"), dict):
             raise CheckpointError(f"{root / STATE_FILE} has no optimizer state")
-        fixed = ("model", "dataset", "preset", "batch_size", "seed", "image_size", "overrides")
+        fixed = ("model", "dataset", "preset", "batch_size", "seed", "image_size", "init_from", "overrides")
         for key in fixed:
             if key in changes and changes[key] != getattr(saved, key):
                 raise ConfigError(f"{key}: cannot change from {getattr(saved, key)!r} when resuming")
         run = apply_overrides(saved, {k: v for k, v in changes.items() if k not in fixed})
-        trainer = cls(run, start_step=step)
+        # the checkpoint's own weights replace the ones a run started from
+        trainer = cls(dataclasses.replace(run, init_from=None), start_step=step)
+        trainer.run_config = run
         loaded = GANModel.from_pretrained(root, device=str(trainer.device))
         trainer.model.networks.load_state_dict(loaded.networks.state_dict())
         unflatten_optimizers(trainer.optimizers, read_tensors(root / OPTIMIZER_FILE, trainer.device),
