@@ -70,7 +70,7 @@ dip() {  # deep image prior: three scikit-image pictures x three built-in masks,
   for image in astronaut camera coffee; do
     for mask in text holes box; do
       timed "dip-$image-$mask" train --model dip-inpaint --dataset "inpaint:$image:$mask" --preset cpu-small \
-        --image-size 256 --steps 400 --batch-size 1 --out "$RUNS/dip-$image-$mask"
+        --image-size 256 --steps 600 --batch-size 1 --out "$RUNS/dip-$image-$mask"
       gan evaluate --checkpoint "$RUNS/dip-$image-$mask" --json "$RUNS/dip-$image-$mask.json"
     done
   done

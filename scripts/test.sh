@@ -9,6 +9,8 @@
 #   PYTHON            interpreter to use (default: python, else python3; an active virtualenv wins)
 #   GAN_DATA_DIR      dataset folder (default: ../shared/data beside the repository, when it exists)
 #   GAN_SKIP_INSTALL  set to 1 to skip the pip and apt-get steps
+#   GAN_TEST_WORKERS  pytest-xdist processes (default: one per core, at most 4; 0 or 1: one process).
+#                     Torch's threads are shared out among them. Ignored when -n is given.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,5 +62,15 @@ targets=(tests)
 for arg in "$@"; do
     case "$arg" in tests/*) targets=() ;; esac
 done
-echo "==> Running ${targets[*]:-the named tests} (GAN_DATA_DIR=${GAN_DATA_DIR:-<unset>})"
-exec "$py" -m pytest "${targets[@]}" "$@"
+# Several processes with a thread or two each beat one process with every thread: these tests
+# are small convolutions, which do not spread well over threads.
+parallel=()
+cores="$(nproc 2>/dev/null || echo 1)"
+workers="${GAN_TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}"
+case " $* " in *" -n "*|*" -n"[0-9]*|*" --numprocesses"*) workers=1 ;; esac
+if [ "$workers" -gt 1 ] && "$py" -c "import xdist" 2>/dev/null; then
+    parallel=(-n "$workers" --dist loadgroup)
+    export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(( cores / workers > 1 ? cores / workers : 1 ))}"
+fi
+echo "==> Running ${targets[*]:-the named tests} (GAN_DATA_DIR=${GAN_DATA_DIR:-<unset>}${parallel:+, $workers workers})"
+exec "$py" -m pytest "${parallel[@]}" "${targets[@]}" "$@"

@@ -36,8 +36,9 @@ needs_chromium = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
 
 
 def browser_test(fn: Callable) -> Callable:
-    """Marks for the tests that drive Chromium: skipped without it, selectable as -m browser."""
-    return needs_chromium(pytest.mark.browser(pytest.mark.slow(fn)))
+    """Marks for the tests that drive Chromium: skipped without it, selectable as -m browser, and
+    kept on one pytest-xdist worker (one app and one Chromium, not one per worker)."""
+    return needs_chromium(pytest.mark.browser(pytest.mark.slow(pytest.mark.xdist_group("browser")(fn))))
 
 
 # ----- fixtures --------------------------------------------------------------------------

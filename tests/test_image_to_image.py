@@ -217,6 +217,20 @@ def test_cli_translates_a_picture_and_evaluates_against_baselines(data_dir, pix2
     assert "| psnr_identity |" in capsys.readouterr().out
 
 
+def test_evaluate_reads_a_shrunk_inpainting_fit_at_the_size_it_was_fitted(tmp_path, capsys):
+    out = tmp_path / "dip"
+    run = RunConfig(model="dip-inpaint", dataset="inpaint:camera:box", image_size=64, steps=2, batch_size=1,
+                    out=str(out), sample_every=10**6, overrides={"width": 8, "input_depth": 4})
+    list(Trainer(run).run())
+    report = tmp_path / "report.json"
+    assert main(["evaluate", "--checkpoint", str(out), "--json", str(report)]) == 0
+    metrics = json.loads(report.read_text())["metrics"]
+    assert 0.05 < metrics["hole_fraction"] < 0.5 and metrics["psnr_hole_mean_fill"] > 0
+    # a picture of another size is refused with both sizes named
+    assert main(["evaluate", "--checkpoint", str(out), "--dataset", "inpaint:coffee:box"]) == 2
+    assert "the checkpoint was fitted to 64x64" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, message", [
     (["--input", "MISSING"], "is not a file"),
     (["--input", "TEXT"], "not an image PIL can read"),

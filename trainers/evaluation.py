@@ -21,12 +21,14 @@ TRANSLATION = ("pix2pix", "cyclegan")
 SUPER_RESOLUTION = ("srgan", "esrgan")
 
 
-def _run_dataset(folder: Path) -> str | None:
-    """The dataset the checkpoint's run trained on, when it was saved by the engine."""
+def _run_dataset(folder: Path) -> tuple[str | None, int | None]:
+    """(dataset, image_size) of the checkpoint's run, when it was saved by the engine."""
     if not (folder / STATE_FILE).is_file():
-        return None
+        return None, None
     run = read_json(folder / STATE_FILE).get("run")
-    return run.get("dataset") if isinstance(run, dict) else None
+    if not isinstance(run, dict):
+        return None, None
+    return run.get("dataset"), run.get("image_size")
 
 
 def evaluate_image_to_image(checkpoint: str | Path, *, dataset: str | None = None, classifier: str | None = None,
@@ -37,16 +39,17 @@ def evaluate_image_to_image(checkpoint: str | Path, *, dataset: str | None = Non
     family = model.family.name
     report: dict[str, Any] = {"checkpoint": str(folder), "family": family}
     if family in TRANSLATION or family == "dip-inpaint":
-        dataset = dataset or _run_dataset(folder)
+        trained_on, image_size = _run_dataset(folder)
+        dataset = dataset or trained_on
         if not dataset:
             raise ConfigError(f"--dataset: {folder} does not say what it was trained on; name the dataset")
         report["dataset"] = dataset
     if family == "pix2pix":
-        train, test = i2i.train_and_test(dataset, data_dir)
+        train, test = i2i.train_and_test(dataset, data_dir, image_size)
         report["split"] = "test"
         report["metrics"] = i2i.paired_translation(model, train, test, limit)
     elif family == "cyclegan":
-        test = load_dataset(dataset, data_dir, "test")
+        test = load_dataset(dataset, data_dir, "test", image_size)
         classify = None
         if classifier:
             judge = GANModel.from_pretrained(classifier, device=device)
@@ -68,7 +71,9 @@ def evaluate_image_to_image(checkpoint: str | Path, *, dataset: str | None = Non
     elif family == "dip-inpaint":
         from .models.dip_inpaint import restore
 
-        image, mask = load_dataset(dataset, data_dir).batch(torch.arange(1), model.device)
+        # the picture at the size it was fitted (a run may have shrunk it with image_size)
+        fitted = max(model.config.image_height, model.config.image_width)
+        image, mask = load_dataset(dataset, data_dir, image_size=fitted).batch(torch.arange(1), model.device)
         if tuple(image.shape[-2:]) != (model.config.image_height, model.config.image_width):
             raise ConfigError(f"--dataset: {dataset} is {image.shape[-1]}x{image.shape[-2]}, the checkpoint was "
                               f"fitted to {model.config.image_width}x{model.config.image_height}")
