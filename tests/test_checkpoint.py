@@ -164,7 +164,7 @@ def test_init_from_starts_a_new_run_from_the_saved_weights(saved, tmp_path):
                              GANModel.from_pretrained(saved).networks.state_dict())
     assert not state_dicts_equal(Trainer(tiny_run(steps=3)).model.networks.state_dict(),
                                  start.model.networks.state_dict())
-    run_to_end(start)
+    assert run_to_end(start)[0]["notes"][0] == f"initial weights from {saved}"
     # the new run records where it started, and resuming it reads only its own checkpoint
     resumed = Trainer.from_checkpoint(tmp_path / "next", steps=5)
     assert resumed.run_config.init_from == str(saved) and resumed.step == 3

@@ -374,6 +374,8 @@ class Trainer:
             images, sources = self.dataset.batch(shown)
             picture = image_grid(torch.cat([as_rgb(sources), as_rgb(images)]), nrow=len(shown))
         notes = self.family.notes(self.model.config) if self.family.notes is not None else []
+        if self.run_config.init_from:
+            notes = [f"initial weights from {self.run_config.init_from}", *notes]
         return {"type": "start", "step": self.step, "device": str(self.device), "model": self.family.name,
                 "dataset": self.run_config.dataset, "total_steps": self.run_config.steps,
                 "data_kind": kind, "real": picture, "config": to_dict(self.model.config), "notes": notes}

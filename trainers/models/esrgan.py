@@ -32,8 +32,8 @@ from ..errors import ConfigError
 from ..family import FamilySpec, image_fields
 from .adversarial import buffers_kept, frozen, grad_norm
 from .image_to_image import no_sampling, set_lr
-from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, feature_network, perceptual_note,
-                               pixel_phase_step, preview, run_generator, training_pair,
+from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, feature_network, gan_pixel_weight,
+                               perceptual_note, pixel_phase_step, preview, run_generator, training_pair,
                                upsampling_steps)
 
 
@@ -56,6 +56,8 @@ class ESRGANConfig:
     perceptual_weight: float = field(1.0, "weight of the perceptual L1 loss", range=(0.0, 100.0))
     adversarial_weight: float = field(5e-3, "weight of the RaGAN loss (lambda)", range=(0.0, 10.0))
     pixel_weight: float = field(1e-2, "weight of the pixel L1 in the GAN phase (eta)", range=(0.0, 100.0))
+    substitute_pixel_weight: float = field(1.0, "pixel-loss weight the GAN phase keeps at least when the "
+                                           "content features are D's own (no VGG19 weights)", range=(0.0, 100.0))
     lr: float = field(2e-4, "learning rate of the PSNR phase (Adam)", range=(1e-6, 1.0))
     decay_from: float = field(0.5, "fraction of the pixel-loss phase after which its rate falls linearly "
                               "to 0 (1: never)", range=(0.0, 1.0))
@@ -202,7 +204,7 @@ def train_step(config: ESRGANConfig, networks: nn.ModuleDict, optimizers: dict, 
             loss_perceptual = F.l1_loss(features(sr), features(hr).detach())
             loss_l1 = F.l1_loss(sr, hr)
             loss_g = (config.perceptual_weight * loss_perceptual + config.adversarial_weight * loss_adv
-                      + config.pixel_weight * loss_l1)
+                      + gan_pixel_weight(config) * loss_l1)
             optimizers["generator"].zero_grad(set_to_none=True)
             loss_g.backward()  # inside the block: batch norm's backward checks its running statistics
         out["grad_norm_g"] = grad_norm(generator)
@@ -234,7 +236,7 @@ def upscale(config: ESRGANConfig, networks: nn.ModuleDict, lr_image: Tensor, alp
 def notes(config: ESRGANConfig) -> list[str]:
     return [f"steps 0-{config.pretrain_steps - 1} train the PSNR-oriented RRDB model (pixel L1 only); the GAN "
             f"phase follows and its start is kept for network interpolation"
-            if config.pretrain_steps else "no PSNR pre-training: the GAN phase starts at step 0",
+            if config.pretrain_steps else "pretrain_steps=0: the GAN phase starts at step 0, from the initial weights",
             perceptual_note(config)]
 
 

@@ -31,8 +31,8 @@ from ..family import FamilySpec, image_fields
 from ..objectives import get_objective
 from .adversarial import buffers_kept, frozen, grad_norm
 from .image_to_image import no_sampling, set_lr
-from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, feature_network, perceptual_note,
-                               pixel_phase_step, preview, run_generator, training_pair,
+from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, feature_network, gan_pixel_weight,
+                               perceptual_note, pixel_phase_step, preview, run_generator, training_pair,
                                upsampling_steps)
 
 
@@ -52,6 +52,8 @@ class SRGANConfig:
     content_weight: float = field(1 / 12.75 ** 2, "weight of the feature MSE (1/12.75^2 rescales VGG54)",
                                   range=(0.0, 100.0))
     pixel_weight: float = field(0.0, "weight of the pixel MSE in the GAN phase (0 in the paper)", range=(0.0, 100.0))
+    substitute_pixel_weight: float = field(1.0, "pixel-loss weight the GAN phase keeps at least when the "
+                                           "content features are D's own (no VGG19 weights)", range=(0.0, 100.0))
     adversarial_weight: float = field(1e-3, "weight of the adversarial loss", range=(0.0, 10.0))
     lr: float = field(1e-4, "learning rate of the MSE phase (Adam)", range=(1e-6, 1.0))
     decay_from: float = field(0.5, "fraction of the pixel-loss phase after which its rate falls linearly "
@@ -147,7 +149,7 @@ def train_step(config: SRGANConfig, networks: nn.ModuleDict, optimizers: dict, h
             loss_adv = objective.g_loss(fake_logits)
             loss_mse = F.mse_loss(sr, hr)
             loss_g = (config.content_weight * loss_content + config.adversarial_weight * loss_adv
-                      + config.pixel_weight * loss_mse)
+                      + gan_pixel_weight(config) * loss_mse)
             optimizers["generator"].zero_grad(set_to_none=True)
             loss_g.backward()
         out["grad_norm_g"] = grad_norm(generator)
@@ -166,7 +168,7 @@ def upscale(config: SRGANConfig, networks: nn.ModuleDict, lr_image: Tensor) -> T
 
 def notes(config: SRGANConfig) -> list[str]:
     return [f"steps 0-{config.pretrain_steps - 1} train SRResNet (pixel MSE only); the GAN phase follows"
-            if config.pretrain_steps else "no MSE pre-training: the GAN phase starts at step 0",
+            if config.pretrain_steps else "pretrain_steps=0: the GAN phase starts at step 0, from the initial weights",
             perceptual_note(config)]
 
 

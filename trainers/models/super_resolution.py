@@ -97,8 +97,21 @@ def feature_network(config, networks: nn.ModuleDict, device: torch.device,
     return lambda x: discriminator.features(x, before_activation)
 
 
+def gan_pixel_weight(config) -> float:
+    """The GAN phase's pixel-loss weight: ``pixel_weight`` with VGG19's features, and at least
+    ``substitute_pixel_weight`` with D's own, which do not hold a picture's content as VGG's do (a
+    300-step SRGAN phase on them alone took SRResNet x4 from 29.9 to 18.2 dB on Set5)."""
+    if perceptual.resolve(config.perceptual)[0] == "vgg19":
+        return config.pixel_weight
+    return max(config.pixel_weight, config.substitute_pixel_weight)
+
+
 def perceptual_note(config) -> str:
-    return perceptual.resolve(config.perceptual)[1]
+    chosen, note = perceptual.resolve(config.perceptual)
+    if chosen != "vgg19" and config.substitute_pixel_weight > config.pixel_weight:
+        note += (f"; with these features the GAN phase keeps a pixel loss of weight "
+                 f"{config.substitute_pixel_weight:g} (substitute_pixel_weight) to hold the picture's content")
+    return note
 
 
 def preview(upscale: Callable[..., Tensor], name: str) -> Callable[..., Preview]:
