@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import trainers.checkpoint as checkpoint_module
-from trainers.checkpoint import CONFIG_FILE, FORMAT_VERSION, OPTIMIZER_FILE, STATE_FILE, WEIGHTS_FILE
+from trainers.checkpoint import CARD_FILE, CONFIG_FILE, FORMAT_VERSION, OPTIMIZER_FILE, STATE_FILE, WEIGHTS_FILE
 from trainers.engine import RunConfig, Trainer
 from trainers.errors import CheckpointError, ConfigError, PlaygroundError
 from trainers.model import GANModel
@@ -22,7 +22,7 @@ TINY = {
               "overrides": {"g_width": 8, "d_width": 8, "latent_dim": 16}},
     "mlp-gan": {"model": "mlp-gan", "dataset": "ring", "overrides": {"hidden": 32}},
 }
-CHECKPOINT_FILES = {CONFIG_FILE, WEIGHTS_FILE, OPTIMIZER_FILE, STATE_FILE}
+CHECKPOINT_FILES = {CONFIG_FILE, WEIGHTS_FILE, OPTIMIZER_FILE, STATE_FILE, CARD_FILE}
 
 
 def tiny_run(family: str = "dcgan", **changes: Any) -> RunConfig:
@@ -165,6 +165,9 @@ def test_init_from_starts_a_new_run_from_the_saved_weights(saved, tmp_path):
     assert not state_dicts_equal(Trainer(tiny_run(steps=3)).model.networks.state_dict(),
                                  start.model.networks.state_dict())
     assert run_to_end(start)[0]["notes"][0] == f"initial weights from {saved}"
+    card = (tmp_path / "next" / CARD_FILE).read_text()
+    assert card.startswith("# dcgan") and "3 steps of batch 16 on `digits`" in card
+    assert f"- initial weights from {saved}" in card
     # the new run records where it started, and resuming it reads only its own checkpoint
     resumed = Trainer.from_checkpoint(tmp_path / "next", steps=5)
     assert resumed.run_config.init_from == str(saved) and resumed.step == 3
@@ -260,6 +263,8 @@ def test_no_file_in_a_checkpoint_is_a_pickle(saved):
         assert not data.startswith(b"PK"), f"{name} looks like torch.save's zip"
         if name.endswith(".json"):
             json.loads(data)
+        elif name.endswith(".md"):  # the model card: plain text
+            assert data.decode("utf-8").startswith("# dcgan")
         else:
             assert name.endswith(".safetensors")
             assert all(isinstance(t, torch.Tensor) for t in load_file(str(saved / name)).values())

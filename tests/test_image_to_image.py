@@ -207,6 +207,9 @@ def test_sr_gan_phase_on_the_discriminator_substitute_keeps_a_pixel_loss(data_di
             **tiny, "pretrain_steps": 0, "lr_gan": 1e-3, "substitute_pixel_weight": weight}))
         notes = list(trainer.run())[0]["notes"]
         assert any(("substitute_pixel_weight" in note) == (weight > 0) for note in notes if "perceptual" in note)
+        trainer.save_pretrained(tmp_path / f"gan-{weight:g}")  # the model card says it too
+        card = (tmp_path / f"gan-{weight:g}" / "README.md").read_text()
+        assert "perceptual loss: the run's own discriminator's" in card and ("substitute_pixel_weight" in card) == (weight > 0)
         return sr_psnr_ssim(trainer.model.translate(lr), hr, 2)[0]
 
     start = sr_psnr_ssim(GANModel.from_pretrained(psnr_model).translate(lr), hr, 2)[0]

@@ -27,6 +27,8 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
 STATE_FILE = "state.json"
+#: the model card a training run writes beside its weights
+CARD_FILE = "README.md"
 
 
 def _plain_state_dict(state: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -81,7 +83,7 @@ def unflatten_optimizers(optimizers: dict[str, torch.optim.Optimizer], tensors: 
 
 
 def write_folder_atomically(folder: str | Path, files: dict[str, Any]) -> Path:
-    """Write ``{file name: dict of tensors | JSON-able value}`` as a folder, replacing those files
+    """Write ``{file name: dict of tensors | markdown text (.md) | JSON-able value}`` as a folder, replacing those files
     all at once. Anything else already in the folder (the CLI's ``samples/`` grids, a person's
     own files) is moved into the new folder, never deleted."""
     target = Path(folder)
@@ -95,6 +97,8 @@ def write_folder_atomically(folder: str | Path, files: dict[str, Any]) -> Path:
             path = staging / name
             if name.endswith(".safetensors"):
                 save_file(content, str(path))
+            elif name.endswith(".md"):
+                path.write_text(content)
             else:
                 path.write_text(json.dumps(content, indent=2, allow_nan=False))
             with open(path, "rb") as handle:

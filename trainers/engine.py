@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .checkpoint import OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_json, read_tensors, unflatten_optimizers
+from .checkpoint import CARD_FILE, OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_json, read_tensors, unflatten_optimizers
 from .config import apply_overrides, field, to_dict, validate
 from .data import DATASETS, Dataset, EpochSampler, dataset_kind, load_dataset
 from .device import resolve_device
@@ -207,6 +207,29 @@ class Trainer:
             prior = self.model.noise(CODES_SHOWN, seed=mix_seed(run.seed, "code-prior"))
             self.code_prior = prior.float().cpu().numpy()
 
+    def notes(self) -> list[str]:
+        """What a reader of the log or the model card should know about this run (the family's
+        notes: its phases, which perceptual features it uses, ...)."""
+        notes = self.family.notes(self.model.config) if self.family.notes is not None else []
+        if self.run_config.init_from:
+            notes = [f"initial weights from {self.run_config.init_from}", *notes]
+        return notes
+
+    def model_card(self) -> str:
+        """The checkpoint's README.md: what was trained, on what, for how long, and its notes."""
+        run, spec = self.run_config, self.family
+        lines = [f"# {spec.name}", "", spec.description, "", f"Paper: {spec.paper}", "",
+                 f"Trained with GAN Playground's `trainers` library: {self.step} steps of batch {run.batch_size} "
+                 f"on `{run.dataset}`" + (f" at {run.image_size} px" if run.image_size else "")
+                 + f", seed {run.seed}" + (f", preset `{run.preset}`" if run.preset else "") + ".", ""]
+        notes = self.notes()
+        if notes:
+            lines += ["## Notes", "", *[f"- {note}" for note in notes], ""]
+        lines += ["## Use", "", "```python", "from trainers.model import GANModel",
+                  "model = GANModel.from_pretrained(\"THIS_FOLDER\")", "```", "",
+                  "The config is in `config.json`, the weights in `model.safetensors` (no pickles).", ""]
+        return "\n".join(lines)
+
     def _start_from(self, folder: str) -> None:
         """Load another checkpoint's weights as the starting point: the step, optimizers and
         schedule start afresh (unlike resuming), so a new phase or a fine-tune begins from them."""
@@ -304,7 +327,8 @@ class Trainer:
         """Weights, config, optimizer state and the run, atomically: enough to resume exactly."""
         tensors, rest = flatten_optimizers(self.optimizers)
         state = {"step": self.step, "run": to_dict(self.run_config), "optimizers": rest}
-        path = self.model.save_pretrained(folder, {OPTIMIZER_FILE: tensors, STATE_FILE: state})
+        path = self.model.save_pretrained(folder, {OPTIMIZER_FILE: tensors, STATE_FILE: state,
+                                                   CARD_FILE: self.model_card()})
         self.last_checkpoint = str(path)
         return self.last_checkpoint
 
@@ -373,9 +397,7 @@ class Trainer:
             shown = torch.arange(min(8, len(self.dataset)))
             images, sources = self.dataset.batch(shown)
             picture = image_grid(torch.cat([as_rgb(sources), as_rgb(images)]), nrow=len(shown))
-        notes = self.family.notes(self.model.config) if self.family.notes is not None else []
-        if self.run_config.init_from:
-            notes = [f"initial weights from {self.run_config.init_from}", *notes]
+        notes = self.notes()
         return {"type": "start", "step": self.step, "device": str(self.device), "model": self.family.name,
                 "dataset": self.run_config.dataset, "total_steps": self.run_config.steps,
                 "data_kind": kind, "real": picture, "config": to_dict(self.model.config), "notes": notes}

@@ -11,7 +11,8 @@ minimises the pixel MSE: that is SRResNet, the PSNR-oriented model, and the one 
 bicubic. After them, D learns real vs super-resolved, and G minimises the content loss plus 1e-3
 times the non-saturating adversarial loss. The content loss is the MSE of VGG19's conv5_4
 features, rescaled by 1/12.75^2 (the paper's VGG54); when VGG19's ImageNet weights cannot be
-had, it uses D's own features instead and says so (:mod:`trainers.perceptual`).
+had, it uses D's own features instead and says so (:mod:`trainers.perceptual`); those do not hold a
+picture's content as VGG's do, so the GAN phase then keeps a pixel MSE (``substitute_pixel_weight``).
 Adam(beta1 = 0.9). The paper runs 10^6 MSE steps at a constant 1e-4; for CPU-sized runs the
 MSE phase's rate (``lr``) holds for its first half and then falls linearly to 0 (``decay_from``),
 so the PSNR model settles instead of ending on a noisy step. The GAN phase uses ``lr_gan``
