@@ -77,6 +77,15 @@ SIGNAL_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("learning rate", ("lr_g", "lr")),
     ("code spread (std of E(x))", ("code_std",)),
 )
+#: The live sample-quality metric's panels, under the losses: (title, series prefix). KID is drawn
+#: with its standard error (the ``kid_se_`` series) as error bars.
+QUALITY_PANELS: tuple[tuple[str, str], ...] = (
+    ("KID (lower is better)", "kid_"),
+    ("FID (lower is better)", "fid_"),
+    ("classes covered", "classes_covered_"),
+    ("modes covered", "modes_covered"),
+    ("JS divergence on a grid", "js_grid"),
+)
 #: One colour per class for the code map (plotly's D3 palette: ten distinct hues).
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -102,6 +111,7 @@ def empty_figure(message: str = "Press Start to train", height: int = 360) -> go
 def loss_figure(
     metrics: Mapping[str, Sequence[float]],
     *,
+    quality: Mapping[str, Sequence[float]] | None = None,
     stats: Sequence[str] = ("d_real", "d_fake"),
     title: str | None = None,
     height: int = 420,
@@ -112,6 +122,8 @@ def loss_figure(
 
     `metrics` is a snapshot's "metrics" dict: a "step" list plus one list per series.
     Any other series is ignored, so the library can add signals without breaking the page.
+    `quality` (a snapshot's "quality") adds a panel per QUALITY_PANELS series it holds, at the
+    steps it was measured.
     """
     steps = np.asarray(metrics.get("step", ()), dtype=float)
     if steps.size == 0:
@@ -122,7 +134,10 @@ def loss_figure(
     if shown_stats:
         panels.append(("D output", shown_stats))
     panels += [(name, keys) for name, keys in signal_panels(complete) if keys]
-    rows = len(panels)
+    quality = quality or {"step": []}
+    quality_steps = np.asarray(quality.get("step", ()), dtype=float)
+    quality_panels = [(name, key) for name, key in quality_series(quality) if quality_steps.size]
+    rows = len(panels) + len(quality_panels)
     # pixel heights (make_subplots normalises them): losses and D outputs share `height` 60/40,
     # each signal panel adds `panel_height`
     weights = [0.6 * height, 0.4 * height] if shown_stats else [float(height)]
@@ -134,6 +149,10 @@ def loss_figure(
             fig.add_trace(_line(steps, metrics[key], key), row=row, col=1)
         unit = name == "D output" and _within_unit(metrics, keys)
         fig.update_yaxes(title_text=name, row=row, col=1, range=[-0.02, 1.02] if unit else None)
+    for row, (name, key) in enumerate(quality_panels, start=len(panels) + 1):
+        errors = quality.get(key.replace("kid_", "kid_se_", 1)) if key.startswith("kid_") else None
+        fig.add_trace(_line(quality_steps, quality[key], key, markers=True, errors=errors), row=row, col=1)
+        fig.update_yaxes(title_text=name, row=row, col=1)
     fig.update_xaxes(title_text="step", row=rows, col=1)
     fig.update_layout(**_LAYOUT, height=int(sum(weights)), title=_title(title))
     return fig
@@ -158,14 +177,24 @@ def _within_unit(metrics: Mapping[str, Sequence[float]], keys: Sequence[str]) ->
     return values.size > 0 and float(values.min()) >= 0.0 and float(values.max()) <= 1.0
 
 
-def _line(steps: np.ndarray, values: Sequence[float], key: str) -> go.Scatter:
+def quality_series(quality: Mapping[str, Sequence[float]]) -> list[tuple[str, str]]:
+    """(panel title, series) for each QUALITY_PANELS series in a snapshot's "quality"."""
+    keys = [k for k in quality if k != "step" and not k.startswith("kid_se_")]
+    return [(f"{title}" + (f" · {key[len(prefix):]}" if prefix.endswith("_") else ""), key)
+            for title, prefix in QUALITY_PANELS for key in sorted(keys)
+            if (key.startswith(prefix) if prefix.endswith("_") else key == prefix)]
+
+
+def _line(steps: np.ndarray, values: Sequence[float], key: str, *, markers: bool = False,
+          errors: Sequence[float] | None = None) -> go.Scatter:
     # float32 halves the JSON (Plotly sends arrays base64-encoded); plenty for a curve.
     return go.Scatter(
         x=steps.astype(np.float32),
         y=np.asarray(values, dtype=np.float32),
-        mode="lines",
+        mode="lines+markers" if markers else "lines",
         name=_LABELS.get(key, key),
         line=dict(color=COLORS.get(key), width=2),
+        error_y=None if errors is None else dict(type="data", array=np.asarray(errors, dtype=np.float32), visible=True),
     )
 
 

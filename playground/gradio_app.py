@@ -33,7 +33,10 @@ from trainers.registry import MODELS, get_family
 __all__ = ["build_app", "make_run_config", "status_text", "sample_image"]
 
 #: Run settings tuned for watching a run live rather than for throughput.
-LIVE_RUN_DEFAULTS = {"log_every": 5, "sample_every": 50, "sample_interval_s": 1.0, "out": None}
+#: the live sample-quality metric is asked for every 25 steps; the engine postpones a measurement
+#: that would take it past 5% of the run's time, so it never slows training by more
+LIVE_RUN_DEFAULTS = {"log_every": 5, "sample_every": 50, "sample_interval_s": 1.0, "out": None,
+                     "metric_every": 25}
 #: Display images at least this many pixels wide (nearest-neighbour, so pixels stay crisp).
 MIN_DISPLAY_PX = 256
 POLL_SECONDS = 0.5
@@ -210,12 +213,39 @@ def status_text(snap: Mapping[str, Any]) -> str:
     if preview:
         parts.append(preview_phrase(preview))
     parts += family_signals(latest)
+    quality = quality_phrase(snap)
+    if quality:
+        parts.append(quality)
     line = " · ".join(parts)
     for note in snap.get("notes") or ():
         line += f"\n\n*Note: {note}*"
     if snap.get("error"):
         line += f"\n\n**Error:** {snap['error']}"
     return line
+
+
+def quality_phrase(snap: Mapping[str, Any]) -> str:
+    """The live sample-quality metric's last reading and what it costs, in words."""
+    series, cost = snap.get("quality") or {}, snap.get("quality_cost") or {}
+    if not series.get("step"):
+        return ""
+    last = {k: v[-1] for k, v in series.items() if k != "step" and v}
+    network = cost.get("network", "")
+    words = []
+    if f"kid_{network}" in last:
+        spread = last.get(f"kid_se_{network}")
+        words.append(f"KID {last[f'kid_{network}']:.3g}" + (f" ± {spread:.2g}" if spread is not None else ""))
+    if f"fid_{network}" in last:
+        words.append(f"FID {last[f'fid_{network}']:.3g}")
+    if f"classes_covered_{network}" in last:
+        words.append(f"{last[f'classes_covered_{network}']:.0f} classes covered")
+    if "modes_covered" in last:
+        words.append(f"{last['modes_covered']:.0f}/{last.get('num_modes', 0):.0f} modes covered")
+    if "js_grid" in last:
+        words.append(f"JS {last['js_grid']:.3f}")
+    where = f" in {network}'s features" if network and network != "toy" else ""
+    return (f"{', '.join(words)} (step {series['step'][-1]}, {cost.get('samples', 0)} samples{where}; "
+            f"metric took {100 * (cost.get('share') or 0.0):.1f}% of the time)")
 
 
 def preview_phrase(preview: Mapping[str, Any]) -> str:
@@ -724,7 +754,7 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
     status_out = text if text != seen.get("status") else gr.skip()
     loss_out = gr.skip()
     if snap["metrics_version"] and (new_run or snap["metrics_version"] != seen.get("metrics_version")):
-        loss_out = figures.loss_figure(snap["metrics"])
+        loss_out = figures.loss_figure(snap["metrics"], quality=snap.get("quality"))
     image_out, reconstruction_out, codes_out, field_out = gr.skip(), gr.skip(), gr.skip(), gr.skip()
     if snap["sample"] is not None and (new_run or snap["sample_version"] != seen.get("sample_version")):
         if _data_kind(snap) == "points":

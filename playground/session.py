@@ -188,6 +188,10 @@ class _Run:
     error: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
     series: DownsampledSeries = field(init=False)
+    #: the live sample-quality metric (KID, FID, classes or modes covered), one point per measurement
+    quality: DownsampledSeries = field(init=False)
+    #: the last measurement's network, samples, cost_s and share of the run's time
+    quality_cost: dict[str, Any] = field(default_factory=dict)
     samples: deque = field(init=False)
     latest: dict[str, float] = field(default_factory=dict)
     metrics_version: int = 0
@@ -200,6 +204,7 @@ class _Run:
 
     def __post_init__(self) -> None:
         self.series = DownsampledSeries(self.max_points)
+        self.quality = DownsampledSeries(self.max_points)
         self.samples = deque(maxlen=self.max_samples)
 
 
@@ -400,7 +405,9 @@ class TrainingSession:
         Keys: run_id, status ("starting" while a Start replaces the run), error, step,
         total_steps, steps_per_s, elapsed_s, device, model, dataset, data_kind, real
         (points array or image grid, or None), metrics (dict of lists keyed "step",
-        "loss_d", "loss_g", "d_real", ...), latest (last metric values), sample (the
+        "loss_d", "loss_g", "d_real", ...), latest (last metric values), quality (the live
+        metric's series, keyed "step", "kid_mnist_cnn", ...), quality_cost (its last
+        measurement's network, samples, cost_s and share of the time), sample (the
         newest sample dict or None), sample_steps, and the counters metrics_version /
         sample_version that let a front end skip re-sending
         unchanged data. Arrays are shared, not copied: treat them as read-only.
@@ -431,6 +438,8 @@ class TrainingSession:
                 "metrics": run.series.export(),
                 "metrics_stride": run.series.stride,
                 "latest": dict(run.latest),
+                "quality": run.quality.export(),
+                "quality_cost": dict(run.quality_cost),
                 "sample": sample,
                 "sample_steps": [s["step"] for s in run.samples],
                 "metrics_version": run.metrics_version,
@@ -554,6 +563,10 @@ class TrainingSession:
                 run.steps_per_s = _as_float(event.get("steps_per_s", run.steps_per_s))
                 run.elapsed_s = _as_float(event.get("elapsed_s", run.elapsed_s))
                 run.metrics_version += 1
+            elif kind == "quality":
+                run.quality.add(run.last_event_step, event.get("values") or {})
+                run.quality_cost = {k: event.get(k) for k in ("network", "samples", "cost_s", "share")}
+                run.metrics_version += 1
             elif kind == "samples":
                 run.samples.append({k: v for k, v in event.items() if k != "type"})
                 run.sample_version += 1
@@ -593,6 +606,8 @@ def _idle_snapshot() -> dict[str, Any]:
         "metrics": {"step": []},
         "metrics_stride": 1,
         "latest": {},
+        "quality": {"step": []},
+        "quality_cost": {},
         "sample": None,
         "sample_steps": [],
         "metrics_version": 0,

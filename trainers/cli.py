@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--sample-every", type=int, default=500, help="steps between sample grids; default 500")
     train.add_argument("--checkpoint-every", type=int, default=0,
                        help="steps between checkpoints (0: only at the end); default 0")
+    train.add_argument("--metric-every", type=int, default=0,
+                       help="steps between live KID/FID measurements in the dataset's domain classifier's "
+                            "features (mnist, fashion-mnist, cifar10) or toy mode coverage; kept within 5%% of "
+                            "the wall time; 0: off (default)")
+    train.add_argument("--metric-samples", type=int, default=500, help="samples per live measurement; default 500")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sample = commands.add_parser("sample", help="draw samples from a checkpoint",
@@ -100,15 +105,26 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default: 128 on CPU, larger on a GPU)")
     translate.add_argument("--device", default="cpu", help="device; default cpu")
 
-    evaluate = commands.add_parser("evaluate", help="evaluate an image-to-image checkpoint on held-out data",
+    evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint on held-out data",
                                    description=(
-        "Held-out figures next to a naive baseline: pix2pix L1/PSNR on the test split vs the identity "
+        "Held-out figures of a checkpoint. Image generators: FID, KID (+- standard error), IS, "
+        "precision/recall, density/coverage and class coverage of --samples samples vs the real test "
+        "split, per feature network: the dataset's domain classifier (metrics named e.g. fid_mnist_cnn) "
+        "and Inception-v3 when its weights are here (else it says unavailable). 2-D toys: modes covered, "
+        "high-quality share, grid KL/JS. Classifiers: test accuracy. Image-to-image families, next to "
+        "a naive baseline: pix2pix L1/PSNR on the test split vs the identity "
         "and the mean target; cyclegan cycle error (and, with --classifier, the MNIST digit preserved "
         "rate); srgan/esrgan PSNR/SSIM on Set5 and Set14 vs bicubic; dip-inpaint PSNR inside the hole "
         "vs the mean and diffusion fills. Writes a JSON report with --json."))
     evaluate.add_argument("--checkpoint", required=True, help="checkpoint folder (with config.json)")
-    evaluate.add_argument("--dataset", default=None, help="pix2pix/cyclegan: the paired or unpaired dataset "
-                          "(default: the one in the checkpoint's run); dip-inpaint: the inpaint:IMAGE:MASK it fitted")
+    evaluate.add_argument("--dataset", default=None, help="the dataset to compare with (default: the one in the "
+                          "checkpoint's run); dip-inpaint: the inpaint:IMAGE:MASK it fitted")
+    evaluate.add_argument("--samples", type=int, default=10_000, help="generators: samples to draw; default 10000")
+    evaluate.add_argument("--seed", type=int, default=0, help="generators: noise seed; default 0")
+    evaluate.add_argument("--real-samples", type=int, default=None,
+                          help="generators: real test images to compare with (default: the whole test split)")
+    evaluate.add_argument("--no-inception", action="store_true",
+                          help="generators: skip Inception-v3 (slow on a CPU) even when its weights are here")
     evaluate.add_argument("--classifier", default=None, help="cyclegan on MNIST: a multiclass-discriminator "
                           "checkpoint trained on mnist, to read digits after the round trip")
     evaluate.add_argument("--limit", type=int, default=None, help="at most this many test images")
@@ -116,6 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", default=None, help="also write the report to this JSON file")
     evaluate.add_argument("--data-dir", default=None, help="data folder (default: $GAN_DATA_DIR or ./data)")
     evaluate.add_argument("--device", default="cpu", help="device; default cpu")
+
+    export = commands.add_parser("export", help="make a shippable folder (weights, config, evaluation, model card)",
+                                 description=(
+        "Copy a training checkpoint's config and weights (not its optimizer state) to --out, evaluate it "
+        "(python -m trainers evaluate) and write a model card (README.md) with the family, paper, dataset, "
+        "the command that reproduces it, steps, wall time, machine and metrics. Example: python -m trainers "
+        "export --checkpoint runs/mnist_cnn --out pretrained/mnist_cnn"))
+    export.add_argument("--checkpoint", required=True, help="training checkpoint folder (with state.json)")
+    export.add_argument("--out", required=True, help="folder to write, e.g. pretrained/NAME")
+    export.add_argument("--samples", type=int, default=10_000, help="generators: samples to evaluate; default 10000")
+    export.add_argument("--limitation", action="append", default=None, metavar="TEXT",
+                        help="a limitation for the card; repeatable")
+    export.add_argument("--data-dir", default=None, help="data folder (default: $GAN_DATA_DIR or ./data)")
 
     commands.add_parser("list", help="list model families and datasets",
                         description="List model families (with presets and objectives) and datasets "
@@ -130,7 +159,8 @@ def _train(args: argparse.Namespace) -> int:
     from .engine import RunConfig, Trainer
 
     cadence = {"steps": args.steps, "device": args.device, "log_every": args.log_every,
-               "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every}
+               "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
+               "metric_every": args.metric_every, "metric_samples": args.metric_samples}
     if args.resume:
         out = args.out or args.resume
         # options that define the run, when given, must match the saved run (from_checkpoint
@@ -172,6 +202,10 @@ def _train(args: argparse.Namespace) -> int:
             if samples_dir is not None and "grid" in event:
                 samples_dir.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(event["grid"]).save(samples_dir / f"step{event['step']:07d}.png")
+        elif kind == "quality":
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in event["values"].items() if not k.startswith("kid_se"))
+            bar.write(f"step {event['step']}: {shown} ({event['samples']} samples, {event['cost_s']:.2f} s, "
+                      f"{100 * event['share']:.1f}% of the time)")
         elif kind == "error":
             bar.close()
             print(f"error: {event['message']}", file=sys.stderr)
@@ -240,12 +274,12 @@ def _translate(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_image_to_image, report_lines
+    from .evaluation import evaluate, report_lines
 
     started = time.perf_counter()
-    report = evaluate_image_to_image(args.checkpoint, dataset=args.dataset, classifier=args.classifier,
-                                     limit=args.limit, alpha=args.alpha, data_dir=args.data_dir,
-                                     device=args.device)
+    report = evaluate(args.checkpoint, dataset=args.dataset, samples=args.samples, seed=args.seed,
+                      real_samples=args.real_samples, inception=not args.no_inception, classifier=args.classifier,
+                      limit=args.limit, alpha=args.alpha, data_dir=args.data_dir, device=args.device)
     report["seconds"] = round(time.perf_counter() - started, 1)
     for line in report_lines(report):
         print(line)
@@ -254,6 +288,16 @@ def _evaluate(args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2))
         print(f"wrote {out}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .pretrained import export_pretrained
+
+    path = export_pretrained(args.checkpoint, args.out, samples=args.samples, limitations=args.limitation or (),
+                             data_dir=args.data_dir)
+    size = sum(f.stat().st_size for f in Path(path).iterdir() if f.is_file())
+    print(f"wrote {path} ({size / 1e6:.2f} MB)")
     return 0
 
 
@@ -295,7 +339,7 @@ def _list(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "sample": _sample, "translate": _translate, "evaluate": _evaluate,
-                "probe": _probe, "list": _list}
+                "probe": _probe, "export": _export, "list": _list}
     try:
         return handlers[args.command](args)
     except PlaygroundError as error:

@@ -14,6 +14,9 @@ tensors), so any front end can consume it:
   "labels", "classes", "prior": (N, 2) draws from the noise distribution}; for an image-to-image
   family, ``grid`` is its before/after rows of fixed held-out examples (e.g. input / output /
   target) and ``preview`` {"titles", "metrics", "images", "split"} says what they show
+- ``quality``: with ``metric_every``, the live sample-quality metric (:mod:`trainers.metrics.quality`):
+  {"values": {"kid_mnist_cnn": ..., "fid_mnist_cnn": ..., ...}, "network", "samples", "cost_s",
+  "share" (of the run's wall time spent on it so far)}; the first is of the untrained model
 - ``checkpoint``: a folder was written
 - ``done`` (completed or stopped) or ``error`` (diverged: the last good checkpoint is kept)
 
@@ -79,6 +82,11 @@ class RunConfig:
     checkpoint_every: int = field(0, "steps between checkpoints (0: only at the end)", range=(0, 10_000_000))
     image_size: int | None = field(None, "resize images to this side (none: the dataset's own)", range=(8, 256))
     data_dir: str | None = field(None, "data folder (default: $GAN_DATA_DIR or ./data)")
+    metric_every: int = field(0, "steps between live sample-quality measurements (KID/FID on a small sample "
+                              "in the dataset's domain classifier's features; 0: off)", range=(0, 1_000_000))
+    metric_samples: int = field(500, "samples each live measurement draws", range=(20, 10_000))
+    metric_budget: float = field(0.05, "most of the run's wall time the live metric may take; a measurement "
+                                 "that would exceed it is postponed", range=(0.0, 1.0))
     init_from: str | None = field(None, "start from the weights of this checkpoint folder (same family and "
                                   "architecture), e.g. a PSNR-oriented generator for an SR GAN phase")
     overrides: dict = dataclasses.field(default_factory=dict,
@@ -169,6 +177,8 @@ class Trainer:
         self.sampler = EpochSampler(len(self.dataset), run.batch_size, run.seed)
         self.controls = Controls()
         self.step = start_step
+        #: seconds spent in :meth:`run` (over every resume), recorded with each checkpoint
+        self.train_seconds = 0.0
         self.last_checkpoint: str | None = None
         self._rng = torch.Generator(device=self.device)
         # the fixed batch the sample grids are drawn from: for a conditional family, one column per class
@@ -315,6 +325,8 @@ class Trainer:
         # the checkpoint's own weights replace the ones a run started from
         trainer = cls(dataclasses.replace(run, init_from=None), start_step=step)
         trainer.run_config = run
+        previous = state.get("train_seconds")
+        trainer.train_seconds = float(previous) if isinstance(previous, (int, float)) else 0.0
         loaded = GANModel.from_pretrained(root, device=str(trainer.device))
         trainer.model.networks.load_state_dict(loaded.networks.state_dict())
         unflatten_optimizers(trainer.optimizers, read_tensors(root / OPTIMIZER_FILE, trainer.device),
@@ -326,7 +338,8 @@ class Trainer:
     def save_pretrained(self, folder: str | Path) -> str:
         """Weights, config, optimizer state and the run, atomically: enough to resume exactly."""
         tensors, rest = flatten_optimizers(self.optimizers)
-        state = {"step": self.step, "run": to_dict(self.run_config), "optimizers": rest}
+        state = {"step": self.step, "run": to_dict(self.run_config), "optimizers": rest,
+                 "train_seconds": round(self.train_seconds, 1), "machine": machine_description(self.device)}
         path = self.model.save_pretrained(folder, {OPTIMIZER_FILE: tensors, STATE_FILE: state,
                                                    CARD_FILE: self.model_card()})
         self.last_checkpoint = str(path)
@@ -412,18 +425,51 @@ class Trainer:
         self.step += 1
         return out
 
+    def live_quality(self) -> tuple[Any, str | None]:
+        """(the live metric's monitor, or None and why not) for this run's ``metric_every``."""
+        run = self.run_config
+        if not run.metric_every:
+            return None, None
+        if not self.family.has_generator or self.family.preview is not None:
+            return None, f"live metric off: {self.family.name} has no generator to judge"
+        from .metrics.features import MetricUnavailable
+        from .metrics.quality import LiveQuality
+
+        try:
+            return LiveQuality.for_run(self.dataset, run.dataset, run.data_dir, run.image_size, run.metric_samples,
+                                       mix_seed(run.seed, "live-metric"), run.metric_budget, self.device), None
+        except MetricUnavailable as why:
+            return None, f"live metric off: {why}"
+
+    def quality_event(self, monitor: Any, elapsed_s: float) -> dict[str, Any]:
+        values = monitor.measure(self.model)
+        return {"type": "quality", "step": self.step, "values": values, "network": monitor.name,
+                "samples": monitor.samples, "cost_s": monitor.last_cost_s,
+                "share": monitor.spent_s / max(elapsed_s, monitor.spent_s, 1e-9)}
+
     def run(self) -> Iterator[dict[str, Any]]:
         run = self.run_config
-        yield self._start_event()
+        setup_started = time.perf_counter()
+        monitor, monitor_note = self.live_quality()
+        start = self._start_event()
+        if monitor_note:
+            start["notes"] = [*start["notes"], monitor_note]
+        yield start
         # a classifier family has no samples to show; an image-to-image family shows its previews
         draws = self.family.has_generator or self.family.preview is not None
         if draws:
             yield self.sample_event()  # what the generator draws before training: the baseline picture
+        if monitor is not None:  # the untrained model's figure, the curve's starting point
+            event = self.quality_event(monitor, time.perf_counter() - setup_started)
+            # set-up (imports, real features) is not training time: the budget counts from here
+            monitor.spent_s = monitor.last_cost_s = event["share"] = 0.0
+            yield event
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}
         window_start, window_steps = time.perf_counter(), 0
         last_sample_time = time.perf_counter()
         started = time.perf_counter()
+        spent_before = self.train_seconds
         reason = "completed"
         while self.step < run.steps:
             update, single = self.controls.next_command()
@@ -435,6 +481,7 @@ class Trainer:
             if single:  # a paused run: don't count the pause in steps/s
                 window_start, window_steps = time.perf_counter(), 0
             out = self.train_one(update)
+            self.train_seconds = spent_before + time.perf_counter() - started
             window_steps += 1
             for key, value in out.items():
                 sums[key] = sums[key] + value if key in sums else value
@@ -457,6 +504,9 @@ class Trainer:
                           or self.step == run.steps):
                 yield self.sample_event()
                 last_sample_time = time.perf_counter()
+            if monitor is not None and (self.step % run.metric_every == 0 or self.step == run.steps) \
+                    and (self.step == run.steps or monitor.due(time.perf_counter() - started)):
+                yield self.quality_event(monitor, time.perf_counter() - started)
             if checkpoint_due:
                 yield {"type": "checkpoint", "step": self.step, "path": self.save_pretrained(run.out)}
         path = self.save_pretrained(run.out) if run.out and self.step > 0 else None
@@ -470,6 +520,23 @@ class Trainer:
         return {"type": "error", "step": self.step, "path": self.last_checkpoint,
                 "message": f"{', '.join(bad)} became NaN or infinite at step {self.step}: the run "
                            f"diverged and was stopped; {kept}. Try a lower learning rate."}
+
+
+def machine_description(device: torch.device) -> str:
+    """e.g. "cpu (AMD EPYC 7B13, 2 threads), torch 2.14.1": what a timing in a model card ran on."""
+    import platform
+
+    if device.type == "cuda":
+        where = f"cuda ({torch.cuda.get_device_name(device)})"
+    else:
+        cpu = platform.processor() or platform.machine()
+        try:
+            with open("/proc/cpuinfo") as info:
+                cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+        except OSError:
+            pass
+        where = f"{device.type} ({cpu}, {torch.get_num_threads()} threads)"
+    return f"{where}, torch {torch.__version__.split('+')[0]}"
 
 
 def means(sums: dict[str, Tensor], counts: dict[str, int]) -> dict[str, float]:

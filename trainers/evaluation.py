@@ -1,7 +1,12 @@
-"""``python -m trainers evaluate``: held-out figures of a checkpoint, next to naive baselines.
+"""``python -m trainers evaluate``: held-out figures of any checkpoint.
 
-Image-to-image families for now (see :mod:`trainers.metrics.image_to_image`); the report is a
-plain dict (JSON-ready) and :func:`report_lines` prints it as a table.
+- generators of images: FID, KID (with its standard error), IS, precision/recall,
+  density/coverage and class coverage, per available feature network (:mod:`trainers.metrics.quality`)
+- generators of 2-D toy points: modes covered, high-quality share, grid KL/JS
+- classifiers: test accuracy
+- image-to-image families: their figures next to naive baselines (:mod:`trainers.metrics.image_to_image`)
+
+The report is a plain dict (JSON-ready) and :func:`report_lines` prints it as a table.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Any
 import torch
 
 from .checkpoint import STATE_FILE, read_json
-from .data import load_dataset
+from .data import dataset_kind, load_dataset
 from .errors import ConfigError
 from .metrics import image_to_image as i2i
 from .model import GANModel
@@ -31,12 +36,58 @@ def _run_dataset(folder: Path) -> tuple[str | None, int | None]:
     return run.get("dataset"), run.get("image_size")
 
 
-def evaluate_image_to_image(checkpoint: str | Path, *, dataset: str | None = None, classifier: str | None = None,
-                            limit: int | None = None, alpha: float | None = None, data_dir: str | None = None,
-                            device: str = "cpu") -> dict[str, Any]:
+def evaluate(checkpoint: str | Path, *, dataset: str | None = None, samples: int = 10_000, seed: int = 0,
+             real_samples: int | None = None, inception: bool = True, classifier: str | None = None,
+             limit: int | None = None, alpha: float | None = None, data_dir: str | None = None,
+             device: str = "cpu") -> dict[str, Any]:
+    """The report of any checkpoint (see the module's docstring for what each kind gets)."""
     folder = Path(checkpoint)
     model = GANModel.from_pretrained(folder, device=device)
+    spec = model.family
+    if spec.translate is not None or spec.preview is not None:
+        return evaluate_image_to_image(model, folder, dataset=dataset, classifier=classifier, limit=limit,
+                                       alpha=alpha, data_dir=data_dir)
+    trained_on, image_size = _run_dataset(folder)
+    dataset = dataset or trained_on
+    if not dataset:
+        raise ConfigError(f"--dataset: {folder} does not say what it was trained on; name the dataset")
+    report: dict[str, Any] = {"checkpoint": str(folder), "family": spec.name}
+    if not spec.has_generator:  # a classifier: its test accuracy
+        test = load_dataset(dataset, data_dir, "test", image_size)
+        report.update({"dataset": dataset, "split": "test", "metrics": [
+            {"name": "accuracy", "metric": "accuracy", "value": classifier_accuracy(model, test, limit),
+             "feature_network": "none", "samples": min(limit or len(test), len(test)), "seed": 0}]})
+        return report
+    from .metrics.quality import evaluate_generator, evaluate_points
+
+    if dataset_kind(dataset) == "points":
+        report.update(evaluate_points(model, load_dataset(dataset, data_dir), samples=samples, seed=seed))
+    else:
+        report.update(evaluate_generator(model, dataset, samples=samples, seed=seed, real_samples=real_samples,
+                                         data_dir=data_dir, include_inception=inception))
+    return report
+
+
+@torch.no_grad()
+def classifier_accuracy(model: GANModel, test, limit: int | None = None, batch_size: int = 500) -> float:
+    """Top-1 accuracy of a classifier checkpoint (one network, logits out) on a labelled split."""
+    if test.labels is None:
+        raise ConfigError(f"{test.name} has no labels to measure accuracy against")
+    (network,) = model.networks.values()
+    network.eval()
+    count = min(limit or len(test), len(test))
+    correct = 0
+    for start in range(0, count, batch_size):
+        x, y = test.batch(torch.arange(start, min(start + batch_size, count)), model.device)
+        correct += int((network(x).argmax(1) == y).sum())
+    return correct / max(count, 1)
+
+
+def evaluate_image_to_image(model: GANModel, folder: Path, *, dataset: str | None = None,
+                            classifier: str | None = None, limit: int | None = None, alpha: float | None = None,
+                            data_dir: str | None = None) -> dict[str, Any]:
     family = model.family.name
+    device = str(model.device)
     report: dict[str, Any] = {"checkpoint": str(folder), "family": family}
     if family in TRANSLATION or family == "dip-inpaint":
         trained_on, image_size = _run_dataset(folder)
@@ -80,7 +131,7 @@ def evaluate_image_to_image(checkpoint: str | Path, *, dataset: str | None = Non
         report["metrics"] = i2i.inpainting_scores(restore(model.config, model.networks), image, mask > 0)
         report["metrics"]["hole_fraction"] = float((mask > 0).float().mean())
     else:
-        raise ConfigError(f"evaluate covers the image-to-image families for now; {family} is not one")
+        raise ConfigError(f"{family}: no image-to-image evaluation is defined for it")
     return report
 
 
@@ -95,6 +146,17 @@ def report_lines(report: dict[str, Any]) -> list[str]:
             row = metrics[name]
             lines.append(f"| {name} | {row['images']} | {row['psnr']:.2f} | {row['ssim']:.4f} | "
                          f"{row['psnr_bicubic']:.2f} | {row['ssim_bicubic']:.4f} | {row['psnr'] - row['psnr_bicubic']:+.2f} |")
+        return lines
+    if isinstance(metrics, list):  # rows of a generator's or classifier's report
+        if "real" in report:
+            lines.append(f"{report['samples']} samples (seed {report['seed']}) vs {report['real']}")
+        lines += ["| metric | value | +- | feature network | samples |", "|---|---|---|---|---|"]
+        for row in metrics:
+            spread = row.get("std_error", row.get("std"))
+            lines.append(f"| {row['name']} | {row['value']:.4g} | {'' if spread is None else f'{spread:.2g}'} | "
+                         f"{row['feature_network']} | {row['samples']} |")
+        for network, reason in report.get("unavailable", {}).items():
+            lines.append(f"{network}: unavailable: {reason}")
         return lines
     lines += ["| metric | value |", "|---|---|"]
     lines += [f"| {key} | {value:.4f} |" for key, value in metrics.items()]

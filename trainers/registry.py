@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .errors import ConfigError
 from .family import FamilySpec
-from .models import (aae, aae_gan, autoencoder, bigan, cgan, cyclegan, dcgan, dip_inpaint, egan, esrgan, lsgan, mc_gan,
+from .models import (aae, aae_gan, autoencoder, bigan, cgan, cyclegan, dcgan, dip_inpaint, domain_classifier, egan, esrgan, lsgan, mc_gan,
                      mlp_gan, multiclass_discriminator, pix2pix, progan, srgan, vanilla_gan, wgan, wgan_gp)
 
 MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
@@ -19,6 +19,7 @@ MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
     wgan_gp.SPEC,
     mc_gan.SPEC,
     multiclass_discriminator.SPEC,
+    domain_classifier.SPEC,
     autoencoder.SPEC,
     aae.SPEC,
     aae_gan.SPEC,

@@ -1,0 +1,203 @@
+"""Sample quality of a generator against its dataset: offline reports and the live monitor.
+
+:func:`evaluate_generator` draws N samples with a seed and scores them against real held-out
+images with every feature network that is available (the dataset's domain classifier, then
+Inception), giving rows ``{"name": "fid_mnist_cnn", "metric": "fid", "value", "std_error",
+"feature_network", "samples", "real_samples", "seed"}``. :func:`evaluate_points` does the 2-D
+toys' figures. :class:`LiveQuality` is what the engine runs every few steps: KID and FID on a
+small sample against cached real features, its cost measured and kept within a share of the
+run's wall time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..data import Dataset, load_dataset
+from ..errors import ConfigError, DatasetUnavailable
+from ..seeding import mix_seed
+from . import sample_quality as sq
+from .features import FeatureNetwork, MetricUnavailable, domain_network, feature_networks, real_features
+from .toy import grid_divergences, mode_coverage
+
+#: samples drawn per generator call when many are asked for
+CHUNK = 500
+#: bounds on the samples an evaluation draws (KID's 10 blocks and IS's 10 splits need 2 each)
+MIN_SAMPLES, MAX_SAMPLES = 20, 100_000
+
+
+@dataclass
+class Reference:
+    """A network's features of real held-out images."""
+
+    network: FeatureNetwork
+    features: Tensor
+    logits: Tensor
+    description: str
+
+
+def held_out_images(dataset: str, data_dir: str | None, count: int | None,
+                    image_size: int | None = None) -> tuple[Dataset, str]:
+    """(the first ``count`` images of the test split, or of the training data when there is none, its name)."""
+    try:
+        source, split = load_dataset(dataset, data_dir, "test", image_size), "test"
+    except DatasetUnavailable:
+        source, split = load_dataset(dataset, data_dir, "train", image_size), "train"
+    if len(source) == 0:
+        source, split = load_dataset(dataset, data_dir, "train", image_size), "train"
+    if count is not None and count < len(source):
+        source = source.subset(count)
+    return source, f"{dataset} {split}, {len(source)} images"
+
+
+def reference(network: FeatureNetwork, images: Dataset, description: str) -> Reference:
+    features, logits = real_features(network, images.data)
+    return Reference(network, features, logits, description)
+
+
+@torch.no_grad()
+def generate(model, count: int, seed: int) -> tuple[Tensor, Tensor | None]:
+    """(``count`` samples in [-1, 1] on the CPU, the classes they were asked for or None), drawn
+    ``CHUNK`` at a time with per-chunk seeds so any count is reproducible."""
+    images, asked = [], []
+    conditional = model.family.conditional
+    for index, start in enumerate(range(0, count, CHUNK)):
+        n = min(CHUNK, count - start)
+        labels = ((torch.arange(start, start + n) % model.config.num_classes).to(model.device)
+                  if conditional else None)
+        images.append(model.sample(n, seed=mix_seed(seed, index, "evaluate"), labels=labels).float().cpu())
+        if labels is not None:
+            asked.append(labels.cpu())
+    return torch.cat(images), (torch.cat(asked) if asked else None)
+
+
+def score(ref: Reference, fake_features: Tensor, fake_logits: Tensor, asked: Tensor | None, *,
+          seed: int = 0, full: bool = True) -> dict[str, float]:
+    """Metric -> value (and ``<metric>_se`` / ``<metric>_std`` where it has one) for one network.
+    ``full`` adds IS, precision/recall and density/coverage to FID and KID."""
+    values: dict[str, float] = {"fid": sq.frechet_distance(ref.features, fake_features)}
+    values["kid"], values["kid_se"] = sq.kernel_distance(ref.features, fake_features, seed=seed)
+    coverage = sq.class_coverage(fake_logits)
+    if full:
+        values["is"], values["is_std"] = sq.classifier_score(fake_logits, seed=seed)
+        values.update(sq.precision_recall(ref.features, fake_features))
+        values.update(sq.density_coverage(ref.features, fake_features))
+    if ref.network.input_shape is not None:  # class coverage only means something on the domain's classes
+        values["classes_covered"] = coverage["classes_covered"]
+        values["kl_uniform"] = coverage["kl_uniform"]
+        values["confidence"] = coverage["confidence"]
+        if asked is not None:
+            values["conditional_accuracy"] = sq.conditional_accuracy(fake_logits, asked)
+    return values
+
+
+def evaluate_generator(model, dataset: str, *, samples: int = 10_000, seed: int = 0, real_samples: int | None = None,
+                       data_dir: str | None = None, include_inception: bool = True,
+                       networks: list[FeatureNetwork] | None = None) -> dict[str, Any]:
+    """Every available network's metrics of ``samples`` generated images vs real held-out ones."""
+    if not MIN_SAMPLES <= samples <= MAX_SAMPLES:
+        raise ConfigError(f"--samples: between {MIN_SAMPLES} (KID's blocks and IS's splits) and {MAX_SAMPLES}, not {samples}")
+    if real_samples is not None and real_samples < MIN_SAMPLES:
+        raise ConfigError(f"--real-samples: at least {MIN_SAMPLES}, not {real_samples}")
+    unavailable: dict[str, str] = {}
+    if networks is None:
+        networks, unavailable = feature_networks(dataset, model.device, include_inception)
+        if not networks:
+            raise MetricUnavailable(f"no feature network can judge {dataset} samples here: "
+                                    + "; ".join(unavailable.values()))
+    real, described = held_out_images(dataset, data_dir, real_samples)
+    started = time.perf_counter()
+    fake, asked = generate(model, samples, seed)
+    rows, histograms = [], {}
+    for network in networks:
+        ref = reference(network, real, described)
+        features, logits = network(fake)
+        values = score(ref, features, logits, asked, seed=seed)
+        for metric, value in values.items():
+            if metric.endswith(("_se", "_std")):
+                continue
+            row = {"name": f"{metric}_{network.name}", "metric": metric, "value": value,
+                   "feature_network": network.name, "samples": samples, "real_samples": len(real), "seed": seed}
+            for suffix in ("_se", "_std"):
+                if metric + suffix in values:
+                    row["std_error" if suffix == "_se" else "std"] = values[metric + suffix]
+            rows.append(row)
+        if network.input_shape is not None:
+            histograms[network.name] = {"classes": list(network.class_names),
+                                        "histogram": sq.class_coverage(logits)["histogram"]}
+    return {"dataset": dataset, "real": described, "samples": samples, "seed": seed, "metrics": rows,
+            "class_histograms": histograms, "unavailable": unavailable,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def evaluate_points(model, dataset: Dataset, *, samples: int = 10_000, seed: int = 0) -> dict[str, Any]:
+    """A toy generator's modes covered and high-quality share (mixtures), and the KL/JS
+    divergences between the real and generated densities on a grid, as GAN Lab reports them."""
+    fake, _ = generate(model, samples, seed)
+    values: dict[str, float] = dict(grid_divergences(dataset.data, fake))
+    if "modes" in dataset.extra:
+        values.update(mode_coverage(fake, dataset.extra["modes"], dataset.extra["mode_std"]))
+    rows = [{"name": key, "metric": key, "value": value, "feature_network": "none", "samples": samples,
+             "real_samples": len(dataset), "seed": seed} for key, value in values.items()]
+    return {"dataset": dataset.name, "real": f"{dataset.name}, {len(dataset)} points", "samples": samples,
+            "seed": seed, "metrics": rows, "class_histograms": {}, "unavailable": {}}
+
+
+class LiveQuality:
+    """The cheap metric the engine emits while training, its cost kept under ``budget`` of the
+    run's wall time.
+
+    Images: KID and FID of ``samples`` fixed-noise samples against ``real_samples`` held-out
+    images in the dataset's domain classifier's features (real features cached on disk), and
+    the samples' class coverage. Points: modes covered and grid JS. :meth:`due` says whether
+    running it now keeps the time spent on it within the budget.
+    """
+
+    def __init__(self, network: FeatureNetwork | None, ref: Reference | None, points: Dataset | None,
+                 samples: int, seed: int, budget: float):
+        self.network, self.ref, self.points = network, ref, points
+        self.samples, self.seed, self.budget = samples, seed, budget
+        self.spent_s = 0.0
+        self.last_cost_s = 0.0
+
+    @classmethod
+    def for_run(cls, dataset: Dataset, dataset_name: str, data_dir: str | None, image_size: int | None,
+                samples: int, seed: int, budget: float, device: torch.device) -> "LiveQuality":
+        """For a run on ``dataset``; :class:`MetricUnavailable` says why when nothing can judge it."""
+        if dataset.kind == "points":
+            return cls(None, None, dataset, samples, seed, budget)
+        if dataset.kind != "image":
+            raise MetricUnavailable(f"the live metric judges generated images or points; {dataset_name} "
+                                    f"is {dataset.kind} data (image-to-image families show PSNR in their previews)")
+        network = domain_network(dataset_name, device)  # raises MetricUnavailable for other data
+        real, described = held_out_images(dataset_name, data_dir, max(samples, 1000), None)
+        return cls(network, reference(network, real, described), None, samples, seed, budget)
+
+    @property
+    def name(self) -> str:
+        return self.network.name if self.network is not None else "toy"
+
+    def due(self, elapsed_s: float) -> bool:
+        """True when spending about the last evaluation's cost again stays within the budget."""
+        return self.spent_s + self.last_cost_s <= self.budget * max(elapsed_s, 1e-9)
+
+    def measure(self, model) -> dict[str, float]:
+        """The metric now (a fixed noise batch, so the curve shows the model, not the draw)."""
+        started = time.perf_counter()
+        fake, asked = generate(model, self.samples, self.seed)
+        if self.points is not None:
+            values = dict(grid_divergences(self.points.data, fake))
+            if "modes" in self.points.extra:
+                values.update(mode_coverage(fake, self.points.extra["modes"], self.points.extra["mode_std"]))
+        else:
+            features, logits = self.network(fake)
+            scored = score(self.ref, features, logits, asked, seed=self.seed, full=False)
+            values = {f"{key}_{self.network.name}": value for key, value in scored.items()}
+        self.last_cost_s = time.perf_counter() - started
+        self.spent_s += self.last_cost_s
+        return values
