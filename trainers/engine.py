@@ -461,8 +461,9 @@ class Trainer:
             yield self.sample_event()  # what the generator draws before training: the baseline picture
         if monitor is not None:  # the untrained model's figure, the curve's starting point
             event = self.quality_event(monitor, time.perf_counter() - setup_started)
-            # set-up (imports, real features) is not training time: the budget counts from here
-            monitor.spent_s = monitor.last_cost_s = event["share"] = 0.0
+            # set-up is not training time: the budget counts from here (its cost, with one-off
+            # imports, stays the estimate of the next one's, so that one waits its turn)
+            monitor.spent_s = event["share"] = 0.0
             yield event
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}

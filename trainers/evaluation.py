@@ -27,13 +27,18 @@ SUPER_RESOLUTION = ("srgan", "esrgan")
 
 
 def _run_dataset(folder: Path) -> tuple[str | None, int | None]:
-    """(dataset, image_size) of the checkpoint's run, when it was saved by the engine."""
-    if not (folder / STATE_FILE).is_file():
-        return None, None
-    run = read_json(folder / STATE_FILE).get("run")
-    if not isinstance(run, dict):
-        return None, None
-    return run.get("dataset"), run.get("image_size")
+    """(dataset, image_size) of the checkpoint's run, when it was saved by the engine or exported
+    (an exported folder keeps the dataset in its evaluation report)."""
+    from .pretrained import EVALUATION_FILE
+
+    if (folder / STATE_FILE).is_file():
+        run = read_json(folder / STATE_FILE).get("run")
+        if isinstance(run, dict):
+            return run.get("dataset"), run.get("image_size")
+    if (folder / EVALUATION_FILE).is_file():
+        dataset = read_json(folder / EVALUATION_FILE).get("dataset")
+        return (dataset if isinstance(dataset, str) else None), None
+    return None, None
 
 
 def evaluate(checkpoint: str | Path, *, dataset: str | None = None, samples: int = 10_000, seed: int = 0,

@@ -52,14 +52,17 @@ def frechet_distance(real: Tensor, fake: Tensor) -> float:
 
 def kernel_distance(real: Tensor, fake: Tensor, *, blocks: int = 10, seed: int = 0) -> tuple[float, float]:
     """(KID, its standard error): the mean and spread / sqrt(B) of unbiased MMD^2 estimates on B
-    disjoint random blocks (B >= ``blocks``, each at most KID_MAX_BLOCK samples of each set)."""
+    disjoint random blocks of equal size (B >= ``blocks``, at most KID_MAX_BLOCK samples of each
+    set a block; the larger set is subsampled to the smaller one's size, as the estimator needs)."""
     from torchmetrics.image.kid import poly_mmd
 
     _check_pair(real, fake, minimum=2 * blocks)
-    count = max(blocks, math.ceil(max(len(real), len(fake)) / KID_MAX_BLOCK))
+    smaller = min(len(real), len(fake))
+    count = max(blocks, math.ceil(smaller / KID_MAX_BLOCK))
+    used = smaller // count * count
     generator = torch.Generator().manual_seed(seed)
-    real_blocks = real.double()[torch.randperm(len(real), generator=generator)].tensor_split(count)
-    fake_blocks = fake.double()[torch.randperm(len(fake), generator=generator)].tensor_split(count)
+    real_blocks = real.double()[torch.randperm(len(real), generator=generator)[:used]].chunk(count)
+    fake_blocks = fake.double()[torch.randperm(len(fake), generator=generator)[:used]].chunk(count)
     estimates = torch.stack([poly_mmd(a, b, degree=3, gamma=None, coef=1.0)
                              for a, b in zip(real_blocks, fake_blocks)])
     return float(estimates.mean()), float(estimates.std(unbiased=True) / math.sqrt(count))

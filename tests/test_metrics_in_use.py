@@ -1,0 +1,169 @@
+"""The metrics where people meet them: the engine's live metric while a GAN trains, `python -m
+trainers evaluate` and `export`, and the playground session's quality series and figure."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from playground import figures
+from playground.gradio_app import quality_phrase
+from playground.session import TrainingSession
+from trainers.cli import main
+from trainers.engine import RunConfig, Trainer
+from trainers.model import GANModel
+from trainers.pretrained import pretrained_path
+
+LIVE_STEPS, BUDGET = 900, 0.1
+
+
+@pytest.fixture(scope="module")
+def live_dcgan(data_dir, tmp_path_factory):
+    """A DCGAN trained on MNIST with the live metric on: (its events, its checkpoint folder)."""
+    out = tmp_path_factory.mktemp("live") / "dcgan"
+    run = RunConfig(model="dcgan", dataset="mnist", preset="cpu-small", steps=LIVE_STEPS, seed=0, out=str(out),
+                    data_dir=str(data_dir), log_every=50, sample_every=10**6, metric_every=50,
+                    metric_budget=BUDGET, device="cpu")
+    started = time.perf_counter()
+    events = list(Trainer(run).run())
+    assert events[-1]["type"] == "done", events[-1]
+    return events, out, time.perf_counter() - started
+
+
+def test_live_metric_falls_as_the_dcgan_learns_and_keeps_within_its_time_budget(live_dcgan):
+    events, _, wall = live_dcgan
+    quality = [e for e in events if e["type"] == "quality"]
+    for event in quality:
+        print(event["step"], {k: round(v, 3) for k, v in event["values"].items()},
+              f"cost {event['cost_s']:.2f} s, share {event['share']:.3f}")
+    first, last = quality[0], quality[-1]
+    assert first["step"] == 0 and last["step"] == LIVE_STEPS and len(quality) >= 4
+    assert first["network"] == "mnist_cnn" and first["samples"] == 500
+    assert last["values"]["kid_mnist_cnn"] < 0.3 * first["values"]["kid_mnist_cnn"]
+    assert last["values"]["fid_mnist_cnn"] < 0.3 * first["values"]["fid_mnist_cnn"]
+    assert last["values"]["classes_covered_mnist_cnn"] >= 8
+    assert all(e["values"]["kid_se_mnist_cnn"] > 0 for e in quality)
+    # every measurement the budget allowed kept the metric's share of the time within it (the last
+    # one is always taken, to close the curve); the untrained baseline is set-up, not training time
+    assert all(e["share"] <= 1.5 * BUDGET for e in quality[1:-1]), [e["share"] for e in quality]
+    spent = sum(e["cost_s"] for e in quality[1:-1])
+    print(f"live metric: {spent:.1f} s of a {wall:.1f} s run ({100 * spent / wall:.1f}%)")
+    assert spent <= 1.5 * BUDGET * wall
+
+
+def test_live_metric_is_off_with_a_note_where_nothing_can_judge_the_samples(data_dir):
+    run = RunConfig(model="dcgan", dataset="digits", steps=20, batch_size=16, metric_every=5, data_dir=str(data_dir),
+                    overrides={"g_width": 8, "d_width": 8})
+    events = list(Trainer(run).run())
+    notes = " ".join(events[0]["notes"])
+    assert "live metric off" in notes and "no domain classifier for digits" in notes
+    assert events[-1]["type"] == "done" and not [e for e in events if e["type"] == "quality"]
+
+
+def test_live_toy_metric_counts_the_ring_modes_as_the_mlp_gan_learns(data_dir):
+    run = RunConfig(model="mlp-gan", dataset="ring", steps=1500, batch_size=256, seed=0, metric_every=100,
+                    metric_budget=0.2, log_every=100, sample_every=10**6)
+    quality = [e for e in Trainer(run).run() if e["type"] == "quality"]
+    first, last = quality[0]["values"], quality[-1]["values"]
+    print([(e["step"], e["values"]["modes_covered"], round(e["values"]["js_grid"], 3)) for e in quality])
+    assert first["modes_covered"] <= 2 and last["modes_covered"] >= 6
+    assert last["js_grid"] < 0.6 * first["js_grid"]
+
+
+# --------------------------------------------------------------------------- evaluate and export
+def test_evaluate_reports_every_metric_per_feature_network_and_reuses_cached_real_features(
+        live_dcgan, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path / "cache"))
+    _, checkpoint, _ = live_dcgan
+    report_path = tmp_path / "report.json"
+    args = ["evaluate", "--checkpoint", str(checkpoint), "--samples", "2000", "--seed", "3", "--json", str(report_path)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    report = json.loads(report_path.read_text())
+    rows = {row["name"]: row for row in report["metrics"]}
+    for metric in ("fid", "kid", "is", "precision", "recall", "density", "coverage", "classes_covered",
+                   "kl_uniform", "confidence"):
+        row = rows[f"{metric}_mnist_cnn"]
+        assert row["feature_network"] == "mnist_cnn" and row["samples"] == 2000 and row["seed"] == 3
+        assert row["real_samples"] == 10_000
+    assert rows["kid_mnist_cnn"]["std_error"] > 0 and "inception_v3" in report["unavailable"]
+    assert report["real"] == "mnist test, 10000 images"
+    assert "| fid_mnist_cnn |" in printed and "inception_v3: unavailable" in printed
+    # a trained DCGAN: most classes, samples mostly on the real manifold
+    assert rows["classes_covered_mnist_cnn"]["value"] >= 8 and rows["precision_mnist_cnn"]["value"] > 0.3
+    assert len(report["class_histograms"]["mnist_cnn"]["histogram"]) == 10
+    cached = sorted((tmp_path / "cache").rglob("*.safetensors"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    assert main(args) == 0  # the second evaluation reads the cached real features
+    assert [p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*.safetensors")] == [stamp]
+    assert json.loads(report_path.read_text())["metrics"] == report["metrics"]  # same seed, same figures
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--samples", "5"], "--samples: between 20"),
+    (["--samples", "1000000"], "--samples: between 20"),
+    (["--real-samples", "3"], "--real-samples: at least 20"),
+    (["--dataset", "digits"], "no feature network can judge digits samples here"),
+], ids=["too few", "too many", "too few real", "no judge"])
+def test_evaluate_bad_input_is_one_error_line(live_dcgan, args, message, capsys):
+    _, checkpoint, _ = live_dcgan
+    assert main(["evaluate", "--checkpoint", str(checkpoint), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_reads_a_classifier_checkpoint_as_test_accuracy(capsys):
+    assert main(["evaluate", "--checkpoint", str(pretrained_path("mnist_cnn")), "--limit", "2000"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| accuracy |"))
+    assert float(line.split("|")[2]) > 0.98
+
+
+def test_export_writes_a_shippable_folder_with_its_card_and_evaluation(live_dcgan, tmp_path, capsys):
+    _, checkpoint, _ = live_dcgan
+    out = tmp_path / "pretrained" / "dcgan_mnist"
+    assert main(["export", "--checkpoint", str(checkpoint), "--out", str(out), "--samples", "500",
+                 "--limitation", "trained for a test"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "evaluation.json", "model.safetensors"]
+    card = (out / "README.md").read_text()
+    assert f"python -m trainers train --model dcgan --dataset mnist --preset cpu-small --steps {LIVE_STEPS}" in card
+    assert "python -m trainers export --checkpoint runs/dcgan_mnist --out pretrained/dcgan_mnist" in card
+    assert "| fid_mnist_cnn |" in card and "- trained for a test" in card and "min on cpu" in card
+    assert json.loads((out / "evaluation.json").read_text())["samples"] == 500
+    assert GANModel.from_pretrained(out).sample(4).shape == (4, 1, 28, 28)
+    # a folder without a training run's state cannot be exported, and nothing is written
+    assert main(["export", "--checkpoint", str(out), "--out", str(tmp_path / "again")]) == 2
+    assert "state.json" in capsys.readouterr().err and not (tmp_path / "again").exists()
+
+
+# --------------------------------------------------------------------------- the playground
+def test_session_streams_the_live_metric_beside_the_losses():
+    session = TrainingSession()
+    session.start({"model": "mlp-gan", "dataset": "ring", "steps": 600, "batch_size": 256, "log_every": 20,
+                   "sample_every": 200, "metric_every": 50, "metric_budget": 0.5})
+    deadline = time.monotonic() + 120
+    while session.is_active and time.monotonic() < deadline:
+        time.sleep(0.2)
+    snap = session.snapshot()
+    assert snap["status"] == "done", snap["error"]
+    quality = snap["quality"]
+    assert quality["step"][0] == 0 and quality["step"][-1] == 600 and len(quality["step"]) >= 5
+    assert snap["quality_cost"]["network"] == "toy" and snap["quality_cost"]["samples"] == 500
+    figure = figures.loss_figure(snap["metrics"], quality=quality)
+    names = [trace.name for trace in figure.data]
+    assert "modes_covered" in names and "js_grid" in names
+    phrase = quality_phrase(snap)
+    assert "/8 modes covered" in phrase and "step 600" in phrase and "% of the time" in phrase
+    session.close()
+
+
+def test_the_loss_figure_draws_kid_with_its_standard_error():
+    quality = {"step": [0, 100], "kid_mnist_cnn": [40.0, 5.0], "kid_se_mnist_cnn": [2.0, 0.5],
+               "fid_mnist_cnn": [500.0, 60.0]}
+    figure = figures.loss_figure({"step": [10, 20], "loss_d": [1.0, 0.9], "loss_g": [0.7, 0.8]}, quality=quality)
+    kid = next(trace for trace in figure.data if trace.name == "kid_mnist_cnn")
+    assert list(kid.error_y.array) == [2.0, 0.5] and list(kid.x) == [0, 100]
+    assert any(trace.name == "fid_mnist_cnn" for trace in figure.data)
+    assert not any(trace.name == "kid_se_mnist_cnn" for trace in figure.data)
