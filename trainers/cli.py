@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--metric-every", type=int, default=0,
                        help="steps between live KID/FID measurements in the dataset's domain classifier's "
                             "features (mnist, fashion-mnist, cifar10) or toy mode coverage; kept within 5%% of "
-                            "the wall time; 0: off (default)")
+                            "the training time; 0: off (default)")
     train.add_argument("--metric-samples", type=int, default=500, help="samples per live measurement; default 500")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 

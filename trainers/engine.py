@@ -16,7 +16,7 @@ tensors), so any front end can consume it:
   target) and ``preview`` {"titles", "metrics", "images", "split"} says what they show
 - ``quality``: with ``metric_every``, the live sample-quality metric (:mod:`trainers.metrics.quality`):
   {"values": {"kid_mnist_cnn": ..., "fid_mnist_cnn": ..., ...}, "network", "samples", "cost_s",
-  "share" (of the run's wall time spent on it so far)}; the first is of the untrained model
+  "share" (its part of the time spent training and measuring)}; the first is of the untrained model
 - ``checkpoint``: a folder was written
 - ``done`` (completed or stopped) or ``error`` (diverged: the last good checkpoint is kept)
 
@@ -85,7 +85,7 @@ class RunConfig:
     metric_every: int = field(0, "steps between live sample-quality measurements (KID/FID on a small sample "
                               "in the dataset's domain classifier's features; 0: off)", range=(0, 1_000_000))
     metric_samples: int = field(500, "samples each live measurement draws", range=(20, 10_000))
-    metric_budget: float = field(0.05, "most of the run's wall time the live metric may take; a measurement "
+    metric_budget: float = field(0.05, "most of the training time the live metric may take; a measurement "
                                  "that would exceed it is postponed", range=(0.0, 1.0))
     init_from: str | None = field(None, "start from the weights of this checkpoint folder (same family and "
                                   "architecture), e.g. a PSNR-oriented generator for an SR GAN phase")
@@ -441,15 +441,14 @@ class Trainer:
         except MetricUnavailable as why:
             return None, f"live metric off: {why}"
 
-    def quality_event(self, monitor: Any, elapsed_s: float) -> dict[str, Any]:
+    def quality_event(self, monitor: Any, training_s: float) -> dict[str, Any]:
+        """Measure the live metric; ``share`` is its part of the time spent training and measuring."""
         values = monitor.measure(self.model)
         return {"type": "quality", "step": self.step, "values": values, "network": monitor.name,
-                "samples": monitor.samples, "cost_s": monitor.last_cost_s,
-                "share": monitor.spent_s / max(elapsed_s, monitor.spent_s, 1e-9)}
+                "samples": monitor.samples, "cost_s": monitor.last_cost_s, "share": monitor.share(training_s)}
 
     def run(self) -> Iterator[dict[str, Any]]:
         run = self.run_config
-        setup_started = time.perf_counter()
         monitor, monitor_note = self.live_quality()
         start = self._start_event()
         if monitor_note:
@@ -460,7 +459,7 @@ class Trainer:
         if draws:
             yield self.sample_event()  # what the generator draws before training: the baseline picture
         if monitor is not None:  # the untrained model's figure, the curve's starting point
-            event = self.quality_event(monitor, time.perf_counter() - setup_started)
+            event = self.quality_event(monitor, 0.0)
             # set-up is not training time: the budget counts from here (its cost, with one-off
             # imports, stays the estimate of the next one's, so that one waits its turn)
             monitor.spent_s = event["share"] = 0.0
@@ -470,6 +469,7 @@ class Trainer:
         window_start, window_steps = time.perf_counter(), 0
         last_sample_time = time.perf_counter()
         started = time.perf_counter()
+        training_s = 0.0
         spent_before = self.train_seconds
         reason = "completed"
         while self.step < run.steps:
@@ -481,7 +481,11 @@ class Trainer:
                 continue
             if single:  # a paused run: don't count the pause in steps/s
                 window_start, window_steps = time.perf_counter(), 0
+            step_started = time.perf_counter()
             out = self.train_one(update)
+            # time in training steps alone (not pauses, not a front end's gaps between events):
+            # what the live metric's budget is a share of
+            training_s += time.perf_counter() - step_started
             self.train_seconds = spent_before + time.perf_counter() - started
             window_steps += 1
             for key, value in out.items():
@@ -506,8 +510,8 @@ class Trainer:
                 yield self.sample_event()
                 last_sample_time = time.perf_counter()
             if monitor is not None and (self.step % run.metric_every == 0 or self.step == run.steps) \
-                    and (self.step == run.steps or monitor.due(time.perf_counter() - started)):
-                yield self.quality_event(monitor, time.perf_counter() - started)
+                    and (self.step == run.steps or monitor.due(training_s)):
+                yield self.quality_event(monitor, training_s)
             if checkpoint_due:
                 yield {"type": "checkpoint", "step": self.step, "path": self.save_pretrained(run.out)}
         path = self.save_pretrained(run.out) if run.out and self.step > 0 else None

@@ -6,7 +6,7 @@ Inception), giving rows ``{"name": "fid_mnist_cnn", "metric": "fid", "value", "s
 "feature_network", "samples", "real_samples", "seed"}``. :func:`evaluate_points` does the 2-D
 toys' figures. :class:`LiveQuality` is what the engine runs every few steps: KID and FID on a
 small sample against cached real features, its cost measured and kept within a share of the
-run's wall time.
+time spent training.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def evaluate_points(model, dataset: Dataset, *, samples: int = 10_000, seed: int
 
 class LiveQuality:
     """The cheap metric the engine emits while training, its cost kept under ``budget`` of the
-    run's wall time.
+    time spent training.
 
     Images: KID and FID of ``samples`` fixed-noise samples against ``real_samples`` held-out
     images in the dataset's domain classifier's features (real features cached on disk), and
@@ -182,9 +182,15 @@ class LiveQuality:
     def name(self) -> str:
         return self.network.name if self.network is not None else "toy"
 
-    def due(self, elapsed_s: float) -> bool:
-        """True when spending about the last evaluation's cost again stays within the budget."""
-        return self.spent_s + self.last_cost_s <= self.budget * max(elapsed_s, 1e-9)
+    def due(self, training_s: float) -> bool:
+        """True when spending about the last measurement's cost again keeps the metric within
+        ``budget`` of the time spent training and measuring."""
+        spent = self.spent_s + self.last_cost_s
+        return spent <= self.budget * (training_s + spent)
+
+    def share(self, training_s: float) -> float:
+        """The metric's part of the time spent training and measuring so far."""
+        return self.spent_s / max(training_s + self.spent_s, 1e-9)
 
     def measure(self, model) -> dict[str, float]:
         """The metric now (a fixed noise batch, so the curve shows the model, not the draw)."""
