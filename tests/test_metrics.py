@@ -210,3 +210,18 @@ def test_held_out_images_are_the_test_split_when_there_is_one(data_dir):
         from trainers.model import GANModel
 
         evaluate_generator(GANModel.from_config("dcgan"), "mnist", samples=5, data_dir=str(data_dir))
+
+
+def test_the_domain_classifier_family_learns_mnist_in_a_few_hundred_steps(data_dir):
+    from trainers.engine import RunConfig, Trainer
+    from trainers.evaluation import classifier_accuracy
+
+    trainer = Trainer(RunConfig(model="domain-classifier", dataset="mnist", preset="cpu-small", steps=150,
+                                batch_size=64, data_dir=str(data_dir), overrides={"augment": "shift"}))
+    test = load_dataset("mnist", str(data_dir), "test").subset(2000)
+    before = classifier_accuracy(trainer.model, test)
+    events = list(trainer.run())
+    assert events[-1]["type"] == "done"
+    after = classifier_accuracy(trainer.model, test)
+    print(f"domain-classifier cpu-small, 150 steps: test accuracy {before:.3f} -> {after:.3f}")
+    assert before < 0.3 and after > 0.93

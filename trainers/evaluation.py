@@ -78,13 +78,15 @@ def classifier_accuracy(model: GANModel, test, limit: int | None = None, batch_s
     """Top-1 accuracy of a classifier checkpoint (one network, logits out) on a labelled split."""
     if test.labels is None:
         raise ConfigError(f"{test.name} has no labels to measure accuracy against")
+    from .models.adversarial import evaluating
+
     (network,) = model.networks.values()
-    network.eval()
     count = min(limit or len(test), len(test))
     correct = 0
-    for start in range(0, count, batch_size):
-        x, y = test.batch(torch.arange(start, min(start + batch_size, count)), model.device)
-        correct += int((network(x).argmax(1) == y).sum())
+    with evaluating(network):  # batch norm on running statistics, then back as it was
+        for start in range(0, count, batch_size):
+            x, y = test.batch(torch.arange(start, min(start + batch_size, count)), model.device)
+            correct += int((network(x).argmax(1) == y).sum())
     return correct / max(count, 1)
 
 
