@@ -312,6 +312,10 @@ def test_toy_2d_view_pause_and_step(page, app):
     assert traces[1]["n"] > 100 and traces[2]["n"] > 100
     first_title = wait_until(lambda: plot_title(page, "field-plot"), "a titled field plot")
     wait_until(lambda: plot_title(page, "field-plot") not in ("", first_title), "a newer sample")
+    # the live metric beside the losses: modes covered, measured more than once, and in words
+    wait_until(lambda: any(t["name"] == "modes_covered" and t["n"] >= 2 for t in plot_traces(page, "loss-plot")),
+               "the live metric's curve")
+    assert re.search(r"\d/8 modes covered", status(page)), status(page)
 
     page.click("#pause-btn")
     wait_status(page, r"paused")
