@@ -62,14 +62,20 @@ def test_live_metric_is_off_with_a_note_where_nothing_can_judge_the_samples(data
     assert events[-1]["type"] == "done" and not [e for e in events if e["type"] == "quality"]
 
 
-def test_live_toy_metric_counts_the_ring_modes_as_the_mlp_gan_learns(data_dir):
+def test_live_toy_metric_counts_the_ring_modes_as_the_mlp_gan_learns_and_evaluate_agrees(tmp_path, capsys):
     run = RunConfig(model="mlp-gan", dataset="ring", steps=1500, batch_size=256, seed=0, metric_every=100,
-                    metric_budget=0.2, log_every=100, sample_every=10**6)
+                    metric_budget=0.2, log_every=100, sample_every=10**6, out=str(tmp_path / "ring"))
     quality = [e for e in Trainer(run).run() if e["type"] == "quality"]
     first, last = quality[0]["values"], quality[-1]["values"]
     print([(e["step"], e["values"]["modes_covered"], round(e["values"]["js_grid"], 3)) for e in quality])
     assert first["modes_covered"] <= 2 and last["modes_covered"] >= 6
     assert last["js_grid"] < 0.6 * first["js_grid"]
+    # offline, on 10,000 samples: GAN Lab's figures
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "ring"), "--json", str(tmp_path / "ring.json")]) == 0
+    rows = {row["name"]: row for row in json.loads((tmp_path / "ring.json").read_text())["metrics"]}
+    assert rows["modes_covered"]["value"] >= 6 and rows["num_modes"]["value"] == 8
+    assert rows["high_quality"]["value"] > 0.3 and rows["js_grid"]["value"] < 0.6 * first["js_grid"]
+    assert rows["modes_covered"]["samples"] == 10_000 and "| modes_covered |" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- evaluate and export
