@@ -73,21 +73,12 @@ def evaluate(checkpoint: str | Path, *, dataset: str | None = None, samples: int
     return report
 
 
-@torch.no_grad()
-def classifier_accuracy(model: GANModel, test, limit: int | None = None, batch_size: int = 500) -> float:
+def classifier_accuracy(model: GANModel, test, limit: int | None = None) -> float:
     """Top-1 accuracy of a classifier checkpoint (one network, logits out) on a labelled split."""
-    if test.labels is None:
-        raise ConfigError(f"{test.name} has no labels to measure accuracy against")
-    from .models.adversarial import evaluating
+    from .models.adversarial import classification_accuracy
 
     (network,) = model.networks.values()
-    count = min(limit or len(test), len(test))
-    correct = 0
-    with evaluating(network):  # batch norm on running statistics, then back as it was
-        for start in range(0, count, batch_size):
-            x, y = test.batch(torch.arange(start, min(start + batch_size, count)), model.device)
-            correct += int((network(x).argmax(1) == y).sum())
-    return correct / max(count, 1)
+    return classification_accuracy(network, test, limit)
 
 
 def evaluate_image_to_image(model: GANModel, folder: Path, *, dataset: str | None = None,

@@ -12,10 +12,13 @@ needs ``latent_dim``, ``objective``, ``lr_g``, ``lr_d``, ``beta1`` and ``beta2``
 from __future__ import annotations
 
 import contextlib
+from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..errors import ConfigError
 from ..objectives import Objective, clip_weights, get_objective, gradient_penalty
 
 
@@ -212,3 +215,49 @@ def decay_factor(step: int, end: int, decay_from: float) -> float:
     if step < start:
         return 1.0
     return max(0.0, 1.0 - (step - start) / (end - start))
+
+
+def classification_step(classifier: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor,
+                        labels: Tensor | None, update: str, family: str,
+                        augment: Callable[[Tensor], Tensor] | None = None) -> dict[str, Tensor]:
+    """One supervised cross-entropy step of a classifier family (on ``augment(images)`` when
+    given); "g" has no network to update, so it only measures the batch."""
+    if labels is None:
+        raise ConfigError(f"{family} needs class labels: train it on a labelled dataset")
+    if update == "g":
+        with torch.no_grad(), evaluating(classifier):
+            logits = classifier(images)
+            loss = F.cross_entropy(logits, labels)
+        return {"loss_d": loss, "accuracy": (logits.argmax(1) == labels).float().mean()}
+    # (1) update the classifier: cross-entropy with the true classes (there is no (2): no generator)
+    logits = classifier(augment(images) if augment is not None else images)
+    loss = F.cross_entropy(logits, labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = grad_norm(classifier)
+    optimizer.step()
+    return {"loss_d": loss.detach(), "accuracy": (logits.detach().argmax(1) == labels).float().mean(),
+            "grad_norm_d": norm}
+
+
+@torch.no_grad()
+def classification_accuracy(classifier: nn.Module, dataset, limit: int | None = None, batch_size: int = 1000) -> float:
+    """Top-1 accuracy of a logits-out network on a labelled dataset (e.g. a test split), its first
+    ``limit`` images, batch norm on running statistics; the network's mode is left as it was."""
+    if dataset.labels is None:
+        raise ConfigError(f"{dataset.name} has no labels to measure accuracy against")
+    device = next(classifier.parameters()).device
+    count = len(dataset) if limit is None else min(limit, len(dataset))
+    correct = 0
+    with evaluating(classifier):
+        for start in range(0, count, batch_size):
+            x, y = dataset.batch(torch.arange(start, min(start + batch_size, count)), device)
+            correct += int((classifier(x).argmax(1) == y).sum())
+    return correct / max(count, 1)
+
+
+def no_generator(family: str) -> Callable[..., Tensor]:
+    """A classifier family's ``sample`` and ``noise``: they say there is nothing to sample."""
+    def refuse(*args, **kwargs) -> Tensor:
+        raise ConfigError(f"{family} is a classifier; it has no generator to sample from")
+    return refuse

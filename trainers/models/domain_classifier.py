@@ -21,9 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import field
-from ..errors import ConfigError
 from ..family import FamilySpec
-from .adversarial import evaluating, grad_norm
+from .adversarial import classification_step, no_generator
 from .mc_gan import labelled_fields
 
 
@@ -104,35 +103,16 @@ def augment(config: DomainClassifierConfig, images: Tensor, rng: torch.Generator
 
 def train_step(config: DomainClassifierConfig, networks: nn.ModuleDict, optimizers: dict, real: Tensor,
                labels: Tensor | None, step: int, rng: torch.Generator, update: str = "both") -> dict[str, Tensor]:
-    """One supervised cross-entropy step ("g": nothing to update, only measure the batch)."""
-    if labels is None:
-        raise ConfigError("domain-classifier needs class labels: train it on a labelled dataset")
-    classifier = networks["classifier"]
-    if update == "g":
-        with torch.no_grad(), evaluating(classifier):
-            logits = classifier(real)
-            loss = F.cross_entropy(logits, labels)
-        return {"loss_d": loss, "accuracy": (logits.argmax(1) == labels).float().mean()}
-    # (1) update the classifier: cross-entropy with the true classes (there is no (2): no generator)
+    """One supervised cross-entropy step on an augmented batch ("g": nothing to update, only measure)."""
     optimizer = optimizers["classifier"]
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(config, step)
-    logits = classifier(augment(config, real, rng))
-    loss = F.cross_entropy(logits, labels)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    norm = grad_norm(classifier)
-    optimizer.step()
-    return {"loss_d": loss.detach(), "accuracy": (logits.detach().argmax(1) == labels).float().mean(),
-            "grad_norm_d": norm}
+    return classification_step(networks["classifier"], optimizer, real, labels, update, "domain-classifier",
+                               augment=lambda images: augment(config, images, rng))
 
 
 def data_fields(dataset) -> dict:
     return {**labelled_fields(dataset), "class_names": tuple(dataset.class_names)}
-
-
-def no_generator(*args, **kwargs) -> Tensor:
-    raise ConfigError("domain-classifier is a classifier; it has no generator to sample from")
 
 
 SPEC = FamilySpec(
@@ -144,8 +124,8 @@ SPEC = FamilySpec(
     build=build,
     make_optimizers=make_optimizers,
     train_step=train_step,
-    sample=no_generator,
-    noise=no_generator,
+    sample=no_generator("domain-classifier"),
+    noise=no_generator("domain-classifier"),
     data_fields=data_fields,
     has_generator=False,
     suggested_datasets=("mnist", "fashion-mnist", "cifar10"),

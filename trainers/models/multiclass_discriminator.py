@@ -21,10 +21,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import field
-from ..errors import ConfigError
 from ..family import FamilySpec
 from . import dcgan
-from .adversarial import evaluating, grad_norm
+from .adversarial import classification_accuracy, classification_step, evaluating, no_generator
 from .mc_gan import MulticlassDiscriminator, labelled_fields
 
 
@@ -63,23 +62,8 @@ def train_step(config: MulticlassDiscriminatorConfig, networks: nn.ModuleDict, o
                real: Tensor, labels: Tensor | None, step: int, rng: torch.Generator,
                update: str = "both") -> dict[str, Tensor]:
     """One supervised cross-entropy step on the batch ("g": no network to update, only measure it)."""
-    if labels is None:
-        raise ConfigError("multiclass-discriminator needs class labels: train it on a labelled dataset")
-    classifier = networks["discriminator"]
-    # (1) update D: cross-entropy with the true classes (there is no (2): no generator)
-    if update == "g":
-        with torch.no_grad(), evaluating(classifier):
-            logits = classifier(real)
-            loss = F.cross_entropy(logits, labels)
-        return {"loss_d": loss, "accuracy": (logits.argmax(1) == labels).float().mean()}
-    logits = classifier(real)
-    loss = F.cross_entropy(logits, labels)
-    optimizers["discriminator"].zero_grad(set_to_none=True)
-    loss.backward()
-    norm = grad_norm(classifier)
-    optimizers["discriminator"].step()
-    return {"loss_d": loss.detach(), "accuracy": (logits.detach().argmax(1) == labels).float().mean(),
-            "grad_norm_d": norm}
+    return classification_step(networks["discriminator"], optimizers["discriminator"], real, labels, update,
+                               "multiclass-discriminator")
 
 
 @torch.no_grad()
@@ -89,23 +73,10 @@ def predict(config: MulticlassDiscriminatorConfig, networks: nn.ModuleDict, x: T
         return F.softmax(networks["discriminator"](x), dim=1)
 
 
-@torch.no_grad()
 def accuracy(config: MulticlassDiscriminatorConfig, networks: nn.ModuleDict, dataset,
              limit: int | None = None, batch_size: int = 1000) -> float:
     """Top-1 accuracy on a labelled dataset (e.g. the test split), the first ``limit`` images."""
-    if dataset.labels is None:
-        raise ConfigError(f"{dataset.name} has no labels to measure accuracy against")
-    device = next(networks.parameters()).device
-    count = len(dataset) if limit is None else min(limit, len(dataset))
-    correct = 0
-    for start in range(0, count, batch_size):
-        x, y = dataset.batch(torch.arange(start, min(start + batch_size, count)), device)
-        correct += int((predict(config, networks, x).argmax(1) == y).sum())
-    return correct / max(count, 1)
-
-
-def no_generator(*args, **kwargs) -> Tensor:
-    raise ConfigError("multiclass-discriminator is a classifier; it has no generator to sample from")
+    return classification_accuracy(networks["discriminator"], dataset, limit, batch_size)
 
 
 SPEC = FamilySpec(
@@ -117,8 +88,8 @@ SPEC = FamilySpec(
     build=build,
     make_optimizers=make_optimizers,
     train_step=train_step,
-    sample=no_generator,
-    noise=no_generator,
+    sample=no_generator("multiclass-discriminator"),
+    noise=no_generator("multiclass-discriminator"),
     data_fields=labelled_fields,
     has_generator=False,
     presets={
