@@ -98,8 +98,10 @@ def _shuffled_pixels(images: torch.Tensor, seed: int) -> torch.Tensor:
 def test_fid_kid_and_the_classifier_score_rank_real_shuffled_and_noise_images(domain, tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path))
     name, network, test = domain
-    # interleaved halves: MNIST's first and last 5,000 test digits come from different writers
-    first, second = test.data[0::2], test.data[1::2]
+    # random halves: MNIST's first and last 5,000 test digits come from different writers, and
+    # the CIFAR-10 file cycles through the classes, so neither a cut nor even/odd is a fair split
+    order = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))
+    first, second = test.data[order[:5000]], test.data[order[5000:]]
     noise = torch.randint(0, 256, second.shape, generator=torch.Generator().manual_seed(3), dtype=torch.uint8)
     real_f, real_logits = feats.real_features(network, first)
     rows = {}
@@ -120,14 +122,21 @@ def test_fid_kid_and_the_classifier_score_rank_real_shuffled_and_noise_images(do
 def test_mode_coverage_reads_one_class_for_a_collapsed_generator_and_every_class_for_real_data(domain):
     name, network, test = domain
     real = test.data[:2000]
-    # a collapsed generator: whatever the noise, it draws the same class (here: real images of it)
+    # a collapsed generator: whatever the noise, it draws the same class (here: real images of it;
+    # class 3, a cat in CIFAR-10, is the one its classifier confuses most: 16% read as dogs)
     collapsed = test.data[test.labels == 3][:1000]
     _, real_logits = network(test.to_model_range(real))
     _, collapsed_logits = network(test.to_model_range(collapsed))
-    real_cover, collapsed_cover = sq.class_coverage(real_logits), sq.class_coverage(collapsed_logits)
+    assert network.confusion is not None, "the shipped classifier's evaluation.json has no confusion matrix"
+    real_cover = sq.class_coverage(real_logits, network.confusion)
+    collapsed_cover = sq.class_coverage(collapsed_logits, network.confusion)
+    print(name, "read", collapsed_cover["histogram"], "shares", [round(x, 3) for x in collapsed_cover["shares"]])
     assert real_cover["classes_covered"] == 10 and real_cover["kl_uniform"] < 0.05, real_cover
     assert collapsed_cover["classes_covered"] == 1, collapsed_cover
     assert collapsed_cover["kl_uniform"] > 0.8 * np.log(10), collapsed_cover
+    # taken as read, a weak classifier's confusion would pass for coverage
+    if name == "cifar10":
+        assert sq.class_coverage(collapsed_logits)["classes_covered"] > 1
     # conditional accuracy: images asked for their true class vs for a wrong one
     labels = test.labels[:2000]
     assert sq.conditional_accuracy(real_logits, labels) >= MIN_ACCURACY[name] - 0.02
@@ -214,14 +223,14 @@ def test_held_out_images_are_the_test_split_when_there_is_one(data_dir):
 
 def test_the_domain_classifier_family_learns_mnist_in_a_few_hundred_steps(data_dir):
     from trainers.engine import RunConfig, Trainer
-    from trainers.evaluation import classifier_accuracy
+    from trainers.models.adversarial import classification_accuracy
 
     trainer = Trainer(RunConfig(model="domain-classifier", dataset="mnist", preset="cpu-small", steps=150,
                                 batch_size=64, data_dir=str(data_dir), overrides={"augment": "shift"}))
     test = load_dataset("mnist", str(data_dir), "test").subset(2000)
-    before = classifier_accuracy(trainer.model, test)
+    before = classification_accuracy(trainer.model.networks["classifier"], test)
     events = list(trainer.run())
     assert events[-1]["type"] == "done"
-    after = classifier_accuracy(trainer.model, test)
+    after = classification_accuracy(trainer.model.networks["classifier"], test)
     print(f"domain-classifier cpu-small, 150 steps: test accuracy {before:.3f} -> {after:.3f}")
     assert before < 0.3 and after > 0.93

@@ -57,11 +57,17 @@ def evaluate(checkpoint: str | Path, *, dataset: str | None = None, samples: int
     if not dataset:
         raise ConfigError(f"--dataset: {folder} does not say what it was trained on; name the dataset")
     report: dict[str, Any] = {"checkpoint": str(folder), "family": spec.name}
-    if not spec.has_generator:  # a classifier: its test accuracy
+    if not spec.has_generator:  # a classifier: its test accuracy and confusion matrix
+        from .models.adversarial import confusion_matrix
+
         test = load_dataset(dataset, data_dir, "test", image_size)
+        (network,) = model.networks.values()
+        counts = confusion_matrix(network, test, limit)
         report.update({"dataset": dataset, "split": "test", "metrics": [
-            {"name": "accuracy", "metric": "accuracy", "value": classifier_accuracy(model, test, limit),
-             "feature_network": "none", "samples": min(limit or len(test), len(test)), "seed": 0}]})
+            {"name": "accuracy", "metric": "accuracy", "value": float(counts.diagonal().sum()) / int(counts.sum()),
+             "feature_network": "none", "samples": int(counts.sum()), "seed": 0}],
+            # row = true class, column = what it read: the metrics undo this confusion (class coverage)
+            "confusion": counts.tolist()})
         return report
     from .metrics.quality import evaluate_generator, evaluate_points
 
@@ -71,14 +77,6 @@ def evaluate(checkpoint: str | Path, *, dataset: str | None = None, samples: int
         report.update(evaluate_generator(model, dataset, samples=samples, seed=seed, real_samples=real_samples,
                                          data_dir=data_dir, include_inception=inception))
     return report
-
-
-def classifier_accuracy(model: GANModel, test, limit: int | None = None) -> float:
-    """Top-1 accuracy of a classifier checkpoint (one network, logits out) on a labelled split."""
-    from .models.adversarial import classification_accuracy
-
-    (network,) = model.networks.values()
-    return classification_accuracy(network, test, limit)
 
 
 def evaluate_image_to_image(model: GANModel, folder: Path, *, dataset: str | None = None,

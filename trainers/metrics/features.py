@@ -64,6 +64,9 @@ class FeatureNetwork:
     input_shape: tuple[int, int, int] | None
     device: torch.device
     class_names: tuple[str, ...] = ()
+    #: (K, K) shares: row = true class, column = what the network reads, measured on a test split;
+    #: class coverage undoes this confusion (None: taken as read)
+    confusion: Tensor | None = None
     batch_size: int = 500
 
     @property
@@ -121,7 +124,23 @@ def domain_network(dataset: str, device: str | torch.device = "cpu", folder: str
         name=name, description=f"the project's {dataset} classifier ({root})", embed=network.embed,
         fingerprint=_file_digest(root / WEIGHTS_FILE), device=model.device,
         input_shape=(config.channels, config.image_size, config.image_size),
-        class_names=tuple(config.class_names) or tuple(str(i) for i in range(config.num_classes)))
+        class_names=tuple(config.class_names) or tuple(str(i) for i in range(config.num_classes)),
+        confusion=_measured_confusion(root, config.num_classes))
+
+
+def _measured_confusion(root: Path, classes: int) -> Tensor | None:
+    """The row-normalised confusion matrix `python -m trainers export` stored with the classifier."""
+    from ..checkpoint import read_json
+    from ..errors import CheckpointError
+    from ..pretrained import EVALUATION_FILE
+
+    try:
+        counts = torch.tensor(read_json(root / EVALUATION_FILE).get("confusion"), dtype=torch.float64)
+    except (CheckpointError, TypeError, ValueError, RuntimeError):
+        return None
+    if counts.shape != (classes, classes) or (counts.sum(1) <= 0).any():
+        return None
+    return counts / counts.sum(1, keepdim=True)
 
 
 def _load_domain_model(folder: str, device: str, mtime: float):

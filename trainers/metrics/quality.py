@@ -82,7 +82,7 @@ def score(ref: Reference, fake_features: Tensor, fake_logits: Tensor, asked: Ten
     ``full`` adds IS, precision/recall and density/coverage to FID and KID."""
     values: dict[str, float] = {"fid": sq.frechet_distance(ref.features, fake_features)}
     values["kid"], values["kid_se"] = sq.kernel_distance(ref.features, fake_features, seed=seed)
-    coverage = sq.class_coverage(fake_logits)
+    coverage = sq.class_coverage(fake_logits, ref.network.confusion)
     if full:
         values["is"], values["is_std"] = sq.classifier_score(fake_logits, seed=seed)
         values.update(sq.precision_recall(ref.features, fake_features))
@@ -128,8 +128,9 @@ def evaluate_generator(model, dataset: str, *, samples: int = 10_000, seed: int 
                     row["std_error" if suffix == "_se" else "std"] = values[metric + suffix]
             rows.append(row)
         if network.input_shape is not None:
-            histograms[network.name] = {"classes": list(network.class_names),
-                                        "histogram": sq.class_coverage(logits)["histogram"]}
+            coverage = sq.class_coverage(logits, network.confusion)
+            histograms[network.name] = {"classes": list(network.class_names), "histogram": coverage["histogram"],
+                                        "shares": coverage["shares"]}
     return {"dataset": dataset, "real": described, "samples": samples, "seed": seed, "metrics": rows,
             "class_histograms": histograms, "unavailable": unavailable,
             "seconds": round(time.perf_counter() - started, 1)}

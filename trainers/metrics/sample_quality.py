@@ -124,19 +124,36 @@ def density_coverage(real: Tensor, fake: Tensor, *, k: int = 5) -> dict[str, flo
             "coverage": float(inside.any(dim=0).float().mean())}
 
 
-def class_coverage(logits: Tensor) -> dict[str, object]:
-    """How samples spread over the classes as the classifier reads them: the histogram, the
-    classes covered (at least a quarter of a fair share each), KL(histogram || uniform) in nats
-    (0 for perfectly balanced, log K when all are one class), and the mean top-class confidence."""
+def class_coverage(logits: Tensor, confusion: Tensor | None = None) -> dict[str, object]:
+    """How samples spread over the classes: the histogram of what the classifier reads; the class
+    shares behind it (with the classifier's measured ``confusion``, row = true class, the shares q
+    that best explain the histogram as q @ confusion, q >= 0 summing to 1: Lipton et al.'s
+    black-box correction, https://arxiv.org/abs/1802.03916; else the read shares); the classes
+    covered (each at least a quarter of a fair share); KL(shares || uniform) in nats (0 when
+    balanced, log K when all are one class); and the mean top-class confidence."""
     classes = logits.shape[1]
     probabilities = logits.float().softmax(dim=1)
     confidence, predicted = probabilities.max(dim=1)
     histogram = torch.bincount(predicted, minlength=classes)
     shares = histogram.double() / len(logits)
+    if confusion is not None:
+        shares = _unconfused(shares, confusion.double())
     kl = float((shares[shares > 0] * (shares[shares > 0] * classes).log()).sum())
     covered = int((shares >= COVERED_SHARE_OF_FAIR / classes).sum())
-    return {"histogram": histogram.tolist(), "classes_covered": covered, "num_classes": classes,
-            "kl_uniform": kl, "confidence": float(confidence.mean())}
+    return {"histogram": histogram.tolist(), "shares": shares.tolist(), "classes_covered": covered,
+            "num_classes": classes, "kl_uniform": kl, "confidence": float(confidence.mean())}
+
+
+def _unconfused(read: Tensor, confusion: Tensor) -> Tensor:
+    """argmin_q ||q @ confusion - read|| with q >= 0 and sum(q) = 1 (the sum as a heavily weighted row)."""
+    from scipy.optimize import nnls
+
+    weight = 100.0
+    system = torch.cat([confusion.T, torch.full((1, len(read)), weight, dtype=torch.float64)])
+    target = torch.cat([read, torch.tensor([weight], dtype=torch.float64)])
+    solution, _ = nnls(system.numpy(), target.numpy())
+    shares = torch.from_numpy(solution).clamp(min=0)
+    return shares / shares.sum()
 
 
 def conditional_accuracy(logits: Tensor, asked: Tensor) -> float:

@@ -241,19 +241,28 @@ def classification_step(classifier: nn.Module, optimizer: torch.optim.Optimizer,
 
 
 @torch.no_grad()
-def classification_accuracy(classifier: nn.Module, dataset, limit: int | None = None, batch_size: int = 1000) -> float:
-    """Top-1 accuracy of a logits-out network on a labelled dataset (e.g. a test split), its first
-    ``limit`` images, batch norm on running statistics; the network's mode is left as it was."""
+def confusion_matrix(classifier: nn.Module, dataset, limit: int | None = None, batch_size: int = 1000) -> Tensor:
+    """(K, K) counts of a logits-out network's readings of a labelled dataset (e.g. a test split),
+    its first ``limit`` images: row = true class, column = predicted class. Batch norm on running
+    statistics; the network's mode is left as it was."""
     if dataset.labels is None:
         raise ConfigError(f"{dataset.name} has no labels to measure accuracy against")
     device = next(classifier.parameters()).device
     count = len(dataset) if limit is None else min(limit, len(dataset))
-    correct = 0
+    classes = max(dataset.num_classes, int(dataset.labels.max()) + 1)
+    counts = torch.zeros(classes, classes, dtype=torch.long)
     with evaluating(classifier):
         for start in range(0, count, batch_size):
             x, y = dataset.batch(torch.arange(start, min(start + batch_size, count)), device)
-            correct += int((classifier(x).argmax(1) == y).sum())
-    return correct / max(count, 1)
+            predicted = classifier(x).argmax(1).cpu()
+            counts += torch.bincount(y.cpu() * classes + predicted, minlength=classes * classes).view(classes, classes)
+    return counts
+
+
+def classification_accuracy(classifier: nn.Module, dataset, limit: int | None = None, batch_size: int = 1000) -> float:
+    """Top-1 accuracy on a labelled dataset, its first ``limit`` images (see :func:`confusion_matrix`)."""
+    counts = confusion_matrix(classifier, dataset, limit, batch_size)
+    return float(counts.diagonal().sum()) / max(int(counts.sum()), 1)
 
 
 def no_generator(family: str) -> Callable[..., Tensor]:
