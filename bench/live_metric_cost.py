@@ -22,11 +22,12 @@ from trainers.engine import RunConfig, Trainer
 
 def advance(events, trainer: Trainer, steps: int) -> tuple[float, int]:
     """Run the generator until ``steps`` more training steps are done: (seconds, measurements)."""
-    target, measured = trainer.step + steps, 0
+    target, measured = trainer.step + steps, []
     started = time.perf_counter()
     while trainer.step < target:
         event = next(events)
-        measured += event["type"] == "quality"
+        if event["type"] == "quality":
+            measured.append(event)
     return time.perf_counter() - started, measured
 
 
@@ -47,7 +48,7 @@ def main() -> None:
     for name in runs:  # warm-up: start events, the baseline measurement, one window
         advance(streams[name], runs[name], args.window_steps)
     seconds = {name: 0.0 for name in runs}
-    measurements = {name: 0 for name in runs}
+    measurements: dict[str, list] = {name: [] for name in runs}
     for _ in range(args.windows):
         for name in ("off", "on"):
             spent, measured = advance(streams[name], runs[name], args.window_steps)
@@ -58,7 +59,9 @@ def main() -> None:
     result = {"machine": f"{torch.get_num_threads()} threads, torch {torch.__version__}",
               "steps_per_window": args.window_steps, "windows": args.windows, "metric_every": args.metric_every,
               "budget": args.budget, "steps_per_s_off": round(rate["off"], 2), "steps_per_s_on": round(rate["on"], 2),
-              "ratio_on_vs_off": round(rate["on"] / rate["off"], 3), "measurements": measurements["on"],
+              "ratio_on_vs_off": round(rate["on"] / rate["off"], 3), "measurements": len(measurements["on"]),
+              "measurement_s": [round(e["cost_s"], 3) for e in measurements["on"]],
+              "share_reported": round(measurements["on"][-1]["share"], 4) if measurements["on"] else 0.0,
               "slowdown_percent": round(100 * (1 - rate["on"] / rate["off"]), 1)}
     print(json.dumps(result, indent=2))
     if args.json:

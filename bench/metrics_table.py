@@ -1,8 +1,8 @@
 """The metrics' calibration table: real vs real, shuffled pixels, noise and a trained DCGAN, per
 feature network.
 
-For each dataset the reference is the even-indexed half of its test split (5,000 images); the
-candidates are the odd-indexed half (real vs real), those images with their pixels shuffled,
+For each dataset the reference is a random half of its test split (5,000 images); the
+candidates are the other half (real vs real), those images with their pixels shuffled,
 uniform noise, and 5,000 samples of a DCGAN checkpoint (``--dcgan DATASET=FOLDER``). Inception
 rows appear when its weights are available here; otherwise the table says why not.
 
@@ -34,9 +34,16 @@ def shuffled_pixels(images: torch.Tensor, seed: int = 4) -> torch.Tensor:
     return flat.gather(2, order.expand_as(flat)).view_as(images)
 
 
-def candidates(dataset: str, dcgan: str | None) -> dict[str, torch.Tensor]:
+def halves(dataset: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two random halves of the test split (the CIFAR-10 file cycles through the classes, so
+    even/odd indices would split the classes)."""
     test = load_dataset(dataset, split="test")
-    other = test.to_model_range(test.data[1::2])
+    order = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))
+    return test.data[order[: len(test) // 2]], test.data[order[len(test) // 2:]]
+
+
+def candidates(dataset: str, dcgan: str | None) -> dict[str, torch.Tensor]:
+    other = halves(dataset)[1].float() / 127.5 - 1
     noise = torch.rand(other.shape, generator=torch.Generator().manual_seed(3)) * 2 - 1
     found = {"real (other half)": other, "shuffled pixels": shuffled_pixels(other), "uniform noise": noise}
     if dcgan:
@@ -52,14 +59,15 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     dcgans = dict(item.split("=", 1) for item in args.dcgan)
+    unavailable: dict[str, str] = {}
     rows, lines = [], ["| dataset | feature network | samples | " + " | ".join(SHOWN) + " |",
                        "|---|---|---|" + "---|" * len(SHOWN)]
     for dataset in args.datasets:
         networks, missing = feats.feature_networks(dataset)
-        test = load_dataset(dataset, split="test")
+        reference_images = halves(dataset)[0]
         for network in networks:
-            features, logits = feats.real_features(network, test.data[0::2])
-            ref = Reference(network, features, logits, f"{dataset} test, even half")
+            features, logits = feats.real_features(network, reference_images)
+            ref = Reference(network, features, logits, f"{dataset} test, a random half")
             for label, images in candidates(dataset, dcgans.get(dataset)).items():
                 started = time.perf_counter()
                 f, lg = network(images)
@@ -71,7 +79,9 @@ def main() -> None:
                 lines.append(f"| {dataset} | {network.name} | {label} | " + " | ".join(cells) + " |")
                 print(lines[-1], flush=True)
         for name, why in missing.items():
-            lines.append(f"| {dataset} | {name} | unavailable: {why} |" + " |" * len(SHOWN))
+            lines.append(f"| {dataset} | {name} | unavailable (below) |" + " |" * len(SHOWN))
+            unavailable[name] = why
+    lines += [f"\n{why}" for why in unavailable.values()]
     print("\n".join(lines))
     if args.json:
         with open(args.json, "w") as handle:
