@@ -183,6 +183,8 @@ BAD_TRAIN = {
     "bad objective": (["--set", "objective=wgan"], ["objective", "'wgan'"]),
     "wrong data kind": (["--model", "mlp-gan"], ["mlp-gan trains on points data"]),
     "missing folder": (["--dataset", "folder:/nonexistent/pictures"], ["/nonexistent/pictures", "does not exist"]),
+    "negative metric cadence": (["--metric-every", "-1"], ["metric_every", "outside the allowed range"]),
+    "too few metric samples": (["--metric-samples", "5"], ["metric_samples", "outside the allowed range"]),
     "init from nowhere": (["--init-from", "/nonexistent/run"], ["init_from: /nonexistent/run is not a checkpoint"]),
     "init from another shape": (["--init-from", "{existing}", "--set", "g_width=16"],
                                 ["init_from:", "different architecture", "g_width 8 vs 16"]),

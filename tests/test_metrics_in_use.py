@@ -144,13 +144,27 @@ def test_export_writes_a_shippable_folder_with_its_card_and_evaluation(live_dcga
     assert "state.json" in capsys.readouterr().err and not (tmp_path / "again").exists()
 
 
+@pytest.mark.parametrize("case", ["out is a file", "too few samples", "not a checkpoint"])
+def test_export_bad_input_is_one_error_line_and_writes_nothing(live_dcgan, tmp_path, capsys, case):
+    _, checkpoint, _ = live_dcgan
+    target = tmp_path / "target"
+    target.write_text("mine")
+    args = {"out is a file": ["--checkpoint", str(checkpoint), "--out", str(target)],
+            "too few samples": ["--checkpoint", str(checkpoint), "--out", str(tmp_path / "new"), "--samples", "3"],
+            "not a checkpoint": ["--checkpoint", str(tmp_path / "nowhere"), "--out", str(tmp_path / "new")]}[case]
+    assert main(["export", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert target.read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["target"]
+
+
 # --------------------------------------------------------------------------- the playground
 def test_session_streams_the_live_metric_beside_the_losses():
     session = TrainingSession()
     session.start({"model": "mlp-gan", "dataset": "ring", "steps": 600, "batch_size": 256, "log_every": 20,
                    "sample_every": 200, "metric_every": 50, "metric_budget": 0.5})
     deadline = time.monotonic() + 120
-    while session.is_active and time.monotonic() < deadline:
+    while session.is_active() and time.monotonic() < deadline:
         time.sleep(0.2)
     snap = session.snapshot()
     assert snap["status"] == "done", snap["error"]

@@ -16,7 +16,8 @@ tensors), so any front end can consume it:
   target) and ``preview`` {"titles", "metrics", "images", "split"} says what they show
 - ``quality``: with ``metric_every``, the live sample-quality metric (:mod:`trainers.metrics.quality`):
   {"values": {"kid_mnist_cnn": ..., "fid_mnist_cnn": ..., ...}, "network", "samples", "cost_s",
-  "share" (its part of the time spent training and measuring)}; the first is of the untrained model
+  "share" (its part of the time spent training and measuring)}; the first is of the model as the run
+  starts (untrained, unless resumed)
 - ``checkpoint``: a folder was written
 - ``done`` (completed or stopped) or ``error`` (diverged: the last good checkpoint is kept)
 
@@ -177,7 +178,7 @@ class Trainer:
         self.sampler = EpochSampler(len(self.dataset), run.batch_size, run.seed)
         self.controls = Controls()
         self.step = start_step
-        #: seconds spent in :meth:`run` (over every resume), recorded with each checkpoint
+        #: seconds spent in training steps (over every resume; not pauses), recorded with each checkpoint
         self.train_seconds = 0.0
         self.last_checkpoint: str | None = None
         self._rng = torch.Generator(device=self.device)
@@ -486,7 +487,7 @@ class Trainer:
             # time in training steps alone (not pauses, not a front end's gaps between events):
             # what the live metric's budget is a share of
             training_s += time.perf_counter() - step_started
-            self.train_seconds = spent_before + time.perf_counter() - started
+            self.train_seconds = spent_before + training_s
             window_steps += 1
             for key, value in out.items():
                 sums[key] = sums[key] + value if key in sums else value

@@ -61,6 +61,8 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
     from .registry import get_family
 
     source = Path(checkpoint)
+    if Path(out).exists() and not Path(out).is_dir():  # refused before the minutes an evaluation takes
+        raise CheckpointError(f"--out: {out} is a file; a checkpoint is a folder")
     state = read_json(source / STATE_FILE)
     run = state.get("run")
     if not isinstance(run, dict):
