@@ -28,7 +28,7 @@ from .toy import grid_divergences, mode_coverage
 #: samples drawn per generator call when many are asked for
 CHUNK = 500
 #: bounds on the samples an evaluation draws (KID's 10 blocks and IS's 10 splits need 2 each)
-MIN_SAMPLES, MAX_SAMPLES = 20, 100_000
+MIN_SAMPLES, MAX_SAMPLES = 20, 50_000
 
 
 @dataclass
