@@ -234,3 +234,9 @@ def test_the_domain_classifier_family_learns_mnist_in_a_few_hundred_steps(data_d
     after = classification_accuracy(trainer.model.networks["classifier"], test)
     print(f"domain-classifier cpu-small, 150 steps: test accuracy {before:.3f} -> {after:.3f}")
     assert before < 0.3 and after > 0.93
+
+
+@pytest.mark.parametrize("dataset", ["digits", "folder:../../etc", "celeba"])
+def test_datasets_without_a_shipped_classifier_say_so(dataset):
+    with pytest.raises(feats.MetricUnavailable, match=f"no domain classifier for {dataset}"):
+        feats.domain_network(dataset)

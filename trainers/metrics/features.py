@@ -109,6 +109,11 @@ def domain_network(dataset: str, device: str | torch.device = "cpu", folder: str
     """The project's classifier of ``dataset`` (``pretrained/<dataset>_cnn``, or ``folder``)."""
     from ..models.domain_classifier import DomainClassifier
 
+    from ..data import DATASETS
+
+    if folder is None and dataset not in DATASETS:  # a folder:PATH of one's own has no shipped reader
+        raise MetricUnavailable(f"no domain classifier for {dataset}: the shipped ones read mnist, fashion-mnist "
+                                f"and cifar10; Inception-v3 judges any images when its weights are here")
     name = domain_network_name(dataset)
     root = Path(folder) if folder is not None else pretrained_path(name)
     if not (root / WEIGHTS_FILE).is_file():

@@ -18,11 +18,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..data import Dataset, load_dataset
+from ..data import DATASETS, Dataset, load_dataset
 from ..errors import ConfigError, DatasetUnavailable
 from ..seeding import mix_seed
 from . import sample_quality as sq
-from .features import FeatureNetwork, MetricUnavailable, domain_network, feature_networks, real_features
+from ..pretrained import is_pretrained
+from .features import (FeatureNetwork, MetricUnavailable, domain_network, domain_network_name, feature_networks,
+                       real_features)
 from .toy import grid_divergences, mode_coverage
 
 #: samples drawn per generator call when many are asked for
@@ -175,7 +177,10 @@ class LiveQuality:
         if dataset.kind != "image":
             raise MetricUnavailable(f"the live metric judges generated images or points; {dataset_name} "
                                     f"is {dataset.kind} data (image-to-image families show PSNR in their previews)")
-        network = domain_network(dataset_name, device)  # raises MetricUnavailable for other data
+        if dataset_name not in DATASETS or not is_pretrained(domain_network_name(dataset_name)):  # said briefly: it shows in the lab's status
+            raise MetricUnavailable(f"no domain classifier for {dataset_name} (the shipped ones read mnist, "
+                                    f"fashion-mnist and cifar10)")
+        network = domain_network(dataset_name, device)
         real, described = held_out_images(dataset_name, data_dir, max(samples, 1000), None)
         return cls(network, reference(network, real, described), None, samples, seed, budget)
 
