@@ -437,7 +437,7 @@ class Trainer:
         from .metrics.quality import LiveQuality
 
         try:
-            return LiveQuality.for_run(self.dataset, run.dataset, run.data_dir, run.image_size, run.metric_samples,
+            return LiveQuality.for_run(self.dataset, run.dataset, run.data_dir, run.metric_samples,
                                        mix_seed(run.seed, "live-metric"), run.metric_budget, self.device), None
         except MetricUnavailable as why:
             return None, f"live metric off: {why}"

@@ -105,32 +105,46 @@ def domain_network_name(dataset: str) -> str:
     return dataset.replace("-", "_") + "_cnn"
 
 
-def domain_network(dataset: str, device: str | torch.device = "cpu", folder: str | Path | None = None) -> FeatureNetwork:
-    """The project's classifier of ``dataset`` (``pretrained/<dataset>_cnn``, or ``folder``)."""
-    from ..models.domain_classifier import DomainClassifier
-
+def domain_network(dataset: str, device: str | torch.device = "cpu") -> FeatureNetwork:
+    """The project's classifier of ``dataset`` (``pretrained/<dataset>_cnn``)."""
     from ..data import DATASETS
 
-    if folder is None and dataset not in DATASETS:  # a folder:PATH of one's own has no shipped reader
+    if dataset not in DATASETS:  # a folder:PATH of one's own has no shipped reader
         raise MetricUnavailable(f"no domain classifier for {dataset}: the shipped ones read mnist, fashion-mnist "
                                 f"and cifar10; Inception-v3 judges any images when its weights are here")
-    name = domain_network_name(dataset)
-    root = Path(folder) if folder is not None else pretrained_path(name)
+    root = pretrained_path(domain_network_name(dataset))
     if not (root / WEIGHTS_FILE).is_file():
         raise MetricUnavailable(
-            f"no domain classifier for {dataset}: {root} has no {WEIGHTS_FILE}. Train one with `python -m "
-            f"trainers train --model domain-classifier --dataset {dataset} --out {root}`; the shipped ones "
-            f"are mnist_cnn, fashion_mnist_cnn and cifar10_cnn")
-    model = _load_domain_model(str(root), str(device), (root / WEIGHTS_FILE).stat().st_mtime)
-    network = model.networks["classifier"]
-    assert isinstance(network, DomainClassifier)
-    config = model.config
-    return FeatureNetwork(
-        name=name, description=f"the project's {dataset} classifier ({root})", embed=network.embed,
-        fingerprint=_file_digest(root / WEIGHTS_FILE), device=model.device,
-        input_shape=(config.channels, config.image_size, config.image_size),
-        class_names=tuple(config.class_names) or tuple(str(i) for i in range(config.num_classes)),
-        confusion=_measured_confusion(root, config.num_classes))
+            f"no domain classifier for {dataset}: {root} has no {WEIGHTS_FILE}. Make one with `python -m trainers "
+            f"train --model domain-classifier --dataset {dataset} --out runs/c` and `python -m trainers export "
+            f"--checkpoint runs/c --out {root}`; the shipped ones are mnist_cnn, fashion_mnist_cnn and cifar10_cnn")
+    return _load_domain_network(dataset, str(root), str(device), (root / WEIGHTS_FILE).stat().st_mtime)
+
+
+def _load_domain_network(dataset: str, folder: str, device: str, mtime: float) -> FeatureNetwork:
+    """Built once per process (weights read-only in eval mode, their digest, the confusion
+    matrix): every run's live metric and every evaluation share it. ``mtime`` is in the key so a
+    replaced checkpoint is read again."""
+    with _LOAD_LOCK:
+        key = (folder, device, mtime)
+        if key not in _DOMAIN_NETWORKS:
+            from ..model import GANModel
+
+            model = GANModel.from_pretrained(folder, device=device)
+            if model.family.name != "domain-classifier":
+                raise MetricUnavailable(f"{folder} is a {model.family.name} checkpoint, not a domain-classifier")
+            model.networks.eval().requires_grad_(False)
+            config, root = model.config, Path(folder)
+            _DOMAIN_NETWORKS[key] = FeatureNetwork(
+                name=domain_network_name(dataset), description=f"the project's {dataset} classifier ({folder})",
+                embed=model.networks["classifier"].embed, fingerprint=_file_digest(root / WEIGHTS_FILE),
+                device=model.device, input_shape=(config.channels, config.image_size, config.image_size),
+                class_names=tuple(config.class_names) or tuple(str(i) for i in range(config.num_classes)),
+                confusion=_measured_confusion(root, config.num_classes))
+        return _DOMAIN_NETWORKS[key]
+
+
+_DOMAIN_NETWORKS: dict[tuple[str, str, float], FeatureNetwork] = {}
 
 
 def _measured_confusion(root: Path, classes: int) -> Tensor | None:
@@ -146,24 +160,6 @@ def _measured_confusion(root: Path, classes: int) -> Tensor | None:
     if counts.shape != (classes, classes) or (counts.sum(1) <= 0).any():
         return None
     return counts / counts.sum(1, keepdim=True)
-
-
-def _load_domain_model(folder: str, device: str, mtime: float):
-    """Loaded once per process (read-only, eval mode): the live metric and the demos share it."""
-    with _LOAD_LOCK:
-        key = (folder, device, mtime)
-        if key not in _DOMAIN_MODELS:
-            from ..model import GANModel
-
-            model = GANModel.from_pretrained(folder, device=device)
-            if model.family.name != "domain-classifier":
-                raise MetricUnavailable(f"{folder} is a {model.family.name} checkpoint, not a domain-classifier")
-            model.networks.eval().requires_grad_(False)
-            _DOMAIN_MODELS[key] = model
-        return _DOMAIN_MODELS[key]
-
-
-_DOMAIN_MODELS: dict[tuple[str, str, float], object] = {}
 
 
 # --------------------------------------------------------------------------- Inception

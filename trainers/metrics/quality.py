@@ -21,8 +21,8 @@ from torch import Tensor
 from ..data import DATASETS, Dataset, load_dataset
 from ..errors import ConfigError, DatasetUnavailable
 from ..seeding import mix_seed
-from . import sample_quality as sq
 from ..pretrained import is_pretrained
+from . import sample_quality as sq
 from .features import (FeatureNetwork, MetricUnavailable, domain_network, domain_network_name, feature_networks,
                        real_features)
 from .toy import grid_divergences, mode_coverage
@@ -79,17 +79,18 @@ def generate(model, count: int, seed: int) -> tuple[Tensor, Tensor | None]:
 
 
 def score(ref: Reference, fake_features: Tensor, fake_logits: Tensor, asked: Tensor | None, *,
-          seed: int = 0, full: bool = True) -> dict[str, float]:
+          seed: int = 0, full: bool = True, coverage: dict[str, Any] | None = None) -> dict[str, float]:
     """Metric -> value (and ``<metric>_se`` / ``<metric>_std`` where it has one) for one network.
-    ``full`` adds IS, precision/recall and density/coverage to FID and KID."""
+    ``full`` adds IS, precision/recall and density/coverage to FID and KID; ``coverage`` is the
+    samples' :func:`~.sample_quality.class_coverage` when the caller has it already."""
     values: dict[str, float] = {"fid": sq.frechet_distance(ref.features, fake_features)}
     values["kid"], values["kid_se"] = sq.kernel_distance(ref.features, fake_features, seed=seed)
-    coverage = sq.class_coverage(fake_logits, ref.network.confusion)
     if full:
         values["is"], values["is_std"] = sq.classifier_score(fake_logits, seed=seed)
         values.update(sq.precision_recall(ref.features, fake_features))
         values.update(sq.density_coverage(ref.features, fake_features))
     if ref.network.input_shape is not None:  # class coverage only means something on the domain's classes
+        coverage = coverage or sq.class_coverage(fake_logits, ref.network.confusion)
         values["classes_covered"] = coverage["classes_covered"]
         values["kl_uniform"] = coverage["kl_uniform"]
         values["confidence"] = coverage["confidence"]
@@ -119,7 +120,8 @@ def evaluate_generator(model, dataset: str, *, samples: int = 10_000, seed: int 
     for network in networks:
         ref = reference(network, real, described)
         features, logits = network(fake)
-        values = score(ref, features, logits, asked, seed=seed)
+        coverage = sq.class_coverage(logits, network.confusion) if network.input_shape is not None else None
+        values = score(ref, features, logits, asked, seed=seed, coverage=coverage)
         for metric, value in values.items():
             if metric.endswith(("_se", "_std")):
                 continue
@@ -129,8 +131,7 @@ def evaluate_generator(model, dataset: str, *, samples: int = 10_000, seed: int 
                 if metric + suffix in values:
                     row["std_error" if suffix == "_se" else "std"] = values[metric + suffix]
             rows.append(row)
-        if network.input_shape is not None:
-            coverage = sq.class_coverage(logits, network.confusion)
+        if coverage is not None:
             histograms[network.name] = {"classes": list(network.class_names), "histogram": coverage["histogram"],
                                         "shares": coverage["shares"]}
     return {"dataset": dataset, "real": described, "samples": samples, "seed": seed, "metrics": rows,
@@ -138,13 +139,18 @@ def evaluate_generator(model, dataset: str, *, samples: int = 10_000, seed: int 
             "seconds": round(time.perf_counter() - started, 1)}
 
 
-def evaluate_points(model, dataset: Dataset, *, samples: int = 10_000, seed: int = 0) -> dict[str, Any]:
-    """A toy generator's modes covered and high-quality share (mixtures), and the KL/JS
-    divergences between the real and generated densities on a grid, as GAN Lab reports them."""
-    fake, _ = generate(model, samples, seed)
+def points_figures(dataset: Dataset, fake: Tensor) -> dict[str, float]:
+    """A toy generator's KL/JS divergences from the real density on a grid and, for a mixture,
+    its modes covered and high-quality share, as GAN Lab reports them."""
     values: dict[str, float] = dict(grid_divergences(dataset.data, fake))
     if "modes" in dataset.extra:
         values.update(mode_coverage(fake, dataset.extra["modes"], dataset.extra["mode_std"]))
+    return values
+
+
+def evaluate_points(model, dataset: Dataset, *, samples: int = 10_000, seed: int = 0) -> dict[str, Any]:
+    """:func:`points_figures` of ``samples`` samples, as report rows."""
+    values = points_figures(dataset, generate(model, samples, seed)[0])
     rows = [{"name": key, "metric": key, "value": value, "feature_network": "none", "samples": samples,
              "real_samples": len(dataset), "seed": seed} for key, value in values.items()]
     return {"dataset": dataset.name, "real": f"{dataset.name}, {len(dataset)} points", "samples": samples,
@@ -169,19 +175,20 @@ class LiveQuality:
         self.last_cost_s = 0.0
 
     @classmethod
-    def for_run(cls, dataset: Dataset, dataset_name: str, data_dir: str | None, image_size: int | None,
-                samples: int, seed: int, budget: float, device: torch.device) -> "LiveQuality":
+    def for_run(cls, dataset: Dataset, dataset_name: str, data_dir: str | None, samples: int, seed: int,
+                budget: float, device: torch.device) -> "LiveQuality":
         """For a run on ``dataset``; :class:`MetricUnavailable` says why when nothing can judge it."""
         if dataset.kind == "points":
             return cls(None, None, dataset, samples, seed, budget)
         if dataset.kind != "image":
             raise MetricUnavailable(f"the live metric judges generated images or points; {dataset_name} "
                                     f"is {dataset.kind} data (image-to-image families show PSNR in their previews)")
-        if dataset_name not in DATASETS or not is_pretrained(domain_network_name(dataset_name)):  # said briefly: it shows in the lab's status
+        # said briefly: it shows in the lab's status line
+        if dataset_name not in DATASETS or not is_pretrained(domain_network_name(dataset_name)):
             raise MetricUnavailable(f"no domain classifier for {dataset_name} (the shipped ones read mnist, "
                                     f"fashion-mnist and cifar10)")
         network = domain_network(dataset_name, device)
-        real, described = held_out_images(dataset_name, data_dir, max(samples, 1000), None)
+        real, described = held_out_images(dataset_name, data_dir, max(samples, 1000))
         return cls(network, reference(network, real, described), None, samples, seed, budget)
 
     @property
@@ -203,9 +210,7 @@ class LiveQuality:
         started = time.perf_counter()
         fake, asked = generate(model, self.samples, self.seed)
         if self.points is not None:
-            values = dict(grid_divergences(self.points.data, fake))
-            if "modes" in self.points.extra:
-                values.update(mode_coverage(fake, self.points.extra["modes"], self.points.extra["mode_std"]))
+            values = points_figures(self.points, fake)
         else:
             features, logits = self.network(fake)
             scored = score(self.ref, features, logits, asked, seed=self.seed, full=False)
