@@ -393,3 +393,38 @@ def _points(arr: np.ndarray | None, dim: int) -> np.ndarray | None:
 
 def _title(text: str | None) -> dict | None:
     return None if text is None else dict(text=text, x=0.01, xanchor="left", font=dict(size=14))
+
+
+#: Line colours of compared runs, in run order (plotly's D3 palette).
+RUN_COLORS = CLASS_COLORS
+
+
+def compare_figure(runs: Sequence[Mapping[str, Any]], *, height: int = 300) -> go.Figure:
+    """This session's runs overlaid: one panel per loss and per live-metric series that any run
+    has, one colour per run (a legend entry each), e.g. minimax vs non-saturating vs WGAN-GP on
+    the same seed and budget. `runs` are `TrainingSession.compared_runs()` entries."""
+    if not runs:
+        return empty_figure("Train two or more runs on the Train tab, then compare them here", height=height)
+    loss_keys = list(dict.fromkeys(k for run in runs for k in run["metrics"] if k.startswith("loss")))
+    quality_keys = list(dict.fromkeys(key for run in runs for _, key in quality_series(run["quality"])))
+    panels = [("metrics", key) for key in loss_keys] + [("quality", key) for key in quality_keys]
+    if not panels:
+        return empty_figure("These runs have no curves yet", height=height)
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=min(0.08, 0.3 / len(panels)))
+    for index, run in enumerate(runs):
+        color, in_legend = RUN_COLORS[index % len(RUN_COLORS)], False
+        for row, (source, key) in enumerate(panels, start=1):
+            series = run[source]
+            if key not in series or not series.get("step"):
+                continue
+            fig.add_trace(go.Scatter(x=np.asarray(series["step"], dtype=np.float32),
+                                     y=np.asarray(series[key], dtype=np.float32),
+                                     mode="lines+markers" if source == "quality" else "lines",
+                                     name=run["label"], legendgroup=str(run["run_id"]), showlegend=not in_legend,
+                                     line=dict(color=color, width=2)), row=row, col=1)
+            in_legend = True
+    for row, (_, key) in enumerate(panels, start=1):
+        fig.update_yaxes(title_text=_LABELS.get(key, key), row=row, col=1)
+    fig.update_xaxes(title_text="step", row=len(panels), col=1)
+    fig.update_layout(**{**_LAYOUT, "uirevision": None}, height=max(height, 220 * len(panels)))
+    return fig

@@ -20,13 +20,15 @@ import math
 from typing import Any, Mapping
 
 import gradio as gr
-import numpy as np
 
-from playground import figures
+from playground import demos, figures
+from playground.gradio_demos import DemoContext, build_explore_tab, build_super_resolve_tab, build_translate_tab
+from playground.diagnostics import diagnose, diagnosis_markdown
+from playground.gradio_common import ScratchFolder, sample_image, session_id as _session_id, user_error
 from playground.session import LIVE_STATUSES, SessionRegistry, TrainingSession
 from playground.uploads import inpainting_dataset
 from trainers.data import DATASETS, INPAINT_PREFIX, dataset_kind, inpainting_choices, list_datasets
-from trainers.data.pairs import INPAINT_MASKS as INPAINT_MASK_CHOICES
+from trainers.data.pairs import INPAINT_IMAGES, INPAINT_MASKS as INPAINT_MASK_CHOICES
 from trainers.errors import PlaygroundError
 from trainers.registry import MODELS, get_family
 
@@ -37,8 +39,6 @@ __all__ = ["build_app", "make_run_config", "status_text", "sample_image"]
 #: that would take it past 5% of the run's time, so it never slows training by more
 LIVE_RUN_DEFAULTS = {"log_every": 5, "sample_every": 50, "sample_interval_s": 1.0, "out": None,
                      "metric_every": 25}
-#: Display images at least this many pixels wide (nearest-neighbour, so pixels stay crisp).
-MIN_DISPLAY_PX = 256
 POLL_SECONDS = 0.5
 #: Every sample image is a file in Gradio's cache: sweep every 2 minutes, keep 5 minutes' worth,
 #: so a long run at one image a second cannot fill the disk.
@@ -151,6 +151,7 @@ def make_run_config(
     seed: Any,
     advanced: str | None = None,
     preset: str | None = None,
+    speed: Any = None,
 ) -> dict[str, Any]:
     """Turn the form's values into RunConfig keyword arguments.
 
@@ -178,6 +179,8 @@ def make_run_config(
         "preset": preset or "",
         "overrides": overrides,
         **LIVE_RUN_DEFAULTS,
+        # "steps per update": how often the run reports its losses (the page redraws at 2 Hz anyway)
+        **({"log_every": _as_int(speed, "Steps per update")} if speed not in (None, "") else {}),
     }
 
 
@@ -279,21 +282,6 @@ def family_signals(latest: Mapping[str, float]) -> list[str]:
     return phrases
 
 
-def sample_image(grid: np.ndarray | None, min_px: int = MIN_DISPLAY_PX) -> np.ndarray | None:
-    """A sample grid ready for gr.Image: HxW or HxWx3 uint8, enlarged by an integer factor."""
-    if grid is None:
-        return None
-    img = np.asarray(grid)
-    if img.dtype != np.uint8:
-        img = np.clip(img, 0, 255).astype(np.uint8)
-    if img.ndim == 3 and img.shape[-1] == 1:
-        img = img[..., 0]
-    factor = max(1, int(math.ceil(min_px / max(1, img.shape[1]))))
-    if factor > 1:
-        img = img.repeat(factor, axis=0).repeat(factor, axis=1)
-    return img
-
-
 def _data_kind(snap: Mapping[str, Any]) -> str:
     kind = snap.get("data_kind") or ""
     if kind:
@@ -349,22 +337,9 @@ def dataset_info(name: str) -> str:
 # ----- the page ----------------------------------------------------------------------
 
 
-def user_error(exc: Exception, title: str = "Cannot start") -> gr.Error:
-    """The library's message in a toast, as it is (escaped: gr.Error renders HTML); no traceback
-    in the server log, since bad input is expected, not a bug."""
-    return gr.Error(html.escape(str(exc)), title=title, print_exception=False)
-
-
 def _new_view() -> dict[str, Any]:
     """What this tab has already drawn, so the timer can skip unchanged outputs."""
     return {"run_id": -1, "metrics_version": -1, "sample_version": -1, "status": ""}
-
-
-def _session_id(request: gr.Request | None) -> str:
-    sid = getattr(request, "session_hash", None) if request is not None else None
-    if not sid:
-        raise gr.Error("This page has no session id; reload the page.")
-    return sid
 
 
 @dataclasses.dataclass
@@ -384,10 +359,11 @@ class _Form:
     model_md: gr.Markdown
     dataset_md: gr.Markdown
     config_md: gr.Markdown
+    speed: gr.Slider
 
     def run_inputs(self) -> list[gr.components.Component]:
         return [self.model, self.dataset, self.preset, self.objective, self.steps, self.batch_size,
-                self.lr_g, self.lr_d, self.seed, self.advanced]
+                self.lr_g, self.lr_d, self.seed, self.advanced, self.speed]
 
 
 @dataclasses.dataclass
@@ -401,11 +377,16 @@ class _Views:
     reconstruction: gr.Image
     codes_plot: gr.Plot
     field_plot: gr.Plot
+    diagnostics: gr.Markdown
+    timelapse: gr.Slider
     timer: gr.Timer
+    #: the time-lapse's own picture (image data) or figure (points), driven by the slider alone
+    timelapse_image: gr.Image | None = None
+    timelapse_plot: gr.Plot | None = None
 
     def outputs(self) -> list[gr.components.Component]:
         return [self.view, self.status, self.loss_plot, self.image, self.reconstruction, self.codes_plot,
-                self.field_plot, self.timer]
+                self.field_plot, self.diagnostics, self.timelapse, self.timer]
 
 
 def _form_defaults(model: str | None) -> dict[str, Any]:
@@ -445,12 +426,14 @@ def _build_form(model_name: str | None) -> _Form:
         lr_g = gr.Number(d["lr_g"], label="lr G", elem_id="lr-g")
         lr_d = gr.Number(d["lr_d"], label="lr D", elem_id="lr-d")
         seed = gr.Number(0, label="Seed", precision=0, elem_id="seed")
+    speed = gr.Slider(1, 100, value=LIVE_RUN_DEFAULTS["log_every"], step=1, label="Steps per update",
+                      elem_id="speed", info="how many training steps between loss readings")
     with gr.Accordion("Advanced: model config overrides", open=False, elem_id="advanced-accordion"):
         advanced = gr.Textbox(label="Overrides (JSON object)", placeholder='{"beta1": 0.5}', lines=2,
                               elem_id="advanced")
         config_md = gr.Markdown(config_help(model_name or ""), elem_id="config-help")
     return _Form(model, dataset, preset, objective, steps, batch_size, lr_g, lr_d, seed, advanced,
-                 model_md, dataset_md, config_md)
+                 model_md, dataset_md, config_md, speed)
 
 
 def _build_buttons() -> dict[str, gr.Button]:
@@ -461,6 +444,7 @@ def _build_buttons() -> dict[str, gr.Button]:
             "pause": gr.Button("Pause", elem_id="pause-btn"),
             "resume": gr.Button("Resume", elem_id="resume-btn"),
             "stop": gr.Button("Stop", variant="stop", elem_id="stop-btn"),
+            "reset": gr.Button("Reset", elem_id="reset-btn"),
         }
     with gr.Row():  # GAN Lab's single steps: both networks, D only, G only
         buttons["step"] = gr.Button("Step both", size="sm", elem_id="step-btn")
@@ -472,6 +456,7 @@ def _build_buttons() -> dict[str, gr.Button]:
 def _build_views(first_dataset: str | None) -> _Views:
     kind = _data_kind({"dataset": first_dataset or ""})
     status = gr.Markdown(status_text({}), elem_id="status")
+    diagnostics = gr.Markdown("", elem_id="diagnostics")
     loss_plot = gr.Plot(figures.empty_figure(), label="Losses", elem_id="loss-plot")
     image = gr.Image(None, label="Samples (fixed noise)", type="numpy", format="png", interactive=False,
                      elem_id="sample-image", visible=kind != "points", height=420)
@@ -484,8 +469,14 @@ def _build_views(first_dataset: str | None) -> _Views:
                          elem_id="codes-plot", visible=False)
     field_plot = gr.Plot(figures.empty_figure(), label="Real vs generated, over D's output",
                          elem_id="field-plot", visible=kind == "points")
+    with gr.Accordion("Time-lapse", open=False, elem_id="timelapse-accordion"):
+        timelapse = gr.Slider(0, 1, value=0, step=1, label=TIMELAPSE_LABEL, elem_id="timelapse")
+        timelapse_image = gr.Image(None, label="Sample grid at that step", type="numpy", format="png",
+                                   interactive=False, elem_id="timelapse-image", height=360)
+        timelapse_plot = gr.Plot(figures.empty_figure("No samples yet"), label="Samples at that step",
+                                 elem_id="timelapse-plot", visible=kind == "points")
     return _Views(gr.State(_new_view()), status, loss_plot, image, reconstruction, codes_plot, field_plot,
-                  gr.Timer(POLL_SECONDS, active=False))
+                  diagnostics, timelapse, gr.Timer(POLL_SECONDS, active=False), timelapse_image, timelapse_plot)
 
 
 def _wire_form(form: _Form) -> None:
@@ -511,7 +502,8 @@ def _wire_form(form: _Form) -> None:
             gr.Dropdown(value=values["objective"]) if values.get("objective") else gr.skip(),
         )
 
-    form.model.change(on_model, [form.model],
+    # .input, not .change: a handler that sets the model (Inpaint) sets its dataset too
+    form.model.input(on_model, [form.model],
                       [form.dataset, form.preset, form.objective, form.lr_g, form.lr_d, form.model_md,
                        form.config_md], show_progress="hidden")
     form.preset.input(on_preset, [form.model, form.preset], [form.lr_g, form.lr_d, form.objective],
@@ -520,30 +512,41 @@ def _wire_form(form: _Form) -> None:
 
 
 def _wire_start(registry: SessionRegistry, form: _Form, button: gr.Button, views: _Views) -> None:
-    def on_start(m, d, pre, obj, n, bs, lg, ld, sd, adv, request: gr.Request):
+    def on_start(m, d, pre, obj, n, bs, lg, ld, sd, adv, spd, request: gr.Request):
         session = registry.get_or_create(_session_id(request))
         try:
-            session.start(make_run_config(m, d, obj, n, bs, lg, ld, sd, adv, preset=pre))
+            session.start(make_run_config(m, d, obj, n, bs, lg, ld, sd, adv, preset=pre, speed=spd))
         except PlaygroundError as exc:  # ConfigError, DatasetUnavailable, busy server...
             raise user_error(exc) from exc
         except Exception as exc:  # a library bug must not take the page down
             raise gr.Error(html.escape(f"{type(exc).__name__}: {exc}"), title="Cannot start") from exc
-        snap = session.snapshot()
-        kind = _data_kind(snap)
-        return (
-            _new_view(),
-            status_text(snap),
-            figures.empty_figure("Waiting for the first metrics"),
-            gr.Image(value=None, visible=kind != "points"),
-            gr.Image(value=None, visible=False),
-            gr.Plot(value=figures.empty_figure("No codes yet"), visible=False),
-            gr.Plot(value=figures.empty_figure("Waiting for the first samples"), visible=kind == "points"),
-            gr.Timer(active=True),
-        )
+        return _fresh_outputs(session.snapshot())
 
     # concurrency_limit=None: the registry's run slots are the limit that matters
     button.click(on_start, form.run_inputs(), views.outputs(), concurrency_limit=None,
                  show_progress="minimal")
+
+
+def _fresh_outputs(snap: Mapping[str, Any]) -> tuple:
+    """Outputs for a run just started (or cleared by Reset): empty views of the right kind, the
+    timer on; the timer's ticks fill them in."""
+    kind = _data_kind(snap)
+    idle = snap["status"] == "idle"
+    return (
+        _new_view(),
+        status_text(snap),
+        figures.empty_figure("Press Start to train" if idle else "Waiting for the first metrics"),
+        gr.Image(value=None, visible=kind != "points"),
+        gr.Image(value=None, visible=False),
+        gr.Plot(value=figures.empty_figure("No codes yet"), visible=False),
+        gr.Plot(value=figures.empty_figure("Waiting for the first samples"), visible=kind == "points"),
+        "",
+        gr.Slider(minimum=0, maximum=1, value=0, label=TIMELAPSE_LABEL),
+        gr.Timer(active=not idle),
+    )
+
+
+TIMELAPSE_LABEL = "Time-lapse: drag through the sample grids seen so far"
 
 
 def _wire_controls(registry: SessionRegistry, buttons: Mapping[str, gr.Button], views: _Views) -> None:
@@ -585,29 +588,46 @@ def _wire_polling(registry: SessionRegistry, views: _Views) -> None:
                      show_progress="hidden", trigger_mode="once")
 
 
-def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
-    """Build the Blocks app over `registry` (default: a fresh one); starts its idle reaper."""
+def build_app(registry: SessionRegistry | None = None, shelf: demos.ModelShelf | None = None) -> gr.Blocks:
+    """Build the Blocks app over `registry` (default: a fresh one) and `shelf` (the shipped models;
+    default: those in pretrained/); starts the registry's idle reaper."""
     if registry is None:
         registry = SessionRegistry()
     registry.start_reaper()
     first_model = DEFAULT_MODEL if DEFAULT_MODEL in MODELS else next(iter(MODELS), None)
 
+    shelf = shelf if shelf is not None else demos.ModelShelf()
+    scratch = ScratchFolder()
+    context = DemoContext(registry, shelf, scratch)
+
     with gr.Blocks(title="GAN Playground", delete_cache=CACHE_CLEANUP) as demo:
-        gr.Markdown("# GAN Playground\nTrain a GAN live: watch the losses and the samples, "
-                    "pause, step D or G, and compare objectives.")
-        with gr.Row():
-            with gr.Column(scale=1, min_width=320):
-                form = _build_form(first_model)
-                buttons = _build_buttons()
-            with gr.Column(scale=2, min_width=420):
-                views = _build_views(form.dataset.value)
+        gr.Markdown("# GAN Playground\nTrain a GAN live: watch the losses and the samples, pause, step D or G, "
+                    "and compare objectives. Then explore shipped or your own models.")
+        with gr.Tabs(elem_id="tabs") as tabs:
+            with gr.Tab("Train", id="train", elem_id="tab-train"):
+                with gr.Row():
+                    with gr.Column(scale=1, min_width=320):
+                        form = _build_form(first_model)
+                        buttons = _build_buttons()
+                        _build_downloads(registry, scratch)
+                    with gr.Column(scale=2, min_width=420):
+                        views = _build_views(form.dataset.value)
+                _build_probe(registry)
+            with gr.Tab("Compare", id="compare", elem_id="tab-compare") as compare_tab:
+                _build_compare(registry, compare_tab)
+            with gr.Tab("Explore", id="explore", elem_id="tab-explore"):
+                build_explore_tab(context)
+            with gr.Tab("Translate", id="translate", elem_id="tab-translate"):
+                build_translate_tab(context)
+            with gr.Tab("Super-resolve", id="super-resolve", elem_id="tab-super-resolve"):
+                build_super_resolve_tab(context)
+            with gr.Tab("Inpaint", id="inpaint", elem_id="tab-inpaint"):
+                _build_inpaint(registry, form, views, tabs)
         _wire_form(form)
         _wire_start(registry, form, buttons["start"], views)
         _wire_controls(registry, buttons, views)
         _wire_polling(registry, views)
-        _build_probe(registry)
-        _build_translate(registry)
-        _build_inpaint(registry, form)
+        _wire_timelapse(registry, views)
 
         def on_unload(request: gr.Request):
             sid = getattr(request, "session_hash", None)
@@ -616,6 +636,65 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
 
         demo.unload(on_unload)
     return demo
+
+
+def _wire_timelapse(registry: SessionRegistry, views: _Views) -> None:
+    """The slider picks one of the run's sample grids (or point clouds) seen so far."""
+    def on_timelapse(index, request: gr.Request):
+        session = registry.get(_session_id(request))
+        history = session.sample_history() if session is not None else []
+        if not history:
+            return gr.skip(), gr.skip()
+        sample = history[max(0, min(int(index or 0), len(history) - 1))]
+        if sample.get("points") is not None:
+            snap = session.snapshot()
+            return gr.Image(visible=False), gr.Plot(value=figures.points_figure(
+                snap.get("real"), sample["points"], sample.get("field"), title=f"step {sample['step']}"), visible=True)
+        return gr.Image(value=sample_image(sample.get("grid")), label=f"Sample grid at step {sample['step']}",
+                        visible=True), gr.Plot(visible=False)
+
+    views.timelapse.input(on_timelapse, [views.timelapse], [views.timelapse_image, views.timelapse_plot],
+                          concurrency_limit=None, show_progress="hidden", trigger_mode="always_last")
+
+
+def _build_downloads(registry: SessionRegistry, scratch: ScratchFolder) -> None:
+    """The current weights (safetensors + config, zipped) and the run's curves (CSV and JSON)."""
+    with gr.Accordion("Download", open=False, elem_id="download-accordion"):
+        button = gr.Button("Prepare checkpoint and metrics", size="sm", elem_id="download-btn")
+        files = gr.File(label="Files", file_count="multiple", interactive=False, elem_id="download-files")
+
+    def on_download(request: gr.Request):
+        session = registry.get(_session_id(request))
+        if session is None:
+            raise gr.Error("Nothing to download yet: press Start first.", title="Nothing to download",
+                           print_exception=False)
+        folder = scratch.new_folder("run")
+        try:
+            made = session.export_run(folder)
+        except PlaygroundError as exc:
+            raise user_error(exc, title="Cannot download") from exc
+        return [str(made["checkpoint"]), str(made["csv"]), str(made["json"])]
+
+    button.click(on_download, None, [files], concurrency_limit=2, show_progress="minimal")
+
+
+def _build_compare(registry: SessionRegistry, tab: gr.Tab) -> None:
+    """This session's runs overlaid: losses and live metric, one colour per run."""
+    gr.Markdown("Every run started in this tab, overlaid: e.g. train the same model and seed with minimax, "
+                "non-saturating, least squares and WGAN-GP, then compare their losses and sample quality here.")
+    button = gr.Button("Refresh", size="sm", elem_id="compare-btn")
+    plot = gr.Plot(figures.compare_figure([]), label="Runs of this tab", elem_id="compare-plot")
+    table = gr.Dataframe(headers=["run", "status", "seed", "last step"], value=None, interactive=False,
+                         elem_id="compare-table")
+
+    def on_compare(request: gr.Request):
+        session = registry.get(_session_id(request))
+        runs = session.compared_runs() if session is not None else []
+        rows = [[run["label"], run["status"], run["seed"], (run["metrics"].get("step") or [0])[-1]] for run in runs]
+        return figures.compare_figure(runs), rows
+
+    button.click(on_compare, None, [plot, table], concurrency_limit=None, show_progress="hidden")
+    tab.select(on_compare, None, [plot, table], concurrency_limit=None, show_progress="hidden")
 
 
 PROBE_HEADERS = ["model", "dataset", "step", "code size", "probe accuracy", "random encoder", "margin",
@@ -654,72 +733,49 @@ def _build_probe(registry: SessionRegistry) -> None:
     button.click(on_probe, None, [table], concurrency_limit=2, show_progress="minimal")
 
 
-def _build_translate(registry: SessionRegistry) -> None:
-    """Run this tab's image-to-image model on a person's picture: pix2pix, CycleGAN either way,
-    super-resolution (tiled, any size up to 2048x2048), ESRGAN's PSNR <-> GAN interpolation."""
-    with gr.Accordion("Translate or super-resolve your own picture (pix2pix, cyclegan, srgan, esrgan)",
-                      open=False, elem_id="translate-accordion"):
-        gr.Markdown("Uses the model of this tab's run, on a copy of its weights (training goes on). "
-                    "Super-resolution keeps your picture's size and enlarges it by the model's scale; "
-                    "pix2pix and CycleGAN see it fitted to the square they were trained at.")
-        with gr.Row():
-            source = gr.Image(label="Your picture", type="numpy", image_mode="RGB", sources=["upload", "clipboard"],
-                              elem_id="translate-input")
-            result = gr.Image(label="Result", type="numpy", format="png", interactive=False,
-                              elem_id="translate-output")
-        with gr.Row():
-            direction = gr.Radio([("A to B", "a_to_b"), ("B to A", "b_to_a")], value="a_to_b",
-                                 label="CycleGAN: direction", elem_id="translate-direction")
-            alpha = gr.Slider(0.0, 1.0, value=1.0, step=0.05, elem_id="esrgan-alpha",
-                              label="ESRGAN network interpolation: 0 = PSNR model (smooth), 1 = GAN model (sharp)")
-        button = gr.Button("Translate", elem_id="translate-btn")
+def _build_inpaint(registry: SessionRegistry, form: _Form, views: _Views, tabs: gr.Tabs) -> None:
+    """Deep image prior on a person's own picture (or a built-in one): paint the holes or pick a
+    built-in mask, press Inpaint, and watch the fit on the Train tab."""
+    gr.Markdown("Upload a picture and paint over what should be filled in, or pick a built-in mask; with no "
+                "upload, the built-in picture is used. **Inpaint** starts a deep-image-prior fit (an untrained "
+                "network fitted to the known pixels alone) and shows it live on the Train tab. Pictures are "
+                "shrunk to at most 512 pixels on a side.")
+    editor = gr.ImageEditor(type="numpy", image_mode="RGBA", label="Your picture: paint the holes",
+                            sources=["upload", "clipboard"], transforms=(), layers=False,
+                            brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"), elem_id="inpaint-editor")
+    with gr.Row():
+        builtin = gr.Dropdown(list(INPAINT_IMAGES), value="astronaut", label="Built-in picture (no upload)",
+                              elem_id="inpaint-builtin")
+        mask_kind = gr.Dropdown(list(INPAINT_MASK_CHOICES), value="text", elem_id="inpaint-mask-kind",
+                                label="Mask when nothing is painted")
+        steps = gr.Number(1500, label="Steps", precision=0, elem_id="inpaint-steps")
+    start = gr.Button("Inpaint", variant="primary", elem_id="inpaint-btn")
 
-    def on_translate(image, which, mix, request: gr.Request):
-        session = registry.get(_session_id(request))
-        if session is None:
-            raise gr.Error("Train pix2pix, cyclegan, srgan or esrgan first, then translate with it.",
-                           title="Nothing to translate with", print_exception=False)
-        family = session.snapshot().get("model")
-        options = {"direction": which} if family == "cyclegan" else {"alpha": float(mix)} if family == "esrgan" else {}
-        try:
-            return session.translate(image, **options)
-        except PlaygroundError as exc:
-            raise user_error(exc, title="Cannot translate") from exc
-
-    button.click(on_translate, [source, direction, alpha], [result], concurrency_limit=2, show_progress="minimal")
-    alpha.release(on_translate, [source, direction, alpha], [result], concurrency_limit=2,
-                  show_progress="minimal", trigger_mode="always_last")
-
-
-def _build_inpaint(registry: SessionRegistry, form: _Form) -> None:
-    """Deep image prior on a person's own picture: paint the holes (or pick a built-in mask) and
-    the picture becomes the run's dataset."""
-    with gr.Accordion("Inpaint your own picture (dip-inpaint)", open=False, elem_id="inpaint-accordion"):
-        gr.Markdown("Upload a picture and paint over what should be filled in, or pick a built-in mask. "
-                    "**Use this picture** makes it the dataset of the dip-inpaint model; then press Start "
-                    "and watch the holes fill. Pictures are shrunk to at most 512 pixels on a side.")
-        editor = gr.ImageEditor(type="numpy", image_mode="RGBA", label="Your picture: paint the holes",
-                                sources=["upload", "clipboard"], transforms=(), layers=False,
-                                brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"), elem_id="inpaint-editor")
-        with gr.Row():
-            mask_kind = gr.Dropdown(list(INPAINT_MASK_CHOICES), value="text", elem_id="inpaint-mask-kind",
-                                    label="Mask when nothing is painted")
-            use = gr.Button("Use this picture", elem_id="inpaint-use-btn")
-
-    def on_use(value, kind, model, request: gr.Request):
-        if model != "dip-inpaint":
-            raise gr.Error("Choose the dip-inpaint model first: it is the one that inpaints.",
-                           title="Not an inpainting model", print_exception=False)
+    def on_inpaint(value, picture, kind, how_long, request: gr.Request):
         session = registry.get_or_create(_session_id(request))
-        value = value or {}
+        background = (value or {}).get("background")
         try:
-            name = inpainting_dataset(value.get("background"), session.upload_dir, strokes=value.get("layers"),
-                                      mask_kind=kind)
+            if background is None:
+                name = f"{INPAINT_PREFIX}{picture}:{kind}"
+            else:
+                name = inpainting_dataset(background, session.upload_dir, strokes=(value or {}).get("layers"),
+                                          mask_kind=kind)
+            session.start(make_run_config(INPAINT_MODEL, name, None, how_long, 1, None, None, 0,
+                                          preset=default_preset(INPAINT_MODEL)))
         except PlaygroundError as exc:
-            raise user_error(exc, title="Cannot use this picture") from exc
-        return gr.Dropdown(value=name), dataset_info(name)
+            raise user_error(exc, title="Cannot inpaint") from exc
+        choices = datasets_for(INPAINT_MODEL)
+        return (*_fresh_outputs(session.snapshot()), gr.Tabs(selected="train"),
+                gr.Dropdown(value=INPAINT_MODEL),
+                gr.Dropdown(choices=choices if name in choices else [name, *choices], value=name),
+                dataset_info(name))
 
-    use.click(on_use, [editor, mask_kind, form.model], [form.dataset, form.dataset_md], show_progress="minimal")
+    start.click(on_inpaint, [editor, builtin, mask_kind, steps],
+                [*views.outputs(), tabs, form.model, form.dataset, form.dataset_md], show_progress="minimal",
+                concurrency_limit=None)
+
+
+INPAINT_MODEL = "dip-inpaint"
 
 
 _NOOP_MESSAGES = {
@@ -743,6 +799,10 @@ def _apply(session: TrainingSession, action: str) -> bool:
         if not session.stop():
             raise PlaygroundError("The run is still finishing its step; press Stop again in a moment.")
         return was_active
+    if action == "reset":
+        if not session.reset():
+            raise PlaygroundError("The run is still finishing its step; press Reset again in a moment.")
+        return True
     which = {"step": "both", "step_d": "d", "step_g": "g"}[action]
     return session.step(which)
 
@@ -768,6 +828,17 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
                 codes_out = gr.Plot(value=figures.codes_figure(codes["points"], codes.get("labels"),
                                                                codes.get("classes", ()), codes.get("prior")),
                                     visible=True)
+    if new_run and snap["status"] == "idle":  # Reset: clear what the last run drew
+        return ({**_new_view(), "run_id": snap["run_id"]}, *_fresh_outputs(snap)[1:])
+    diagnostics_out = gr.skip()
+    if new_run or snap["metrics_version"] != seen.get("metrics_version") \
+            or snap["sample_version"] != seen.get("sample_version"):
+        diagnostics_out = diagnosis_markdown(diagnose(snap))
+    timelapse_out = gr.skip()
+    if snap["sample_steps"] and (new_run or snap["sample_version"] != seen.get("sample_version")):
+        steps = snap["sample_steps"]
+        timelapse_out = gr.Slider(maximum=max(1, len(steps) - 1), value=len(steps) - 1,
+                                  label=f"Time-lapse: {len(steps)} sample grids, steps {steps[0]} to {steps[-1]}")
     timer_out = gr.Timer(active=False) if snap["status"] not in LIVE_STATUSES else gr.skip()
     new_seen = {
         "run_id": snap["run_id"],
@@ -775,4 +846,5 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
         "sample_version": snap["sample_version"],
         "status": text,
     }
-    return new_seen, status_out, loss_out, image_out, reconstruction_out, codes_out, field_out, timer_out
+    return (new_seen, status_out, loss_out, image_out, reconstruction_out, codes_out, field_out, diagnostics_out,
+            timelapse_out, timer_out)

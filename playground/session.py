@@ -192,7 +192,8 @@ class _Run:
     quality: DownsampledSeries = field(init=False)
     #: the last measurement's network, samples, cost_s and share of the run's time
     quality_cost: dict[str, Any] = field(default_factory=dict)
-    samples: deque = field(init=False)
+    #: sample events over the whole run: the first, the newest, and thinned between (the time-lapse)
+    samples: list = field(default_factory=list)
     latest: dict[str, float] = field(default_factory=dict)
     metrics_version: int = 0
     sample_version: int = 0
@@ -205,7 +206,6 @@ class _Run:
     def __post_init__(self) -> None:
         self.series = DownsampledSeries(self.max_points)
         self.quality = DownsampledSeries(self.max_points)
-        self.samples = deque(maxlen=self.max_samples)
 
 
 def _default_trainer_factory(config: "RunConfig") -> "Trainer":
@@ -241,10 +241,11 @@ class TrainingSession:
         *,
         slots: RunSlots | None = None,
         max_points: int = 500,
-        max_samples: int = 16,
+        max_samples: int = 32,
         join_timeout_s: float = 15.0,
         trainer_factory: Callable[[Any], Any] | None = None,
         name: str = "session",
+        max_compared: int = 8,
     ) -> None:
         self._slots = slots if slots is not None else RunSlots(None)
         self._max_points = max_points
@@ -257,6 +258,8 @@ class TrainingSession:
         self._run_counter = 0
         self._starting = False  # a Start is replacing the run: snapshots say "starting"
         self._probes: list[dict[str, Any]] = []  # linear-probe results, oldest first
+        #: the curves of this session's earlier runs, newest last, for the Compare view
+        self._past_runs: deque = deque(maxlen=max_compared - 1)
         self._upload_dir: tempfile.TemporaryDirectory | None = None
 
     # ----- controls -------------------------------------------------------------------
@@ -282,6 +285,7 @@ class TrainingSession:
     def _replace_run(self, config: Any, trainer: Any) -> int:
         """Stop the old run, take a slot and launch the worker for `trainer` (control lock held)."""
         self._stop_locked()
+        self._archive_run()
         self._slots.acquire()
         try:
             self._run_counter += 1
@@ -347,6 +351,34 @@ class TrainingSession:
         """Stop the run and join its worker; True when no worker thread is left alive."""
         with self._control_lock:
             return self._stop_locked()
+
+    def reset(self) -> bool:
+        """Stop the run and clear it from the page (back to idle); its curves stay in the comparison.
+        True when no worker thread is left alive."""
+        with self._control_lock:
+            joined = self._stop_locked()
+            if joined:
+                self._archive_run()
+                self._run = None
+            return joined
+
+    def _archive_run(self) -> None:
+        """Keep the current run's curves (not its models) for the comparison (control lock held)."""
+        run = self._run
+        if run is not None and run.metrics_version:
+            with run.lock:
+                self._past_runs.append(_curves(run))
+
+    def compared_runs(self) -> list[dict[str, Any]]:
+        """This session's runs, oldest first, the current one last: ``{"run_id", "label", "metrics",
+        "quality"}`` each, the curves as in `snapshot`."""
+        with self._control_lock:
+            runs = list(self._past_runs)
+            run = self._run
+        if run is not None and run.metrics_version:
+            with run.lock:
+                runs.append(_curves(run))
+        return runs
 
     def close(self) -> bool:
         """Stop and forget the run so its trainer (models, data) can be freed, and delete the
@@ -435,6 +467,7 @@ class TrainingSession:
                 "data_kind": run.info.get("data_kind", ""),
                 "real": run.info.get("real"),
                 "notes": list(run.info.get("notes") or ()),
+                "config": dict(run.info.get("config") or {}),
                 "metrics": run.series.export(),
                 "metrics_stride": run.series.stride,
                 "latest": dict(run.latest),
@@ -451,7 +484,7 @@ class TrainingSession:
         return snap
 
     def sample_history(self) -> list[dict[str, Any]]:
-        """The last `max_samples` sample events (oldest first), for a time-lapse."""
+        """Sample events over the whole run (oldest first; at most `max_samples`, the older ones thinned), for a time-lapse."""
         run = self._run
         if run is None:
             return []
@@ -514,6 +547,60 @@ class TrainingSession:
         _, model = self._model_copy(run)
         return model.translate_image(np.asarray(image), **options)
 
+    def export_run(self, folder: Path) -> dict[str, Path]:
+        """The current run as files in ``folder`` (the front end's own scratch folder): a
+        ``checkpoint`` zip (config.json + model.safetensors: ``GANModel.from_pretrained`` of the
+        unzipped folder rebuilds it, no pickles), its curves as ``csv`` (one row per logged step, the
+        live metric's columns filled where it was measured) and ``json`` (with the run's config)."""
+        import csv
+        import json
+        import zipfile
+
+        from trainers.config import to_dict
+
+        run = self._run
+        if run is None:
+            raise PlaygroundError("Nothing to download yet: press Start first.")
+        step, model = self._model_copy(run)
+        with run.lock:
+            metrics, quality = run.series.export(), run.quality.export()
+            info = {"model": run.info.get("model", ""), "dataset": run.info.get("dataset", ""), "step": step,
+                    "status": run.status, "device": run.info.get("device", "")}
+        folder = Path(folder)
+        stem = f"{info['model'] or 'run'}-step{step}"
+        weights = model.save_pretrained(folder / stem)
+        archive = folder / f"{stem}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for file in sorted(weights.iterdir()):
+                bundle.write(file, f"{stem}/{file.name}")
+        rows: dict[int, dict[str, Any]] = {}
+        for series in (metrics, quality):
+            for index, at in enumerate(series["step"]):
+                row = rows.setdefault(int(at), {"step": int(at)})
+                row.update({key: values[index] for key, values in series.items() if key != "step"})
+        columns = ["step", *dict.fromkeys(k for series in (metrics, quality) for k in series if k != "step")]
+        table = folder / f"{stem}-metrics.csv"
+        with table.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+            writer.writeheader()
+            writer.writerows(rows[at] for at in sorted(rows))
+        report = folder / f"{stem}-metrics.json"
+        finite = {name: {key: [v if not isinstance(v, float) or math.isfinite(v) else None for v in values]
+                         for key, values in series.items()} for name, series in (("metrics", metrics), ("quality", quality))}
+        report.write_text(json.dumps({**info, "run": to_dict(run.config), **finite}, indent=1))  # gaps: null
+        return {"checkpoint": archive, "csv": table, "json": report}
+
+    def model_copy(self) -> Any:
+        """A GANModel with a copy of the current run's weights (training goes on undisturbed),
+        for the Explore demos; PlaygroundError when nothing has been trained in this session."""
+        run = self._run
+        if run is None:
+            raise PlaygroundError("Nothing has been trained in this session yet: start a run on the Train tab, "
+                                  "or choose a shipped model.")
+        model = self._model_copy(run)[1]
+        model.networks.eval().requires_grad_(False)
+        return model
+
     @staticmethod
     def _model_copy(run: "_Run") -> tuple[int, Any]:
         """(the step, a GANModel with a copy of the run's current weights)."""
@@ -569,6 +656,8 @@ class TrainingSession:
                 run.metrics_version += 1
             elif kind == "samples":
                 run.samples.append({k: v for k, v in event.items() if k != "type"})
+                if len(run.samples) > run.max_samples:  # every other older grid goes: the run stays covered
+                    run.samples = run.samples[:-1][::2] + run.samples[-1:]
                 run.sample_version += 1
             elif kind == "checkpoint":
                 run.checkpoint = event.get("path")
@@ -579,6 +668,17 @@ class TrainingSession:
                 run.status = "error"
                 run.error = str(event.get("message", "training failed"))
                 run.checkpoint = event.get("path") or run.checkpoint
+
+
+def _curves(run: _Run) -> dict[str, Any]:
+    """A run's label and curves, detached from its trainer (run lock held)."""
+    config = run.info.get("config") or {}
+    what = [run.info.get("model", getattr(run.config, "model", ""))]
+    if config.get("objective"):
+        what.append(str(config["objective"]))
+    label = f"#{run.run_id} {' '.join(what)} on {run.info.get('dataset', getattr(run.config, 'dataset', ''))}"
+    return {"run_id": run.run_id, "label": label, "status": run.status, "seed": getattr(run.config, "seed", None),
+            "metrics": run.series.export(), "quality": run.quality.export()}
 
 
 def _trainer_step(run: _Run) -> int:
@@ -602,6 +702,7 @@ def _idle_snapshot() -> dict[str, Any]:
         "model": "",
         "dataset": "",
         "data_kind": "",
+        "config": {},
         "real": None,
         "metrics": {"step": []},
         "metrics_stride": 1,

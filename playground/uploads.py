@@ -17,16 +17,24 @@ from trainers.data import INPAINT_PREFIX, load_dataset
 from trainers.data.pairs import INPAINT_MASKS
 from trainers.errors import PlaygroundError
 
-#: The largest picture the inpainting demo takes in (it is shrunk to at most 512 px to fit).
+#: The largest picture a demo takes in (the inpainting demo shrinks it to at most 512 px; super-
+#: resolution refuses more than 2048x2048 after this check, with its own message).
 MAX_UPLOAD_PIXELS = 4096 * 4096
+#: The smallest: a 1x1 or a 3-pixel-thin "picture" is a mistake, not a photo.
+MIN_UPLOAD_SIDE = 8
 
 
-def _as_rgb(image: np.ndarray, what: str) -> np.ndarray:
+def checked_rgb(image: np.ndarray, what: str) -> np.ndarray:
+    """An uploaded picture as uint8 (H, W, 3) (grey repeated, RGBA composited over white), or a
+    PlaygroundError that says what is wrong with it."""
     array = np.asarray(image)
     if array.dtype != np.uint8 or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
         raise PlaygroundError(f"{what} is not an 8-bit grey, RGB or RGBA picture ({array.dtype}, shape {array.shape})")
     if array.shape[0] * array.shape[1] > MAX_UPLOAD_PIXELS:
         raise PlaygroundError(f"{what} is {array.shape[1]}x{array.shape[0]}: at most {MAX_UPLOAD_PIXELS:,} pixels")
+    if min(array.shape[:2]) < MIN_UPLOAD_SIDE:
+        raise PlaygroundError(f"{what} is {array.shape[1]}x{array.shape[0]}: it needs at least "
+                              f"{MIN_UPLOAD_SIDE} pixels on each side")
     if array.ndim == 2 or array.shape[-1] == 1:
         return np.repeat(array.reshape(array.shape[0], array.shape[1], 1), 3, axis=-1)
     if array.shape[-1] == 4:  # composite over white, as a viewer shows it
@@ -57,13 +65,13 @@ def inpainting_dataset(image: np.ndarray | None, folder: Path, *, strokes: Seque
     name that reads them, checked by loading it (a clear PlaygroundError otherwise)."""
     if image is None:
         raise PlaygroundError("Upload a picture to inpaint first.")
-    rgb = _as_rgb(image, "the picture")
+    rgb = checked_rgb(image, "the picture")
     folder.mkdir(parents=True, exist_ok=True)
     image_path = folder / "inpaint-image.png"
     Image.fromarray(rgb).save(image_path)
     painted = strokes_mask(strokes, *rgb.shape[:2])
     if painted is None and mask is not None:
-        grey = _as_rgb(mask, "the mask").mean(-1)
+        grey = checked_rgb(mask, "the mask").mean(-1)
         painted = grey >= 128
     if painted is not None:
         mask_path = folder / "inpaint-mask.png"

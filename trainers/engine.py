@@ -190,6 +190,13 @@ class Trainer:
             self.fixed_labels = torch.arange(classes, device=self.device).repeat(8)
         self.fixed_noise = (self.model.noise(count, seed=mix_seed(run.seed, "fixed-noise"))
                             if self.family.has_generator else None)
+        # how unalike real pictures are, the yardstick of the samples' diversity (mode collapse)
+        self.real_spread = None
+        if self.family.has_generator and self.family.preview is None and self.dataset.kind == "image":
+            from .metrics.sample_quality import spread
+
+            shown = torch.arange(min(len(self.fixed_noise), len(self.dataset)))
+            self.real_spread = spread(self.dataset.to_model_range(self.dataset.data[shown]))
         # the fixed held-out examples an image-to-image family shows before/after
         self.preview_target = self.preview_source = None
         self.preview_split = ""
@@ -357,6 +364,11 @@ class Trainer:
         event: dict[str, Any] = {"type": "samples", "step": self.step}
         if self.dataset.kind == "image":
             event["grid"] = image_grid(samples, nrow=self.grid_columns)
+            if self.real_spread:
+                from .metrics.sample_quality import spread
+
+                # the fixed-noise samples' spread over real pictures': near 0 when G draws one picture
+                event["diversity"] = spread(samples) / self.real_spread
             if self.fixed_real is not None:
                 event["reconstruction"], error = self._reconstruction_grid()
                 event["reconstruction_error"] = {"mse": error, "images": len(self.fixed_real),

@@ -89,3 +89,21 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
     lines += ["## Use", "", "```python", "from trainers.model import GANModel",
               f"model = GANModel.from_pretrained(\"pretrained/{name}\")", "```", ""]
     return model.save_pretrained(out, {EVALUATION_FILE: report, CARD_FILE: "\n".join(lines)})
+
+
+def list_pretrained() -> list[dict[str, str]]:
+    """The shipped checkpoints, by name: ``{"name", "family", "dataset"}`` each, read from their
+    config.json and evaluation.json alone (no weights are loaded); folders that are not
+    checkpoints are skipped."""
+    root = pretrained_root()
+    found = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else ():
+        if not (folder / CONFIG_FILE).is_file():
+            continue
+        try:
+            family = str(read_json(folder / CONFIG_FILE).get("family", ""))
+            report = read_json(folder / EVALUATION_FILE) if (folder / EVALUATION_FILE).is_file() else {}
+        except CheckpointError:
+            continue
+        found.append({"name": folder.name, "family": family, "dataset": str(report.get("dataset", ""))})
+    return found

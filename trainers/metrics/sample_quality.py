@@ -167,3 +167,12 @@ def _check_pair(real: Tensor, fake: Tensor, minimum: int) -> None:
     if len(real) < minimum or len(fake) < minimum:
         raise ValueError(f"this metric needs at least {minimum} samples of each kind, got {len(real)} real "
                          f"and {len(fake)} generated")
+
+
+def spread(images: Tensor) -> float:
+    """Mean pairwise Euclidean distance of a batch (flattened): how unalike the pictures are. Over a
+    real batch's, it reads near 1 for a varied generator and near 0 for a collapsed one."""
+    flat = images.detach().float().flatten(1)
+    if len(flat) < 2:
+        return 0.0
+    return float(torch.pdist(flat).mean())
