@@ -22,6 +22,7 @@ from .model import GANModel
 MODES = ("linear", "spherical")
 MAX_FRAMES = 64
 MAX_WALK_SIDE = 12
+MAX_PER_CLASS = 64
 #: Pictures decoded per forward pass (bounded memory for a 64-frame strip of a big generator)
 CHUNK = 64
 
@@ -106,8 +107,8 @@ def class_noise(model: GANModel, classes: list[int], per_class: int, seed: int,
     bad = [c for c in classes if not 0 <= int(c) < num_classes]
     if bad or not classes:
         raise ConfigError(f"class must be between 0 and {num_classes - 1}, not {bad or 'none'}")
-    if not 1 <= int(per_class) <= 16:
-        raise ConfigError(f"pictures per class must be between 1 and 16, not {per_class}")
+    if not 1 <= int(per_class) <= MAX_PER_CLASS:
+        raise ConfigError(f"pictures per class must be between 1 and {MAX_PER_CLASS}, not {per_class}")
     if not 0 < float(truncation) <= 1:
         raise ConfigError(f"truncation must be above 0 and at most 1 (1 = off), not {truncation}")
     base = model.noise(int(per_class), seed=int(seed)) * float(truncation)

@@ -56,7 +56,7 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def bicubic(image: np.ndarray, outscale: int) -> np.ndarray:
     """The baseline: a bicubic enlargement by ``outscale``."""
-    image = _as_rgb(image)
+    outscale, image = check_outscale(outscale), _as_rgb(image)
     check_size(*image.shape[:2])
     return resize(image, image.shape[0] * outscale, image.shape[1] * outscale)
 
