@@ -18,6 +18,7 @@ from PIL import Image
 from playground import demos
 from playground.gradio_common import ScratchFolder, sample_image, session_id, user_error
 from playground.session import SessionRegistry
+from playground.uploads import read_picture
 from trainers.errors import PlaygroundError
 
 #: Inference requests run at once per endpoint; the rest wait in Gradio's queue with their position.
@@ -63,6 +64,28 @@ def _guard(title: str):
                 raise user_error(exc, title=title) from exc
         return handler
     return wrap
+
+
+def picture_input(elem_id: str) -> tuple[gr.File, gr.Image]:
+    """An upload box and its preview. A file, not gr.Image: every upload reaches
+    `playground.uploads.read_picture`, so a broken file (text named .png, a truncated PNG, a
+    decompression bomb) gets a clear message instead of failing inside the component."""
+    with gr.Row():
+        source = gr.File(label="Your picture (PNG, JPEG, WebP, GIF, BMP)", file_types=["image"], type="filepath",
+                         elem_id=elem_id, height=140)
+        preview = gr.Image(label="Preview", type="numpy", interactive=False, height=200, elem_id=f"{elem_id}-preview")
+
+    def on_upload(path):
+        if path is None:
+            return None
+        try:
+            return read_picture(path)
+        except PlaygroundError as exc:
+            raise user_error(exc, title="Cannot read this picture") from exc
+
+    source.change(on_upload, [source], [preview], show_progress="hidden", concurrency_limit=DEMO_CONCURRENCY,
+                  api_name=False)
+    return source, preview
 
 
 def build_explore_tab(ctx: DemoContext) -> None:
@@ -153,8 +176,7 @@ def build_translate_tab(ctx: DemoContext) -> None:
         model = gr.Dropdown(translators, value=_first(translators), label="Model", elem_id="translate-model")
         direction = gr.Radio([("A to B", "a_to_b"), ("B to A", "b_to_a")], value="a_to_b",
                              label="CycleGAN direction", elem_id="translate-direction")
-    source = gr.Image(label="Your picture", type="numpy", image_mode="RGB", sources=["upload", "clipboard"],
-                      elem_id="translate-input", height=256)
+    source, _ = picture_input("translate-input")
     gr.Examples(ctx.examples("translator", datasets), inputs=[source], label="Examples")
     button = gr.Button("Translate", variant="primary", elem_id="translate-btn")
     with gr.Row():
@@ -166,6 +188,7 @@ def build_translate_tab(ctx: DemoContext) -> None:
 
     @_guard("Cannot translate")
     def on_translate(choice, picture, which, request: gr.Request):
+        picture = read_picture(picture)
         result = demos.translate(ctx.model(choice, "translator", request), picture, which)
         return (sample_image(result["input"]), sample_image(result["output"]),
                 sample_image(result.get("round_trip")))
@@ -185,13 +208,14 @@ def build_super_resolve_tab(ctx: DemoContext) -> None:
                 "in bounded memory). **Self-check** first shrinks your picture by the factor, then scores "
                 "every enlargement against the original (PSNR and SSIM on luma, as in the papers).")
     with gr.Row():
-        models = gr.CheckboxGroup(upscalers, value=upscalers[:1], label="Models", elem_id="sr-models")
+        shipped = [name for name in upscalers if name != demos.SESSION_MODEL]
+        models = gr.CheckboxGroup(upscalers, value=shipped[:1], label="Models (bicubic is always shown)",
+                                  elem_id="sr-models")
         outscale = gr.Radio([2, 4], value=4, label="Factor", elem_id="sr-scale")
         self_check = gr.Checkbox(True, label="Self-check (shrink first, then score)", elem_id="sr-self-check")
     alpha = gr.Slider(0.0, 1.0, value=1.0, step=0.05, elem_id="sr-alpha",
                       label="ESRGAN network interpolation: 0 = PSNR model (smooth), 1 = GAN model (sharp)")
-    source = gr.Image(label="Your picture", type="numpy", image_mode="RGB", sources=["upload", "clipboard"],
-                      elem_id="sr-input", height=256)
+    source, _ = picture_input("sr-input")
     gr.Examples(ctx.examples("photo", []), inputs=[source], label="Examples")
     button = gr.Button("Super-resolve", variant="primary", elem_id="sr-btn")
     compare = gr.ImageSlider(label="Before / after: bicubic | model (without a model: pixels | bicubic)", type="numpy", elem_id="sr-compare")
@@ -201,7 +225,8 @@ def build_super_resolve_tab(ctx: DemoContext) -> None:
 
     @_guard("Cannot super-resolve")
     def on_super_resolve(chosen, factor, check, mix, picture, request: gr.Request):
-        loaded = {name: ctx.model(name, "upscaler", request) for name in chosen}
+        picture = read_picture(picture)
+        loaded = {name: ctx.model(name, "upscaler", request) for name in chosen or ()}
         result = demos.super_resolve(loaded, picture, factor, bool(check), alpha=float(mix))
         outputs = result["outputs"]
         captions = [(picture_out, f"{name}" + (" · PSNR {:.2f} dB, SSIM {:.4f}".format(*result["scores"][name])

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from trainers.data import INPAINT_PREFIX, load_dataset
 from trainers.data.pairs import INPAINT_MASKS
@@ -41,6 +41,36 @@ def checked_rgb(image: np.ndarray, what: str) -> np.ndarray:
         alpha = array[..., 3:4].astype(np.float32) / 255.0
         return (array[..., :3] * alpha + 255.0 * (1 - alpha)).round().astype(np.uint8)
     return array
+
+
+def read_picture(path: str | Path | None, what: str = "the picture") -> np.ndarray:
+    """An uploaded file as a uint8 (H, W, 3) picture, or a PlaygroundError a person can act on.
+
+    The size is checked from the header before any pixel is decoded (a decompression bomb never
+    expands), EXIF orientation is honoured, 16-bit and palette pictures are converted, and
+    transparency is composited over white. Only the file's bytes are read: the path is the one the
+    front end stored the upload at.
+    """
+    if path is None:
+        raise PlaygroundError("Upload a picture or pick an example first.")
+    try:
+        with Image.open(path) as picture:
+            if picture.width * picture.height > MAX_UPLOAD_PIXELS:
+                raise PlaygroundError(f"{what} is {picture.width}x{picture.height}: at most "
+                                      f"{MAX_UPLOAD_PIXELS:,} pixels")
+            picture = ImageOps.exif_transpose(picture)
+            if picture.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: keep the top 8 bits
+                wide = np.asarray(picture, dtype=np.uint32)
+                picture = Image.fromarray((wide >> (8 if wide.max() > 255 else 0)).clip(0, 255).astype(np.uint8))
+            array = np.asarray(picture.convert("RGBA") if picture.mode in ("P", "LA", "PA", "RGBA") else
+                               picture.convert("RGB"))
+    except PlaygroundError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        kind = Path(str(path)).suffix or "a file without an extension"
+        raise PlaygroundError(f"{what} ({kind}) could not be read as a picture: upload a PNG, JPEG, WebP, "
+                              f"GIF or BMP ({type(error).__name__})") from None
+    return checked_rgb(array, what)
 
 
 def strokes_mask(layers: Sequence[np.ndarray] | None, height: int, width: int) -> np.ndarray | None:

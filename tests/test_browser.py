@@ -212,6 +212,21 @@ def close_toasts(page) -> None:
     page.wait_for_function("() => !document.querySelector(\"[data-testid='toast-text']\")")
 
 
+def img_src(page, elem_id: str) -> str | None:
+    img = page.query_selector(f"#{elem_id} img")
+    return img.get_attribute("src") if img else None
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+
+
+def upload(page, elem_id: str, path) -> None:
+    """Upload a file into a gr.Image and wait until the server has it."""
+    with page.expect_response(lambda response: "/upload" in response.url and response.ok):
+        page.set_input_files(f"#{elem_id} input[type=file]", str(path))
+
+
 def active_runs(registry: SessionRegistry) -> int:
     return registry.running_count()
 
@@ -420,8 +435,8 @@ def test_aae_draws_its_2d_codes_live_and_probes_its_encoder(page, app):
 
 @browser_test
 def test_esrgan_trains_live_then_upscales_an_upload_along_its_interpolation_slider(page, app, tmp_path):
-    """Live before/after grids with PSNR against bicubic; then the translate panel super-resolves a
-    person's picture x4, and the network-interpolation slider changes the result."""
+    """Live before/after grids with PSNR against bicubic; then the Super-resolve tab enlarges a
+    person's picture x4 with this tab's run, and the network-interpolation slider changes the result."""
     from PIL import Image
 
     choose_model(page, "esrgan", "sr-natural")
@@ -440,25 +455,29 @@ def test_esrgan_trains_live_then_upscales_an_upload_along_its_interpolation_slid
 
     picture = tmp_path / "picture.png"
     Image.fromarray((np.random.default_rng(1).random((40, 56, 3)) * 255).astype(np.uint8)).save(picture)
-    page.click("#translate-accordion")
-    with page.expect_response(lambda response: "/upload" in response.url and response.ok):
-        page.set_input_files("#translate-input input[type=file]", str(picture))
-    page.wait_for_selector("#translate-input img")
+    open_tab(page, "Super-resolve")
+    for box in page.locator("#sr-models input[type=checkbox]").all():  # this tab's run alone
+        if box.is_checked():
+            box.uncheck()
+    page.get_by_label("this tab's run").check()
+    page.get_by_label("Self-check (shrink first, then score)").uncheck()
+    upload(page, "sr-input", picture)
 
-    def result_src() -> str | None:
-        img = page.query_selector("#translate-output img")
-        return img.get_attribute("src") if img else None
+    def model_picture() -> str | None:
+        images = page.locator("#sr-gallery img").all()
+        return images[1].get_attribute("src") if len(images) >= 2 else None
 
-    page.click("#translate-btn")
-    first = wait_until(result_src, "the upscaled picture")
+    page.click("#sr-btn")
+    first = wait_until(model_picture, "the upscaled picture")
     sharp = image_pixels(page, first)
     assert sharp.shape == (160, 224)  # x4, the picture's own aspect
-    page.locator("#esrgan-alpha input[type=range]").fill("0")
-    page.wait_for_function("() => document.querySelector('#esrgan-alpha input[type=number]').value === '0'")
-    page.click("#translate-btn")
-    second = wait_until(lambda: result_src() not in (None, first) and result_src(), "the PSNR model's picture")
+    page.locator("#sr-alpha input[type=range]").fill("0")
+    page.wait_for_function("() => document.querySelector('#sr-alpha input[type=number]').value === '0'")
+    page.click("#sr-btn")
+    second = wait_until(lambda: model_picture() not in (None, first) and model_picture(), "the PSNR model's picture")
     smooth = image_pixels(page, second)
     assert smooth.shape == sharp.shape and not np.array_equal(smooth, sharp)
+    open_tab(page, "Train")
     page.click("#stop-btn")
     wait_status(page, r"stopped")
 
@@ -467,47 +486,221 @@ def test_esrgan_trains_live_then_upscales_an_upload_along_its_interpolation_slid
 def test_dip_inpaints_an_uploaded_picture_live(page, app, tmp_path):
     from PIL import Image
 
-    choose_model(page, "dip-inpaint", "inpaint:astronaut:text")
     picture = tmp_path / "mine.png"
     Image.fromarray((np.random.default_rng(2).random((70, 90, 3)) * 255).astype(np.uint8)).save(picture)
-    page.click("#inpaint-accordion")
+    open_tab(page, "Inpaint")
     choose(page, "inpaint-mask-kind", "box")
-    # the editor reads an upload in the browser, and one set while the panel is still opening can be
-    # lost; until it has the picture the server says "Upload a picture", so upload again (bounded)
-    deadline = time.monotonic() + 120
-    while True:
-        page.set_input_files("#inpaint-editor input[type=file]", str(picture))
-        page.wait_for_function("() => document.querySelector('#inpaint-editor canvas')")
-        page.wait_for_timeout(1_000)
-        page.click("#inpaint-use-btn")
-        page.wait_for_function("() => document.querySelector('#dataset input').value.endsWith(':box')"
-                               " || document.querySelector(\"[data-testid='toast-text']\")", timeout=90_000)
-        if page.input_value("#dataset input").endswith(":box"):
-            break
-        message = toast_text(page)
-        assert "Upload a picture" in message and time.monotonic() < deadline, message
-        close_toasts(page)
-    assert "gan-upload-" in page.input_value("#dataset input")  # the session's own folder
-    page.click("#start-btn")
-    wait_status(page, r"PSNR in the holes [\d.]+ dB vs mean-colour fill [\d.]+ dB")
-    assert page.is_visible("#sample-image")
+    set_number(page, "inpaint-steps", 300)
+    # the editor reads an upload in the browser; wait for its canvas before pressing Inpaint
+    page.set_input_files("#inpaint-editor input[type=file]", str(picture))
+    page.wait_for_function("() => document.querySelector('#inpaint-editor canvas')")
+    page.wait_for_timeout(1_000)
+    page.click("#inpaint-btn")
+    # the fit streams on the Train tab, with this picture as the dataset
+    wait_status(page, r"PSNR in the holes [\d.]+ dB vs mean-colour fill [\d.]+ dB", timeout_ms=90_000)
+    assert page.is_visible("#sample-image") and page.input_value("#model input") == "dip-inpaint"
+    dataset = page.input_value("#dataset input")
+    assert dataset.endswith(":box") and "gan-upload-" in dataset  # the session's own folder
     page.click("#stop-btn")
     wait_status(page, r"stopped")
 
 
 @browser_test
-def test_translate_and_inpaint_panels_refuse_bad_input(page, app):
-    page.click("#translate-accordion")
+def test_demo_tabs_refuse_bad_input(page, app, tmp_path):
+    """Nothing trained, nothing uploaded, a 1x1 picture, a text file named .png: a toast each,
+    and the page keeps serving."""
+    from PIL import Image
+
+    open_tab(page, "Translate")
+    choose(page, "translate-model", "this tab's run")
     page.click("#translate-btn")
-    assert "first" in toast_text(page)  # nothing trained in this tab yet
+    assert "Upload a picture or pick an example" in toast_text(page)
     close_toasts(page)
-    page.click("#inpaint-accordion")
-    page.click("#inpaint-use-btn")
-    assert "dip-inpaint model first" in toast_text(page)
+    tiny, fake, good = tmp_path / "tiny.png", tmp_path / "notes.png", tmp_path / "good.png"
+    Image.new("RGB", (1, 1)).save(tiny)
+    fake.write_text("this is not a picture")
+    Image.fromarray((np.random.default_rng(3).random((32, 32, 3)) * 255).astype(np.uint8)).save(good)
+    upload(page, "translate-input", tiny)
+    page.click("#translate-btn")
+    assert "1x1: it needs at least 8 pixels on each side" in toast_text(page)
     close_toasts(page)
-    choose_model(page, "dip-inpaint", "inpaint:astronaut:text")
-    page.click("#inpaint-use-btn")
-    assert "Upload a picture" in toast_text(page)
+
+    open_tab(page, "Super-resolve")
+    for box in page.locator("#sr-models input[type=checkbox]").all():
+        if box.is_checked():
+            box.uncheck()
+    page.get_by_label("this tab's run").check()
+    upload(page, "sr-input", good)
+    page.click("#sr-btn")
+    assert "Nothing has been trained in this tab yet" in toast_text(page)
+    close_toasts(page)
+    page.reload()  # a fresh page: an empty upload box
+    page.wait_for_selector("#start-btn")
+    open_tab(page, "Super-resolve")
+    upload(page, "sr-input", fake)
+    assert ".png) could not be read as a picture" in toast_text(page)  # said on upload
+    close_toasts(page)
+
+    open_tab(page, "Inpaint")
+    set_number(page, "inpaint-steps", 0)
+    page.click("#inpaint-btn")
+    assert "steps" in toast_text(page)
+    close_toasts(page)
+    open_tab(page, "Explore")
+    page.click("#generate-btn")  # still serving
+    wait_until(lambda: page.query_selector("#generate-output img"), "a generated grid")
+
+
+@browser_test
+def test_explore_tab_draws_from_a_shipped_model_at_once(page, app):
+    """No training needed: samples, an interpolation strip and GIF, a latent walk, class rows."""
+    open_tab(page, "Explore")
+    assert page.input_value("#explore-model input") in ("dcgan_mnist", "cgan_mnist")
+    choose(page, "explore-model", "dcgan_mnist")
+    page.click("#generate-btn")
+    grid = image_pixels(page, wait_until(lambda: img_src(page, "generate-output"), "generated samples"))
+    assert grid.shape[1] >= 256 and grid.std() > 20  # enlarged, and not a blank picture
+    page.get_by_role("tab", name="Interpolate", exact=True).click()
+    page.click("#interp-btn")
+    strip = image_pixels(page, wait_until(lambda: img_src(page, "interp-strip"), "the strip"))
+    assert strip.shape[1] > 5 * strip.shape[0]  # 8 frames in a row
+    gif = page.request.get(wait_until(lambda: img_src(page, "interp-gif"), "the animation"))
+    assert gif.body()[:6] == b"GIF89a"
+    page.get_by_role("tab", name="Latent walk", exact=True).click()
+    page.click("#walk-btn")
+    walk = image_pixels(page, wait_until(lambda: img_src(page, "walk-output"), "the walk"))
+    assert abs(walk.shape[0] - walk.shape[1]) <= 1  # a square grid
+    page.get_by_role("tab", name="By class", exact=True).click()
+    choose(page, "class-choice", "7")
+    page.click("#class-btn")
+    page.wait_for_function("() => document.querySelector('#class-rows').innerText.includes('top to bottom: 7')")
+    assert img_src(page, "class-output")
+
+
+@browser_test
+def test_translate_and_super_resolve_tabs_work_on_their_examples(page, app):
+    open_tab(page, "Translate")
+    page.locator("#tab-translate .gallery-item, #tab-translate button.gallery").first.click()
+    wait_until(lambda: img_src(page, "translate-input-preview"), "the example's preview")
+    page.click("#translate-btn")
+    output = image_pixels(page, wait_until(lambda: img_src(page, "translate-output"), "a translation"))
+    assert output.shape[0] >= 128
+    if page.input_value("#translate-model input").startswith("cyclegan"):
+        assert wait_until(lambda: img_src(page, "translate-round-trip"), "the round trip")
+
+    open_tab(page, "Super-resolve")
+    page.locator("#tab-super-resolve .gallery-item, #tab-super-resolve button.gallery").first.click()
+    wait_until(lambda: img_src(page, "sr-input-preview"), "the example's preview")
+    page.click("#sr-btn")
+    upscalers = [name for name in _shipped() if name.startswith(("srgan", "esrgan"))]
+    wait_until(lambda: len(page.locator("#sr-gallery img").all()) == 2 + min(1, len(upscalers)),
+               "bicubic, the shipped model and the original")
+    table = wait_until(lambda: "bicubic" in page.inner_text("#sr-scores") and page.inner_text("#sr-scores"),
+                       "the scores")
+    psnr = float(re.search(r"bicubic\s+([\d.]+)", table).group(1))
+    assert 18 < psnr < 40, table  # a real photo, shrunk and enlarged again
+    assert all(name in table for name in upscalers[:1]), table
+
+
+@browser_test
+def test_lab_time_lapse_downloads_compare_and_reset(page, app):
+    _, registry = app
+    choose_model(page, "mlp-gan", "ring")
+    set_number(page, "steps", 150)
+    page.click("#start-btn")
+    wait_status(page, r"done")
+    choose(page, "objective", "minimax")
+    page.click("#start-btn")
+    wait_status(page, r"done")
+
+    # time-lapse: back to an early grid of the run
+    page.click("#timelapse-accordion")
+    page.locator("#timelapse input[type=range]").fill("0")
+    page.wait_for_function("() => document.querySelector('#timelapse-plot .js-plotly-plot')")
+    assert plot_title(page, "timelapse-plot") == "step 0"
+
+    # downloads: a checkpoint zip and the curves
+    page.click("#download-accordion")
+    page.click("#download-btn")
+    wait_until(lambda: len(page.locator("#download-files a").all()) == 3, "three files")
+    names = "".join(page.locator("#download-files").all_inner_texts()).replace("\n", "")
+    assert "mlp-gan-step150.zip" in names and "metrics.csv" in names and "metrics.json" in names
+
+    # compare: both runs overlaid
+    open_tab(page, "Compare")
+    wait_until(lambda: {t["name"] for t in plot_traces(page, "compare-plot")} >=
+               {"#1 mlp-gan non-saturating on ring", "#2 mlp-gan minimax on ring"}, "both runs in the comparison")
+
+    open_tab(page, "Train")
+    page.click("#reset-btn")
+    wait_status(page, r"idle")
+    assert active_runs(registry) == 0
+
+
+@browser_test
+def test_two_tabs_training_at_once_see_only_their_own_run(app, browser):
+    url, registry = app
+    pages = []
+    for model, dataset in (("mlp-gan", "ring"), ("dcgan", "digits")):
+        context = browser.new_context(viewport={"width": 1400, "height": 1300})
+        tab = context.new_page()
+        tab.set_default_timeout(WAIT_MS)
+        tab.goto(url)
+        tab.wait_for_selector("#start-btn")
+        if model != "dcgan":
+            choose_model(tab, model, dataset)
+        set_number(tab, "batch-size", 16)
+        set_number(tab, "steps", 100_000)
+        tab.click("#start-btn")
+        wait_status(tab, r"running")
+        pages.append((tab, model, dataset))
+    try:
+        assert active_runs(registry) == 2
+        for tab, model, dataset in pages:
+            wait_until(lambda: tab.query_selector("#status") and status_step(tab) > 5, "steps")
+            assert f"{model} on {dataset}" in status(tab)
+        ring_tab, digits_tab = pages[0][0], pages[1][0]
+        ring_tab.click("#stop-btn")
+        wait_status(ring_tab, r"stopped")
+        assert "running" in status(digits_tab)  # the other visitor's run goes on
+        digits_tab.click("#stop-btn")
+        wait_status(digits_tab, r"stopped")
+    finally:
+        for tab, _, _ in pages:
+            tab.context.close()
+
+
+@browser_test
+def test_named_endpoints_answer_gradio_client(app, tmp_path):
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    url, _ = app
+    client = Client(url, verbose=False)
+    grid = client.predict("dcgan_mnist", 3, 16, api_name="/generate")
+    assert np.asarray(Image.open(grid)).shape[0] >= 120
+    strip, gif = client.predict("dcgan_mnist", 0, 1, 6, "linear", 0, api_name="/interpolate")
+    assert Image.open(gif).n_frames == 10
+    walk = client.predict("dcgan_mnist", 0, 4, 1.5, 0, api_name="/latent_walk")
+    assert Image.open(walk).size[0] >= 256
+    picture = tmp_path / "in.png"
+    Image.fromarray((np.random.default_rng(0).random((48, 48, 3)) * 255).astype(np.uint8)).save(picture)
+    translator = next(name for name in ("cyclegan_mnist", "pix2pix_facades") if name in _shipped())
+    _, output, _ = client.predict(translator, handle_file(str(picture)), "a_to_b", api_name="/translate")
+    assert Image.open(output).size[0] >= 128
+    upscalers = [name for name in ("srgan_x4",) if name in _shipped()]
+    compare, gallery, scores = client.predict(upscalers, 2, True, 1.0, handle_file(str(picture)),
+                                              api_name="/super_resolve")
+    assert len(gallery) == 2 + len(upscalers)  # bicubic, the models, the original
+    assert [row[0] for row in scores["data"]] == ["bicubic", *upscalers]
+    with pytest.raises(Exception, match="seed must be between 0"):
+        client.predict("dcgan_mnist", -5, 1, 4, "linear", 0, api_name="/interpolate")
+
+
+def _shipped() -> list[str]:
+    from trainers.pretrained import list_pretrained
+
+    return [entry["name"] for entry in list_pretrained()]
 
 
 @browser_test
