@@ -26,7 +26,7 @@ from playground.gradio_demos import DemoContext, build_explore_tab, build_super_
 from playground.diagnostics import diagnose, diagnosis_markdown
 from playground.gradio_common import ScratchFolder, sample_image, session_id as _session_id, user_error
 from playground.session import LIVE_STATUSES, SessionRegistry, TrainingSession
-from playground.uploads import inpainting_dataset
+from playground.uploads import MAX_TRAINING_FILES, inpainting_dataset, training_images
 from trainers.data import DATASETS, INPAINT_PREFIX, dataset_kind, inpainting_choices, list_datasets
 from trainers.data.pairs import INPAINT_IMAGES, INPAINT_MASKS as INPAINT_MASK_CHOICES
 from trainers.errors import PlaygroundError
@@ -608,6 +608,7 @@ def build_app(registry: SessionRegistry | None = None, shelf: demos.ModelShelf |
                 with gr.Row():
                     with gr.Column(scale=1, min_width=320):
                         form = _build_form(first_model)
+                        _build_own_images(registry, form)
                         buttons = _build_buttons()
                         _build_downloads(registry, scratch)
                     with gr.Column(scale=2, min_width=420):
@@ -636,6 +637,32 @@ def build_app(registry: SessionRegistry | None = None, shelf: demos.ModelShelf |
 
         demo.unload(on_unload)
     return demo
+
+
+def _build_own_images(registry: SessionRegistry, form: _Form) -> None:
+    """Train on one's own pictures: a zip (sub-folders become classes) or several files, checked,
+    previewed, then offered as the dataset."""
+    with gr.Accordion("Train on your own pictures", open=False, elem_id="own-images-accordion"):
+        files = gr.File(label=f"A zip, or up to {MAX_TRAINING_FILES} pictures", file_count="multiple",
+                        file_types=[".zip", "image"], type="filepath", elem_id="own-images", height=120)
+        use = gr.Button("Use these pictures", size="sm", elem_id="own-images-btn")
+        summary = gr.Markdown(elem_id="own-images-summary")
+        preview = gr.Image(None, label="What the model will see (first 64)", type="numpy", format="png",
+                           interactive=False, elem_id="own-images-preview", height=300)
+
+    def on_use(paths, model, request: gr.Request):
+        session = registry.get_or_create(_session_id(request))
+        try:
+            made = training_images(paths, session.upload_dir)
+        except PlaygroundError as exc:
+            raise user_error(exc, title="Cannot use these pictures") from exc
+        choices = datasets_for(model)
+        return (sample_image(made["preview"]), made["summary"],
+                gr.Dropdown(choices=[made["dataset"], *choices], value=made["dataset"]),
+                dataset_info(made["dataset"]))
+
+    use.click(on_use, [files, form.model], [preview, summary, form.dataset, form.dataset_md],
+              show_progress="minimal", concurrency_limit=2)
 
 
 def _wire_timelapse(registry: SessionRegistry, views: _Views) -> None:

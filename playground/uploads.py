@@ -114,3 +114,77 @@ def inpainting_dataset(image: np.ndarray | None, folder: Path, *, strokes: Seque
                               f"{', '.join(INPAINT_MASKS)}.")
     load_dataset(name)  # refuses a mask that hides nothing or nearly everything, a too-small picture
     return name
+
+
+#: Caps on a training upload: pictures given one by one, and a zip's size on disk.
+MAX_TRAINING_FILES = 500
+MAX_ZIP_BYTES = 200 * 1024 * 1024
+MIN_TRAINING_IMAGES = 8
+#: Side of the pictures in the preview grid.
+PREVIEW_SIDE = 32
+
+
+def training_images(paths: Sequence[str | Path] | None, folder: Path) -> dict:
+    """A person's own training pictures (one zip, or several picture files) saved into ``folder``
+    (the session's own) under fixed names, checked by loading them as the library will.
+
+    Returns ``{"dataset": "folder:...", "preview": uint8 grid of the first 64, "summary": words}``.
+    A zip keeps its sub-folders (one per class, as the library reads them); loose pictures are
+    checked one by one and the unreadable ones are named in the summary, not fatal. PlaygroundError
+    when nothing usable is left, too many files are given, or the zip is too large.
+    """
+    import shutil
+
+    from trainers.data import DatasetUnavailable, load_dataset
+    from trainers.latent import tile
+
+    paths = [Path(p) for p in (paths or [])]
+    if not paths:
+        raise PlaygroundError("Upload a zip of pictures, or several pictures, first.")
+    zips = [p for p in paths if p.suffix.lower() == ".zip"]
+    target = folder / "training"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    skipped: list[str] = []
+    if zips:
+        if len(paths) > 1:
+            raise PlaygroundError("Upload one zip, or pictures without a zip, not both.")
+        if zips[0].stat().st_size > MAX_ZIP_BYTES:
+            raise PlaygroundError(f"The zip is {zips[0].stat().st_size / 2**20:.0f} MB: at most "
+                                  f"{MAX_ZIP_BYTES // 2**20} MB")
+        source = target / "images.zip"
+        shutil.copyfile(zips[0], source)
+    else:
+        if len(paths) > MAX_TRAINING_FILES:
+            raise PlaygroundError(f"{len(paths)} files: upload at most {MAX_TRAINING_FILES} pictures, or a zip")
+        source = target / "images"
+        source.mkdir()
+        for index, path in enumerate(paths):
+            try:
+                picture = read_picture(path, f"{path.name}")
+            except PlaygroundError:
+                skipped.append(path.name)
+                continue
+            Image.fromarray(picture).save(source / f"image-{index:05d}.png")
+    name = f"folder:{source}"
+    try:
+        dataset = load_dataset(name)
+    except DatasetUnavailable as error:
+        raise PlaygroundError(f"No usable pictures: {error}") from None
+    if len(dataset) < MIN_TRAINING_IMAGES:
+        raise PlaygroundError(f"Only {len(dataset)} usable picture(s): a GAN needs at least {MIN_TRAINING_IMAGES} "
+                              f"(hundreds for good results)")
+    shown = dataset.data[:64]
+    if shown.shape[-1] != PREVIEW_SIDE:
+        from trainers.data.images import resize_images
+
+        shown = resize_images(shown, PREVIEW_SIDE)
+    preview = tile(shown.permute(0, 2, 3, 1).numpy(), columns=8)
+    classes = f", {len(dataset.class_names)} classes ({', '.join(dataset.class_names[:6])}"
+    classes = classes + (", ...)" if len(dataset.class_names) > 6 else ")") if dataset.class_names else ""
+    dropped = len(skipped) + dataset.skipped
+    unread = f"; {dropped} file(s) skipped as unreadable" + (f" ({', '.join(skipped[:3])})" if skipped else "")
+    summary = (f"{len(dataset)} pictures{classes}, trained at {dataset.sample_shape[-1]} px"
+               + (unread if dropped else ""))
+    return {"dataset": name, "preview": preview, "summary": summary}

@@ -552,6 +552,33 @@ def test_demo_tabs_refuse_bad_input(page, app, tmp_path):
 
 
 @browser_test
+def test_training_on_uploaded_pictures_previews_them_first(page, app, tmp_path):
+    from PIL import Image
+
+    files = []
+    for index in range(12):
+        files.append(tmp_path / f"mine-{index}.png")
+        Image.fromarray((np.random.default_rng(index).random((48, 40, 3)) * 255).astype(np.uint8)).save(files[-1])
+    (tmp_path / "oops.png").write_text("not a picture")
+    page.click("#own-images-accordion")
+    with page.expect_response(lambda response: "/upload" in response.url and response.ok):
+        page.set_input_files("#own-images input[type=file]", [str(f) for f in files] + [str(tmp_path / "oops.png")])
+    page.wait_for_function("() => document.querySelectorAll('#own-images tr, #own-images .file').length >= 13"
+                           " || document.querySelector('#own-images').innerText.includes('mine-11')")
+    page.click("#own-images-btn")
+    page.wait_for_function("() => document.querySelector('#own-images-summary').innerText.includes('12 pictures')")
+    assert "1 file(s) skipped as unreadable (oops.png)" in page.inner_text("#own-images-summary")
+    assert wait_until(lambda: img_src(page, "own-images-preview"), "the preview grid")
+    assert page.input_value("#dataset input").startswith("folder:")
+    set_number(page, "batch-size", 8)
+    page.click("#start-btn")
+    wait_status(page, r"running .*dcgan on folder:")
+    wait_until(lambda: image_src(page), "samples of the uploaded set")
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+
+
+@browser_test
 def test_explore_tab_draws_from_a_shipped_model_at_once(page, app):
     """No training needed: samples, an interpolation strip and GIF, a latent walk, class rows."""
     open_tab(page, "Explore")

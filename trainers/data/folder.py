@@ -80,7 +80,10 @@ def _entries(path: Path):
                 name = info.filename
                 if info.is_dir() or Path(name).suffix.lower() not in IMAGE_SUFFIXES or "__MACOSX" in name:
                     continue
-                yield name, (archive.read(info) if info.file_size <= MAX_FILE_BYTES else None)
+                hostile = name.startswith("/") or ".." in name.split("/")  # names only label classes, but
+                # a "../x" entry is a crafted archive: skipped and counted, not read
+                fits = info.file_size <= MAX_FILE_BYTES and not hostile
+                yield name, (archive.read(info) if fits else None)
 
 
 @functools.lru_cache(maxsize=4)

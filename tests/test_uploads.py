@@ -1,0 +1,101 @@
+"""A person's uploads: pictures for the demos and training sets, read or refused with a message."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from playground.uploads import MIN_TRAINING_IMAGES, read_picture, training_images
+from trainers.data import load_dataset
+from trainers.errors import PlaygroundError
+
+
+def save(path: Path, array: np.ndarray, **options) -> Path:
+    Image.fromarray(array).save(path, **options)
+    return path
+
+
+def noise_picture(seed: int, shape=(40, 50, 3)) -> np.ndarray:
+    return (np.random.default_rng(seed).random(shape) * 255).astype(np.uint8)
+
+
+def test_read_picture_converts_what_people_upload(tmp_path):
+    rgb = noise_picture(0)
+    assert np.array_equal(read_picture(save(tmp_path / "a.png", rgb)), rgb)
+    grey = read_picture(save(tmp_path / "g.png", rgb[..., 0]))
+    assert grey.shape == (40, 50, 3) and np.array_equal(grey[..., 1], rgb[..., 0])
+    # 16-bit grey keeps its top 8 bits
+    wide = Image.fromarray((rgb[..., 0].astype(np.uint16) * 256).astype(np.uint16))
+    wide.save(tmp_path / "w.png")
+    assert np.array_equal(read_picture(tmp_path / "w.png")[..., 0], rgb[..., 0])
+    # transparency over white; a palette picture; CMYK
+    rgba = np.dstack([rgb, np.zeros((40, 50), np.uint8)])
+    assert (read_picture(save(tmp_path / "t.png", rgba)) == 255).all()
+    Image.fromarray(rgb).convert("P").save(tmp_path / "p.png")
+    assert read_picture(tmp_path / "p.png").shape == (40, 50, 3)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "c.jpg")
+    assert read_picture(tmp_path / "c.jpg").shape == (40, 50, 3)
+    # EXIF orientation 6 (rotate 90): a phone photo shows upright
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(rgb).save(tmp_path / "r.jpg", exif=exif)
+    assert read_picture(tmp_path / "r.jpg").shape == (50, 40, 3)
+
+
+def test_read_picture_refuses_broken_files_with_a_message(tmp_path):
+    (tmp_path / "notes.png").write_text("not a picture")
+    with pytest.raises(PlaygroundError, match=r"\(\.png\) could not be read as a picture"):
+        read_picture(tmp_path / "notes.png")
+    data = (save(tmp_path / "whole.png", noise_picture(1))).read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(PlaygroundError, match="could not be read"):
+        read_picture(tmp_path / "cut.png")
+    with pytest.raises(PlaygroundError, match="1x1: it needs at least 8 pixels"):
+        read_picture(save(tmp_path / "dot.png", np.zeros((1, 1, 3), np.uint8)))
+    with pytest.raises(PlaygroundError, match="at least 8 pixels"):
+        read_picture(save(tmp_path / "thin.png", np.zeros((3, 900, 3), np.uint8)))
+    # a huge picture is refused from its header, before its pixels are decoded
+    Image.new("1", (5000, 4000)).save(tmp_path / "huge.png")
+    with pytest.raises(PlaygroundError, match="5000x4000: at most"):
+        read_picture(tmp_path / "huge.png")
+    with pytest.raises(PlaygroundError, match="Upload a picture"):
+        read_picture(None)
+
+
+def test_training_images_from_loose_files_and_from_a_zip(tmp_path):
+    files = [save(tmp_path / f"p{i}.png", noise_picture(i)) for i in range(10)]
+    (tmp_path / "bad.png").write_text("nope")
+    made = training_images([*files, tmp_path / "bad.png"], tmp_path / "session")
+    assert "10 pictures" in made["summary"] and "1 file(s) skipped as unreadable (bad.png)" in made["summary"]
+    assert made["preview"].shape == (34 * 2 + 2, 34 * 8 + 2, 3)
+    assert len(load_dataset(made["dataset"])) == 10  # the library reads what was saved
+
+    archive = tmp_path / "set.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for index, file in enumerate(files):
+            bundle.write(file, f"{'cats' if index % 2 else 'dogs'}/{file.name}")
+        bundle.writestr("../../escape.png", files[0].read_bytes())  # a hostile name is only read, never a path
+    made = training_images([archive], tmp_path / "session")
+    dataset = load_dataset(made["dataset"])
+    assert "10 pictures, 2 classes (cats, dogs)" in made["summary"] and dataset.num_classes == 2
+    assert "1 file(s) skipped" in made["summary"]
+    assert not (tmp_path / "escape.png").exists() and made["dataset"].endswith("session/training/images.zip")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: [], "Upload a zip of pictures"),
+    (lambda d: [save(d / f"p{i}.png", noise_picture(i)) for i in range(MIN_TRAINING_IMAGES - 1)],
+     f"Only {MIN_TRAINING_IMAGES - 1} usable"),
+    (lambda d: [d / "x.zip", d / "y.png"], "not both"),
+    (lambda d: [d / "empty.zip"], "No usable pictures"),
+])
+def test_training_images_refuse_what_cannot_train(tmp_path, make, message):
+    with zipfile.ZipFile(tmp_path / "x.zip", "w"), zipfile.ZipFile(tmp_path / "empty.zip", "w"):
+        pass
+    save(tmp_path / "y.png", noise_picture(0))
+    with pytest.raises(PlaygroundError, match=message):
+        training_images(make(tmp_path), tmp_path / "session")
