@@ -23,6 +23,7 @@ import gradio as gr
 
 from playground import demos, figures
 from playground.gradio_demos import DemoContext, build_explore_tab, build_super_resolve_tab, build_translate_tab
+from playground.config_form import FormField, form_fields, overrides_from_form
 from playground.diagnostics import diagnose, diagnosis_markdown
 from playground.gradio_common import ScratchFolder, sample_image, session_id as _session_id, user_error
 from playground.session import LIVE_STATUSES, SessionRegistry, TrainingSession
@@ -152,6 +153,7 @@ def make_run_config(
     advanced: str | None = None,
     preset: str | None = None,
     speed: Any = None,
+    edited: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Turn the form's values into RunConfig keyword arguments.
 
@@ -169,6 +171,7 @@ def make_run_config(
     for name, value in (("objective", objective), ("lr_g", lr_g), ("lr_d", lr_d)):
         if name in fields and value not in (None, ""):
             overrides[name] = value
+    overrides.update(overrides_from_form(model, edited or {}))
     overrides.update(parse_overrides(advanced))
     return {
         "model": model,
@@ -308,21 +311,6 @@ def model_info(model: str) -> str:
     return f"**{spec.name}**: {spec.description}{paper}"
 
 
-def config_help(model: str) -> str:
-    """A table of the family's config fields, so the advanced box needs no separate docs."""
-    fields = config_fields(model)
-    if not fields:
-        return ""
-    rows = ["| key | default | range / choices | help |", "|---|---|---|---|"]
-    for name, f in fields.items():
-        limits = f.metadata.get("choices") or f.metadata.get("range") or ""
-        if isinstance(limits, tuple):
-            limits = ", ".join(map(str, limits))
-        default = f.default if f.default is not dataclasses.MISSING else ""
-        rows.append(f"| `{name}` | `{default}` | {limits} | {f.metadata.get('help', '')} |")
-    return "\n".join(rows)
-
-
 def dataset_info(name: str) -> str:
     info = DATASETS.get(name)
     if info is not None:
@@ -358,12 +346,12 @@ class _Form:
     advanced: gr.Textbox
     model_md: gr.Markdown
     dataset_md: gr.Markdown
-    config_md: gr.Markdown
+    edited: gr.State
     speed: gr.Slider
 
     def run_inputs(self) -> list[gr.components.Component]:
         return [self.model, self.dataset, self.preset, self.objective, self.steps, self.batch_size,
-                self.lr_g, self.lr_d, self.seed, self.advanced, self.speed]
+                self.lr_g, self.lr_d, self.seed, self.advanced, self.speed, self.edited]
 
 
 @dataclasses.dataclass
@@ -428,12 +416,46 @@ def _build_form(model_name: str | None) -> _Form:
         seed = gr.Number(0, label="Seed", precision=0, elem_id="seed")
     speed = gr.Slider(1, 100, value=LIVE_RUN_DEFAULTS["log_every"], step=1, label="Steps per update",
                       elem_id="speed", info="how many training steps between loss readings")
-    with gr.Accordion("Advanced: model config overrides", open=False, elem_id="advanced-accordion"):
-        advanced = gr.Textbox(label="Overrides (JSON object)", placeholder='{"beta1": 0.5}', lines=2,
-                              elem_id="advanced")
-        config_md = gr.Markdown(config_help(model_name or ""), elem_id="config-help")
+    edited = gr.State({})  # the generated fields a person changed: {name: value}
+    with gr.Accordion("Advanced: every setting of the model", open=False, elem_id="advanced-accordion"):
+        gr.Markdown("Generated from the family's config: each field with its range and help. "
+                    "Only the ones you change are sent.")
+
+        @gr.render(inputs=[model, preset])
+        def advanced_fields(model_name: str, preset_name: str):
+            for spec in form_fields(model_name, preset_name):
+                widget = _config_widget(spec)
+                widget.input(_remember_edit(spec.name), [widget, edited], [edited], show_progress="hidden",
+                             queue=False)
+
+        advanced = gr.Textbox(label="More overrides (JSON object, applied last)", placeholder='{"beta1": 0.5}',
+                              lines=1, elem_id="advanced")
+    model.change(lambda: {}, None, [edited], show_progress="hidden", queue=False)
+    preset.change(lambda: {}, None, [edited], show_progress="hidden", queue=False)
     return _Form(model, dataset, preset, objective, steps, batch_size, lr_g, lr_d, seed, advanced,
-                 model_md, dataset_md, config_md, speed)
+                 model_md, dataset_md, edited, speed)
+
+
+def _config_widget(spec: FormField) -> gr.components.Component:
+    """One generated field: its kind's widget, its range and help as the hint."""
+    span = f" [{spec.minimum:g}, {spec.maximum:g}]" if spec.minimum is not None else ""
+    common = {"label": spec.name, "info": f"{spec.help}{span}", "elem_id": f"cfg-{spec.name}",
+              "key": f"cfg-{spec.name}", "min_width": 160}
+    if spec.kind == "choice":
+        return gr.Dropdown(list(spec.choices), value=spec.value, **common)
+    if spec.kind == "bool":
+        return gr.Checkbox(spec.value, **common)
+    if spec.kind in ("integer", "number"):
+        return gr.Number(spec.value, precision=0 if spec.kind == "integer" else None, minimum=spec.minimum,
+                         maximum=spec.maximum, **common)
+    return gr.Textbox(spec.value, **common)
+
+
+def _remember_edit(name: str):
+    def remember(value: Any, current: dict) -> dict:
+        return {**current, name: value}
+
+    return remember
 
 
 def _build_buttons() -> dict[str, gr.Button]:
@@ -491,7 +513,6 @@ def _wire_form(form: _Form) -> None:
             gr.Number(value=d["lr_g"]),
             gr.Number(value=d["lr_d"]),
             model_info(name),
-            config_help(name),
         )
 
     def on_preset(name: str, chosen: str):
@@ -504,18 +525,18 @@ def _wire_form(form: _Form) -> None:
 
     # .input, not .change: a handler that sets the model (Inpaint) sets its dataset too
     form.model.input(on_model, [form.model],
-                      [form.dataset, form.preset, form.objective, form.lr_g, form.lr_d, form.model_md,
-                       form.config_md], show_progress="hidden")
+                      [form.dataset, form.preset, form.objective, form.lr_g, form.lr_d, form.model_md],
+                      show_progress="hidden")
     form.preset.input(on_preset, [form.model, form.preset], [form.lr_g, form.lr_d, form.objective],
                       show_progress="hidden")
     form.dataset.change(dataset_info, [form.dataset], [form.dataset_md], show_progress="hidden")
 
 
 def _wire_start(registry: SessionRegistry, form: _Form, button: gr.Button, views: _Views) -> None:
-    def on_start(m, d, pre, obj, n, bs, lg, ld, sd, adv, spd, request: gr.Request):
+    def on_start(m, d, pre, obj, n, bs, lg, ld, sd, adv, spd, edits, request: gr.Request):
         session = registry.get_or_create(_session_id(request))
         try:
-            session.start(make_run_config(m, d, obj, n, bs, lg, ld, sd, adv, preset=pre, speed=spd))
+            session.start(make_run_config(m, d, obj, n, bs, lg, ld, sd, adv, preset=pre, speed=spd, edited=edits))
         except PlaygroundError as exc:  # ConfigError, DatasetUnavailable, busy server...
             raise user_error(exc) from exc
         except Exception as exc:  # a library bug must not take the page down

@@ -579,6 +579,38 @@ def test_training_on_uploaded_pictures_previews_them_first(page, app, tmp_path):
 
 
 @browser_test
+def test_advanced_form_is_generated_from_the_config(page, app):
+    """Every field of the family's config, with its preset's value; an edit reaches the run, an
+    out-of-range edit is refused by name."""
+    url, registry = app
+    page.click("#advanced-accordion")
+    assert page.input_value("#cfg-g_width input") == "32"  # dcgan's cpu-small preset
+    assert "[4, 512]" in page.inner_text("#cfg-g_width")  # its range, from the dataclass
+    box = page.locator("#cfg-g_width input")
+    box.fill("3")
+    box.press("Tab")
+    page.wait_for_timeout(500)
+    page.click("#start-btn")
+    assert "g_width: 3 is outside the allowed range [4, 512]" in toast_text(page)
+    close_toasts(page)
+    box.fill("16")
+    box.press("Tab")
+    page.wait_for_timeout(500)
+    set_number(page, "batch-size", 16)
+    page.click("#start-btn")
+    wait_status(page, r"running")
+    widths = [registry.get(sid).trainer.model.config.g_width for sid in registry.ids()
+              if registry.get(sid).trainer is not None and registry.get(sid).is_active()]
+    assert widths == [16]
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+    # another family brings its own fields
+    choose_model(page, "mlp-gan", "ring")
+    page.wait_for_selector("#cfg-hidden")
+    assert not page.query_selector("#cfg-g_width")
+
+
+@browser_test
 def test_explore_tab_draws_from_a_shipped_model_at_once(page, app):
     """No training needed: samples, an interpolation strip and GIF, a latent walk, class rows."""
     open_tab(page, "Explore")

@@ -1,4 +1,5 @@
-"""A person's uploads: pictures for the demos and training sets, read or refused with a message."""
+"""A person's inputs outside the run form: pictures for the demos, training sets, and the advanced
+form generated from a family's config; each read, or refused with a message."""
 
 from __future__ import annotations
 
@@ -99,3 +100,23 @@ def test_training_images_refuse_what_cannot_train(tmp_path, make, message):
     save(tmp_path / "y.png", noise_picture(0))
     with pytest.raises(PlaygroundError, match=message):
         training_images(make(tmp_path), tmp_path / "session")
+
+
+def test_every_family_gets_a_generated_form_with_its_presets():
+    from playground.config_form import form_fields, overrides_from_form
+    from trainers.registry import MODELS
+
+    for name, spec in MODELS.items():
+        fields = form_fields(name)
+        assert fields, name
+        assert all(f.kind in ("integer", "number", "choice", "bool", "text") for f in fields)
+        assert not {"objective", "lr_g", "lr_d"} & {f.name for f in fields}  # the main form has those
+    small = {f.name: f.value for f in form_fields("dcgan", "cpu-small")}
+    assert small["g_width"] == 32 and {f.name: f.value for f in form_fields("dcgan")}["g_width"] == 64
+    assert form_fields("no-such-model") == []
+    assert overrides_from_form("dcgan", {"g_width": 48.0, "d_norm": "batch"}) == {"g_width": 48, "d_norm": "batch"}
+    with pytest.raises(PlaygroundError, match="g_width must be a whole number"):
+        overrides_from_form("dcgan", {"g_width": 4.5})
+    text_field = next(f for spec in MODELS for f in form_fields(spec) if f.kind == "text")
+    with pytest.raises(PlaygroundError, match="not valid JSON"):
+        overrides_from_form(next(n for n in MODELS if text_field in form_fields(n)), {text_field.name: "[1, 2"})
