@@ -428,3 +428,29 @@ def compare_figure(runs: Sequence[Mapping[str, Any]], *, height: int = 300) -> g
     fig.update_xaxes(title_text="step", row=len(panels), col=1)
     fig.update_layout(**{**_LAYOUT, "uirevision": None}, height=max(height, 220 * len(panels)))
     return fig
+
+
+def score_histogram_figure(scores: Mapping[str, Any] | None, *, height: int = 220,
+                           title: str | None = None) -> go.Figure:
+    """Histograms of D's verdicts on a fixed real batch (D(x)) and on the fixed-noise samples
+    (D(G(z))), overlaid: two separate humps mean D tells them apart, one shared hump that it
+    cannot. `scores` is a sample event's "d_scores" ({"real": array, "fake": array})."""
+    if not scores:
+        return empty_figure("No discriminator scores yet", height=height)
+    real = np.asarray(scores["real"], dtype=np.float32)
+    fake = np.asarray(scores["fake"], dtype=np.float32)
+    both = np.concatenate([real, fake])
+    both = both[np.isfinite(both)]
+    unit = both.size > 0 and float(both.min()) >= 0.0 and float(both.max()) <= 1.0
+    low, high = (0.0, 1.0) if unit else (float(both.min(initial=0.0)), float(both.max(initial=1.0)))
+    size = (high - low) / 25 or 1.0
+    fig = go.Figure()
+    for name, values, color in (("D(x), real", real, COLORS.get("d_real")), ("D(G(z)), generated", fake,
+                                                                              COLORS.get("d_fake"))):
+        fig.add_trace(go.Histogram(x=values, name=name, opacity=0.6, marker_color=color,
+                                   xbins=dict(start=low, end=high + size, size=size)))
+    fig.update_layout(**_LAYOUT, barmode="overlay", height=height, title=_title(title))
+    fig.update_xaxes(title_text="D's output" + (" (probability real)" if unit else " (score)"),
+                     range=[low - size, high + size] if unit else None)
+    fig.update_yaxes(title_text="count")
+    return fig

@@ -348,6 +348,7 @@ class _Form:
     dataset_md: gr.Markdown
     edited: gr.State
     speed: gr.Slider
+    fields_for: gr.State
 
     def run_inputs(self) -> list[gr.components.Component]:
         return [self.model, self.dataset, self.preset, self.objective, self.steps, self.batch_size,
@@ -366,6 +367,7 @@ class _Views:
     codes_plot: gr.Plot
     field_plot: gr.Plot
     diagnostics: gr.Markdown
+    histogram: gr.Plot
     timelapse: gr.Slider
     timer: gr.Timer
     #: the time-lapse's own picture (image data) or figure (points), driven by the slider alone
@@ -374,7 +376,7 @@ class _Views:
 
     def outputs(self) -> list[gr.components.Component]:
         return [self.view, self.status, self.loss_plot, self.image, self.reconstruction, self.codes_plot,
-                self.field_plot, self.diagnostics, self.timelapse, self.timer]
+                self.field_plot, self.diagnostics, self.histogram, self.timelapse, self.timer]
 
 
 def _form_defaults(model: str | None) -> dict[str, Any]:
@@ -417,37 +419,40 @@ def _build_form(model_name: str | None) -> _Form:
     speed = gr.Slider(1, 100, value=LIVE_RUN_DEFAULTS["log_every"], step=1, label="Steps per update",
                       elem_id="speed", info="how many training steps between loss readings")
     edited = gr.State({})  # the generated fields a person changed: {name: value}
+    # (model, preset) the generated fields are for, set by the handlers that change either: the
+    # render reads this rather than the two dropdowns, which may hold a preset of the old model
+    fields_for = gr.State((model_name, d["preset"]))
     with gr.Accordion("Advanced: every setting of the model", open=False, elem_id="advanced-accordion"):
         gr.Markdown("Generated from the family's config: each field with its range and help. "
                     "Only the ones you change are sent.")
 
-        @gr.render(inputs=[model, preset])
-        def advanced_fields(model_name: str, preset_name: str):
-            for spec in form_fields(model_name, preset_name):
+        @gr.render(inputs=[fields_for])
+        def advanced_fields(key: tuple[str, str]):
+            for spec in form_fields(*key):
                 widget = _config_widget(spec)
                 widget.input(_remember_edit(spec.name), [widget, edited], [edited], show_progress="hidden",
                              queue=False)
 
         advanced = gr.Textbox(label="More overrides (JSON object, applied last)", placeholder='{"beta1": 0.5}',
                               lines=1, elem_id="advanced")
-    model.change(lambda: {}, None, [edited], show_progress="hidden", queue=False)
-    preset.change(lambda: {}, None, [edited], show_progress="hidden", queue=False)
+    fields_for.change(lambda: {}, None, [edited], show_progress="hidden", queue=False)
     return _Form(model, dataset, preset, objective, steps, batch_size, lr_g, lr_d, seed, advanced,
-                 model_md, dataset_md, edited, speed)
+                 model_md, dataset_md, edited, speed, fields_for)
 
 
 def _config_widget(spec: FormField) -> gr.components.Component:
     """One generated field: its kind's widget, its range and help as the hint."""
     span = f" [{spec.minimum:g}, {spec.maximum:g}]" if spec.minimum is not None else ""
     common = {"label": spec.name, "info": f"{spec.help}{span}", "elem_id": f"cfg-{spec.name}",
-              "key": f"cfg-{spec.name}", "min_width": 160}
+              "key": f"cfg-{spec.name}", "min_width": 160, "interactive": True}
     if spec.kind == "choice":
         return gr.Dropdown(list(spec.choices), value=spec.value, **common)
     if spec.kind == "bool":
         return gr.Checkbox(spec.value, **common)
     if spec.kind in ("integer", "number"):
-        return gr.Number(spec.value, precision=0 if spec.kind == "integer" else None, minimum=spec.minimum,
-                         maximum=spec.maximum, **common)
+        # no minimum/maximum on the widget: the library checks the range and names the field, the
+        # same message as the CLI's (the range is in the hint)
+        return gr.Number(spec.value, precision=0 if spec.kind == "integer" else None, **common)
     return gr.Textbox(spec.value, **common)
 
 
@@ -491,6 +496,8 @@ def _build_views(first_dataset: str | None) -> _Views:
                          elem_id="codes-plot", visible=False)
     field_plot = gr.Plot(figures.empty_figure(), label="Real vs generated, over D's output",
                          elem_id="field-plot", visible=kind == "points")
+    histogram = gr.Plot(figures.score_histogram_figure(None), label="D(x) and D(G(z)): D's verdict on each picture",
+                        elem_id="histogram-plot", visible=False)
     with gr.Accordion("Time-lapse", open=False, elem_id="timelapse-accordion"):
         timelapse = gr.Slider(0, 1, value=0, step=1, label=TIMELAPSE_LABEL, elem_id="timelapse")
         timelapse_image = gr.Image(None, label="Sample grid at that step", type="numpy", format="png",
@@ -498,7 +505,8 @@ def _build_views(first_dataset: str | None) -> _Views:
         timelapse_plot = gr.Plot(figures.empty_figure("No samples yet"), label="Samples at that step",
                                  elem_id="timelapse-plot", visible=kind == "points")
     return _Views(gr.State(_new_view()), status, loss_plot, image, reconstruction, codes_plot, field_plot,
-                  diagnostics, timelapse, gr.Timer(POLL_SECONDS, active=False), timelapse_image, timelapse_plot)
+                  diagnostics, histogram, timelapse, gr.Timer(POLL_SECONDS, active=False), timelapse_image,
+                  timelapse_plot)
 
 
 def _wire_form(form: _Form) -> None:
@@ -513,6 +521,7 @@ def _wire_form(form: _Form) -> None:
             gr.Number(value=d["lr_g"]),
             gr.Number(value=d["lr_d"]),
             model_info(name),
+            (name, d["preset"]),
         )
 
     def on_preset(name: str, chosen: str):
@@ -521,13 +530,14 @@ def _wire_form(form: _Form) -> None:
             gr.Number(value=values.get("lr_g", 2e-4)),
             gr.Number(value=values.get("lr_d", 2e-4)),
             gr.Dropdown(value=values["objective"]) if values.get("objective") else gr.skip(),
+            (name, chosen),
         )
 
     # .input, not .change: a handler that sets the model (Inpaint) sets its dataset too
     form.model.input(on_model, [form.model],
-                      [form.dataset, form.preset, form.objective, form.lr_g, form.lr_d, form.model_md],
-                      show_progress="hidden")
-    form.preset.input(on_preset, [form.model, form.preset], [form.lr_g, form.lr_d, form.objective],
+                      [form.dataset, form.preset, form.objective, form.lr_g, form.lr_d, form.model_md,
+                       form.fields_for], show_progress="hidden")
+    form.preset.input(on_preset, [form.model, form.preset], [form.lr_g, form.lr_d, form.objective, form.fields_for],
                       show_progress="hidden")
     form.dataset.change(dataset_info, [form.dataset], [form.dataset_md], show_progress="hidden")
 
@@ -562,6 +572,7 @@ def _fresh_outputs(snap: Mapping[str, Any]) -> tuple:
         gr.Plot(value=figures.empty_figure("No codes yet"), visible=False),
         gr.Plot(value=figures.empty_figure("Waiting for the first samples"), visible=kind == "points"),
         "",
+        gr.Plot(value=figures.score_histogram_figure(None), visible=False),
         gr.Slider(minimum=0, maximum=1, value=0, label=TIMELAPSE_LABEL),
         gr.Timer(active=not idle),
     )
@@ -812,14 +823,16 @@ def _build_inpaint(registry: SessionRegistry, form: _Form, views: _Views, tabs: 
                                           preset=default_preset(INPAINT_MODEL)))
         except PlaygroundError as exc:
             raise user_error(exc, title="Cannot inpaint") from exc
-        choices = datasets_for(INPAINT_MODEL)
+        d = _form_defaults(INPAINT_MODEL)  # the Train tab's form shows the run it is drawing
         return (*_fresh_outputs(session.snapshot()), gr.Tabs(selected="train"),
                 gr.Dropdown(value=INPAINT_MODEL),
-                gr.Dropdown(choices=choices if name in choices else [name, *choices], value=name),
-                dataset_info(name))
+                gr.Dropdown(choices=d["datasets"] if name in d["datasets"] else [name, *d["datasets"]], value=name),
+                dataset_info(name), gr.Dropdown(choices=d["presets"], value=d["preset"]), model_info(INPAINT_MODEL),
+                (INPAINT_MODEL, d["preset"]))
 
     start.click(on_inpaint, [editor, builtin, mask_kind, steps],
-                [*views.outputs(), tabs, form.model, form.dataset, form.dataset_md], show_progress="minimal",
+                [*views.outputs(), tabs, form.model, form.dataset, form.dataset_md, form.preset, form.model_md,
+                 form.fields_for], show_progress="minimal",
                 concurrency_limit=None)
 
 
@@ -882,9 +895,14 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
     if new_run or snap["metrics_version"] != seen.get("metrics_version") \
             or snap["sample_version"] != seen.get("sample_version"):
         diagnostics_out = diagnosis_markdown(diagnose(snap))
+    histogram_out = gr.skip()
+    if (snap["sample"] or {}).get("d_scores") is not None and (new_run or snap["sample_version"] != seen.get("sample_version")):
+        histogram_out = gr.Plot(value=figures.score_histogram_figure(snap["sample"]["d_scores"],
+                                                                     title=f"step {snap['sample']['step']}"),
+                                visible=True)
     timelapse_out = gr.skip()
-    if snap["sample_steps"] and (new_run or snap["sample_version"] != seen.get("sample_version")):
-        steps = snap["sample_steps"]
+    if snap.get("sample_steps") and (new_run or snap["sample_version"] != seen.get("sample_version")):
+        steps = snap.get("sample_steps")
         timelapse_out = gr.Slider(maximum=max(1, len(steps) - 1), value=len(steps) - 1,
                                   label=f"Time-lapse: {len(steps)} sample grids, steps {steps[0]} to {steps[-1]}")
     timer_out = gr.Timer(active=False) if snap["status"] not in LIVE_STATUSES else gr.skip()
@@ -895,4 +913,4 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
         "status": text,
     }
     return (new_seen, status_out, loss_out, image_out, reconstruction_out, codes_out, field_out, diagnostics_out,
-            timelapse_out, timer_out)
+            histogram_out, timelapse_out, timer_out)

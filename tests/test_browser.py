@@ -265,6 +265,10 @@ def test_dcgan_on_digits_trains_live_and_stops(page, app):
     # the figure is redrawn after its data arrives: poll the pixels rather than catch one frame
     wait_until(lambda: page.locator("#loss-plot").screenshot() != first_shot, "the loss plot to redraw")
     assert re.search(r"step \d+ / 2000 · [\d.]+ steps/s · device cpu · dcgan on digits", status(page))
+    # D's verdict on each real picture and each sample, as two histograms
+    histograms = wait_until(lambda: [t for t in plot_traces(page, "histogram-plot") if t["type"] == "histogram"],
+                            "the D(x) / D(G(z)) histograms")
+    assert [t["name"] for t in histograms] == ["D(x), real", "D(G(z)), generated"] and histograms[0]["n"] == 64
 
     page.click("#stop-btn")
     wait_status(page, r"stopped")
@@ -606,7 +610,7 @@ def test_advanced_form_is_generated_from_the_config(page, app):
     wait_status(page, r"stopped")
     # another family brings its own fields
     choose_model(page, "mlp-gan", "ring")
-    page.wait_for_selector("#cfg-hidden")
+    page.wait_for_selector("#cfg-g_layers")
     assert not page.query_selector("#cfg-g_width")
 
 
@@ -871,13 +875,20 @@ def test_timer_sends_only_what_changed():
             "metrics_version": 2, "sample": {"step": 10, "grid": grid}, "sample_version": 1}
     skip = gr.skip()
 
-    seen, status_out, loss_out, image_out, reconstruction_out, codes_out, field_out, timer_out = _render(
-        snap, _new_view())
+    (seen, status_out, loss_out, image_out, reconstruction_out, codes_out, field_out, diagnostics_out,
+     histogram_out, timelapse_out, timer_out) = _render(snap, _new_view())
     assert "running" in status_out
     assert loss_out is not skip and loss_out != skip
     assert isinstance(image_out, np.ndarray)
     assert reconstruction_out == skip and codes_out == skip  # dcgan has no encoder
     assert field_out == skip and timer_out == skip
+    assert histogram_out == skip and timelapse_out == skip  # no D scores, no history in this snapshot
+    assert diagnostics_out == ""  # nothing to say about 10 steps
+
+    scored = dict(snap, sample_version=9, sample_steps=[0, 10],
+                  sample={"step": 10, "grid": grid, "d_scores": {"real": np.full(8, 0.9), "fake": np.full(8, 0.1)}})
+    histogram_out, timelapse_out = _render(scored, seen)[8:10]
+    assert histogram_out.visible is True and timelapse_out.maximum == 1
 
     again = _render(snap, seen)
     assert all(out == skip for out in again[1:])  # nothing changed: nothing sent

@@ -190,13 +190,16 @@ class Trainer:
             self.fixed_labels = torch.arange(classes, device=self.device).repeat(8)
         self.fixed_noise = (self.model.noise(count, seed=mix_seed(run.seed, "fixed-noise"))
                             if self.family.has_generator else None)
-        # how unalike real pictures are, the yardstick of the samples' diversity (mode collapse)
-        self.real_spread = None
-        if self.family.has_generator and self.family.preview is None and self.dataset.kind == "image":
-            from .metrics.sample_quality import spread
-
+        # a fixed real batch beside the fixed noise: its spread is the yardstick of the samples'
+        # diversity (mode collapse), and D's verdicts on it and on the samples are the lab's histograms
+        self.real_spread, self.fixed_real_batch = None, None
+        if self.family.has_generator and self.family.preview is None:
             shown = torch.arange(min(len(self.fixed_noise), len(self.dataset)))
-            self.real_spread = spread(self.dataset.to_model_range(self.dataset.data[shown]))
+            self.fixed_real_batch = self.dataset.batch(shown, self.device)
+            if self.dataset.kind == "image":
+                from .metrics.sample_quality import spread
+
+                self.real_spread = spread(self.fixed_real_batch[0])
         # the fixed held-out examples an image-to-image family shows before/after
         self.preview_target = self.preview_source = None
         self.preview_split = ""
@@ -362,6 +365,8 @@ class Trainer:
         samples = self.family.sample(self.model.config, self.model.networks, self.fixed_noise,
                                      self.fixed_labels)
         event: dict[str, Any] = {"type": "samples", "step": self.step}
+        if self.family.critic is not None and self.fixed_real_batch is not None:
+            event["d_scores"] = self._critic_scores(samples)
         if self.dataset.kind == "image":
             event["grid"] = image_grid(samples, nrow=self.grid_columns)
             if self.real_spread:
@@ -401,6 +406,16 @@ class Trainer:
                              rebuilt.view(-1, 8, *rebuilt.shape[1:])], dim=1)
         error = torch.nn.functional.mse_loss(rebuilt.float(), self.fixed_real.float()).item()
         return image_grid(pairs.flatten(0, 2), nrow=8), error
+
+    def _critic_scores(self, samples: Tensor) -> dict[str, np.ndarray]:
+        """D's verdict on each fixed real example and each fixed-noise sample (the histograms)."""
+        real, labels = self.fixed_real_batch
+        if self.family.conditional:
+            scores = [self.family.critic(self.model.config, self.model.networks, real, labels),
+                      self.family.critic(self.model.config, self.model.networks, samples, self.fixed_labels)]
+        else:
+            scores = [self.family.critic(self.model.config, self.model.networks, x) for x in (real, samples)]
+        return {"real": scores[0].float().cpu().numpy(), "fake": scores[1].float().cpu().numpy()}
 
     def _critic_field(self, dims: int) -> dict[str, np.ndarray]:
         axis = torch.linspace(-FIELD_EXTENT, FIELD_EXTENT, FIELD_RESOLUTION * (1 if dims == 2 else 4))

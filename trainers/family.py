@@ -36,7 +36,9 @@ class FamilySpec:
     noise: Callable[..., Tensor]
     #: config fields set from the data: data_shape(dataset) -> {field: value}
     data_fields: Callable[[Any], dict[str, Any]]
-    #: critic(config, networks, x) -> D's output as a person reads it (a probability for log-losses)
+    #: critic(config, networks, x[, labels]) -> D's output on each of x as a person reads it (a
+    #: probability for log-losses); labels are passed to a conditional family's. The engine draws
+    #: it as a field over the plane (2-D toys) and as histograms of D(x) and D(G(z))
     critic: Optional[Callable[..., Tensor]] = None
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: the datasets the family is meant for, the usual first (front ends list them first)

@@ -146,6 +146,14 @@ def make_adam_pair(config, networks: nn.ModuleDict) -> dict[str, torch.optim.Opt
     }
 
 
+def adversarial_critic(config, networks: nn.ModuleDict, x: Tensor, labels: Tensor | None = None) -> Tensor:
+    """D's verdict on each of ``x`` as a person reads it (a probability for the log-losses, the raw
+    score otherwise), shape (B,): what the lab's histograms of D(x) and D(G(z)) show."""
+    extra = () if labels is None else (labels,)
+    with torch.no_grad(), evaluating(networks["discriminator"]):
+        return get_objective(config.objective).score(networks["discriminator"](x, *extra)).reshape(len(x), -1).mean(1)
+
+
 def gaussian_noise(config, n: int, generator: torch.Generator | None = None, device="cpu") -> Tensor:
     """z ~ N(0, I) of size ``config.latent_dim``."""
     return torch.randn(n, config.latent_dim, generator=generator, device=device)

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from ..config import field
 from ..family import FamilySpec, image_fields
 from . import dcgan
-from .adversarial import gan_train_step, gaussian_noise, make_adam_pair, sample_generator
+from .adversarial import adversarial_critic, gan_train_step, gaussian_noise, make_adam_pair, sample_generator
 
 
 @dataclass
@@ -138,6 +138,7 @@ SPEC = FamilySpec(
     make_optimizers=make_adam_pair,
     train_step=gan_train_step,
     sample=sample,
+    critic=adversarial_critic,
     noise=gaussian_noise,
     data_fields=lambda dataset: {**image_fields(dataset), "num_classes": dataset.num_classes},
     presets={

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from ..config import field
 from ..errors import ConfigError
 from ..family import FamilySpec, image_fields
-from .adversarial import gan_train_step, gaussian_noise, make_adam_pair, sample_generator
+from .adversarial import adversarial_critic, gan_train_step, gaussian_noise, make_adam_pair, sample_generator
 
 
 @dataclass
@@ -146,6 +146,7 @@ SPEC = FamilySpec(
     make_optimizers=make_adam_pair,
     train_step=gan_train_step,
     sample=sample_generator,
+    critic=adversarial_critic,
     noise=gaussian_noise,
     data_fields=image_fields,
     presets={

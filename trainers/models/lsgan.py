@@ -17,7 +17,7 @@ from torch import nn
 
 from ..config import field
 from ..family import FamilySpec, image_fields
-from .adversarial import gan_train_step, gaussian_noise, make_adam_pair, sample_generator
+from .adversarial import adversarial_critic, gan_train_step, gaussian_noise, make_adam_pair, sample_generator
 from .dcgan import Discriminator, Generator, init_weights, upsamplings
 
 
@@ -61,6 +61,7 @@ SPEC = FamilySpec(
     make_optimizers=make_adam_pair,
     train_step=gan_train_step,
     sample=sample_generator,
+    critic=adversarial_critic,
     noise=gaussian_noise,
     data_fields=image_fields,
     presets={

@@ -192,8 +192,8 @@ def sample(config: MCGANConfig, networks: nn.ModuleDict, z: Tensor, labels: Tens
 
 
 @torch.no_grad()
-def critic(config: MCGANConfig, networks: nn.ModuleDict, x: Tensor) -> Tensor:
-    """1 - P(fake): how real D finds each image."""
+def critic(config: MCGANConfig, networks: nn.ModuleDict, x: Tensor, labels: Tensor | None = None) -> Tensor:
+    """1 - P(fake): how real D finds each image (D is not conditional: ``labels`` are unused)."""
     with evaluating(networks["discriminator"]):
         return not_fake_log_prob(networks["discriminator"](x)).exp()
 

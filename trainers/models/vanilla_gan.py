@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from ..config import field
 from ..family import FamilySpec, image_fields
-from .adversarial import gan_train_step, gaussian_noise, make_adam_pair, sample_generator
+from .adversarial import adversarial_critic, gan_train_step, gaussian_noise, make_adam_pair, sample_generator
 
 
 @dataclass
@@ -90,6 +90,7 @@ SPEC = FamilySpec(
     make_optimizers=make_adam_pair,
     train_step=gan_train_step,
     sample=sample_generator,
+    critic=adversarial_critic,
     noise=gaussian_noise,
     data_fields=image_fields,
     presets={

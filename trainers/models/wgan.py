@@ -24,7 +24,7 @@ from torch import nn
 
 from ..config import field
 from ..family import FamilySpec, image_fields
-from .adversarial import gan_train_step, gaussian_noise, sample_generator
+from .adversarial import adversarial_critic, gan_train_step, gaussian_noise, sample_generator
 from .dcgan import Discriminator, Generator, init_weights, upsamplings
 
 
@@ -79,6 +79,7 @@ SPEC = FamilySpec(
     make_optimizers=make_optimizers,
     train_step=gan_train_step,
     sample=sample_generator,
+    critic=adversarial_critic,
     noise=gaussian_noise,
     data_fields=image_fields,
     presets={

@@ -38,7 +38,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from ..config import field
 from ..errors import ConfigError
 from ..family import FamilySpec, image_fields
-from .adversarial import gan_train_step, gaussian_noise, sample_generator
+from .adversarial import adversarial_critic, gan_train_step, gaussian_noise, sample_generator
 
 
 @dataclass
@@ -217,6 +217,7 @@ SPEC = FamilySpec(
     make_optimizers=make_optimizers,
     train_step=train_step,
     sample=sample_generator,
+    critic=adversarial_critic,
     noise=gaussian_noise,
     data_fields=image_fields,
     presets={
