@@ -205,8 +205,11 @@ def points_figure(
     *,
     title: str | None = None,
     height: int = 460,
+    gradients: np.ndarray | None = None,
+    noise_grid: np.ndarray | None = None,
 ) -> go.Figure:
-    """The toy-data view: 2-D scatter over D's heat map, or 1-D histograms with D's curve.
+    """The toy-data view: 2-D scatter over D's heat map (with G's gradient arrows and the mapped
+    noise grid when given), or 1-D histograms with D's curve.
 
     The dimension comes from the data (real first, else generated); data with more
     than two dimensions shows its first two.
@@ -216,7 +219,39 @@ def points_figure(
         return empty_figure("No samples yet", height=height)
     if dim == 1:
         return field_1d_figure(real, fake, field, title=title, height=height)
-    return field_2d_figure(real, fake, field, title=title, height=height)
+    fig = field_2d_figure(real, fake, field, title=title, height=height)
+    if noise_grid is not None:
+        fig.add_trace(_grid_lines(np.asarray(noise_grid, dtype=np.float32)))
+    arrows = _points(fake, 2)
+    if gradients is not None and arrows is not None:
+        fig.add_trace(_arrows(arrows[: len(gradients)], np.asarray(gradients, dtype=np.float32)))
+    return fig
+
+
+#: Arrow length per unit of gradient, and the longest arrow drawn (data units: the plane is +-1.25).
+ARROW_SCALE, ARROW_CAP = 0.25, 0.3
+
+
+def _arrows(starts: np.ndarray, gradients: np.ndarray) -> go.Scattergl:
+    """G's gradient at each generated point as a segment (fixed scale, so vanishing gradients
+    show as vanishing arrows), one trace with gaps."""
+    steps = gradients * ARROW_SCALE
+    length = np.linalg.norm(steps, axis=1, keepdims=True)
+    steps = np.where(length > ARROW_CAP, steps * ARROW_CAP / np.maximum(length, 1e-12), steps)
+    ends = starts + steps
+    xs = np.stack([starts[:, 0], ends[:, 0], np.full(len(starts), np.nan)], 1).ravel()
+    ys = np.stack([starts[:, 1], ends[:, 1], np.full(len(starts), np.nan)], 1).ravel()
+    return go.Scattergl(x=xs, y=ys, mode="lines", name="G's gradient", hoverinfo="skip",
+                        line=dict(color="#4b0082", width=1.2))
+
+
+def _grid_lines(mapped: np.ndarray) -> go.Scattergl:
+    """The image of a square noise grid under G: its rows and columns as lines (gaps between)."""
+    lines = [*mapped, *mapped.transpose(1, 0, 2)]
+    gap = np.full((1, 2), np.nan, dtype=np.float32)
+    path = np.concatenate([np.concatenate([line[:, :2], gap]) for line in lines])
+    return go.Scattergl(x=path[:, 0], y=path[:, 1], mode="lines", name="G(noise grid)", hoverinfo="skip",
+                        line=dict(color="rgba(80, 80, 80, 0.45)", width=1), visible="legendonly")
 
 
 def codes_figure(

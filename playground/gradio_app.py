@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import gradio as gr
 
-from playground import demos, figures
+from playground import demos, drawing, figures
 from playground.gradio_demos import DemoContext, build_explore_tab, build_super_resolve_tab, build_translate_tab
 from playground.config_form import FormField, form_fields, overrides_from_form
 from playground.diagnostics import diagnose, diagnosis_markdown
@@ -295,11 +295,13 @@ def _data_kind(snap: Mapping[str, Any]) -> str:
         return "image"
 
 
-def points_view(snap: Mapping[str, Any]):
-    """The toy-data figure (2-D field or 1-D histograms) for a snapshot."""
-    sample = snap.get("sample") or {}
+def points_view(snap: Mapping[str, Any], sample: Mapping[str, Any] | None = None):
+    """The toy-data figure (2-D field with G's arrows and noise grid, or 1-D histograms) for a
+    snapshot's newest sample, or for ``sample`` (the time-lapse's)."""
+    sample = sample if sample is not None else (snap.get("sample") or {})
     title = f"step {sample['step']}" if "step" in sample else None
-    return figures.points_figure(snap.get("real"), sample.get("points"), sample.get("field"), title=title)
+    return figures.points_figure(snap.get("real"), sample.get("points"), sample.get("field"), title=title,
+                                 gradients=sample.get("gradients"), noise_grid=sample.get("noise_grid"))
 
 
 def model_info(model: str) -> str:
@@ -349,6 +351,11 @@ class _Form:
     edited: gr.State
     speed: gr.Slider
     fields_for: gr.State
+
+    def model_outputs(self) -> list[gr.components.Component]:
+        """What `_form_updates` sets."""
+        return [self.model, self.dataset, self.dataset_md, self.preset, self.model_md, self.fields_for,
+                self.objective, self.lr_g, self.lr_d]
 
     def run_inputs(self) -> list[gr.components.Component]:
         return [self.model, self.dataset, self.preset, self.objective, self.steps, self.batch_size,
@@ -438,6 +445,17 @@ def _build_form(model_name: str | None) -> _Form:
     fields_for.change(lambda: {}, None, [edited], show_progress="hidden", queue=False)
     return _Form(model, dataset, preset, objective, steps, batch_size, lr_g, lr_d, seed, advanced,
                  model_md, dataset_md, edited, speed, fields_for)
+
+
+def _form_updates(model: str, dataset: str) -> tuple:
+    """Set the form to ``model`` (its presets, defaults and generated fields) and ``dataset``, for the
+    handlers that choose both at once (Inpaint, Draw); in the order of `_Form.model_outputs`."""
+    d = _form_defaults(model)
+    choices = d["datasets"] if dataset in d["datasets"] else [dataset, *d["datasets"]]
+    return (gr.Dropdown(value=model), gr.Dropdown(choices=choices, value=dataset), dataset_info(dataset),
+            gr.Dropdown(choices=d["presets"], value=d["preset"]), model_info(model), (model, d["preset"]),
+            gr.Dropdown(choices=d["objectives"], value=d["objective"]), gr.Number(value=d["lr_g"]),
+            gr.Number(value=d["lr_d"]))
 
 
 def _config_widget(spec: FormField) -> gr.components.Component:
@@ -641,6 +659,7 @@ def build_app(registry: SessionRegistry | None = None, shelf: demos.ModelShelf |
                     with gr.Column(scale=1, min_width=320):
                         form = _build_form(first_model)
                         _build_own_images(registry, form)
+                        _build_drawing(form)
                         buttons = _build_buttons()
                         _build_downloads(registry, scratch)
                     with gr.Column(scale=2, min_width=420):
@@ -697,6 +716,44 @@ def _build_own_images(registry: SessionRegistry, form: _Form) -> None:
               show_progress="minimal", concurrency_limit=2)
 
 
+def _build_drawing(form: _Form) -> None:
+    """GAN Lab's "draw your own distribution": click to place points; each becomes a small
+    Gaussian, and the 2-D GAN trains on their mixture."""
+    with gr.Accordion("Draw your own 2-D distribution", open=False, elem_id="draw-accordion"):
+        points = gr.State([])
+        board = gr.Image(drawing.canvas([]), label="Click to place points", type="numpy", format="png",
+                         interactive=False, elem_id="draw-canvas", height=drawing.CANVAS_SIDE,
+                         width=drawing.CANVAS_SIDE, buttons=[])
+        with gr.Row():
+            undo = gr.Button("Undo", size="sm", elem_id="draw-undo")
+            clear = gr.Button("Clear", size="sm", elem_id="draw-clear")
+            use = gr.Button("Train on these points", size="sm", variant="primary", elem_id="draw-use")
+
+    def on_click(placed, event: gr.SelectData):
+        try:
+            placed = drawing.add_point(placed, *event.index[:2])
+        except PlaygroundError as exc:
+            raise user_error(exc, title="Cannot add a point") from exc
+        return placed, drawing.canvas(placed)
+
+    def on_use(placed, model):
+        try:
+            name = drawing.drawn_dataset(placed)
+        except PlaygroundError as exc:
+            raise user_error(exc, title="Nothing drawn") from exc
+        chosen = model if "points" in get_family(model).data_kinds else TOY_MODEL
+        return _form_updates(chosen, name)
+
+    board.select(on_click, [points], [points, board], show_progress="hidden", concurrency_limit=None)
+    undo.click(lambda placed: (placed[:-1], drawing.canvas(placed[:-1])), [points], [points, board],
+               show_progress="hidden")
+    clear.click(lambda: ([], drawing.canvas([])), None, [points, board], show_progress="hidden")
+    use.click(on_use, [points, form.model], form.model_outputs(), show_progress="hidden")
+
+
+TOY_MODEL = "mlp-gan"
+
+
 def _wire_timelapse(registry: SessionRegistry, views: _Views) -> None:
     """The slider picks one of the run's sample grids (or point clouds) seen so far."""
     def on_timelapse(index, request: gr.Request):
@@ -706,9 +763,7 @@ def _wire_timelapse(registry: SessionRegistry, views: _Views) -> None:
             return gr.skip(), gr.skip()
         sample = history[max(0, min(int(index or 0), len(history) - 1))]
         if sample.get("points") is not None:
-            snap = session.snapshot()
-            return gr.Image(visible=False), gr.Plot(value=figures.points_figure(
-                snap.get("real"), sample["points"], sample.get("field"), title=f"step {sample['step']}"), visible=True)
+            return gr.Image(visible=False), gr.Plot(value=points_view(session.snapshot(), sample), visible=True)
         return gr.Image(value=sample_image(sample.get("grid")), label=f"Sample grid at step {sample['step']}",
                         visible=True), gr.Plot(visible=False)
 
@@ -823,16 +878,11 @@ def _build_inpaint(registry: SessionRegistry, form: _Form, views: _Views, tabs: 
                                           preset=default_preset(INPAINT_MODEL)))
         except PlaygroundError as exc:
             raise user_error(exc, title="Cannot inpaint") from exc
-        d = _form_defaults(INPAINT_MODEL)  # the Train tab's form shows the run it is drawing
-        return (*_fresh_outputs(session.snapshot()), gr.Tabs(selected="train"),
-                gr.Dropdown(value=INPAINT_MODEL),
-                gr.Dropdown(choices=d["datasets"] if name in d["datasets"] else [name, *d["datasets"]], value=name),
-                dataset_info(name), gr.Dropdown(choices=d["presets"], value=d["preset"]), model_info(INPAINT_MODEL),
-                (INPAINT_MODEL, d["preset"]))
+        # the Train tab's form shows the run it is drawing
+        return (*_fresh_outputs(session.snapshot()), gr.Tabs(selected="train"), *_form_updates(INPAINT_MODEL, name))
 
-    start.click(on_inpaint, [editor, builtin, mask_kind, steps],
-                [*views.outputs(), tabs, form.model, form.dataset, form.dataset_md, form.preset, form.model_md,
-                 form.fields_for], show_progress="minimal",
+    start.click(on_inpaint, [editor, builtin, mask_kind, steps], [*views.outputs(), tabs, *form.model_outputs()],
+                show_progress="minimal",
                 concurrency_limit=None)
 
 

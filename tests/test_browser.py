@@ -324,11 +324,13 @@ def test_toy_2d_view_pause_and_step(page, app):
     wait_status(page, r"running")
     assert page.is_visible("#field-plot") and not page.is_visible("#sample-image")
 
-    # GAN Lab's view: D's output as a heat map under real and generated points
-    traces = wait_until(lambda: plot_traces(page, "field-plot") if len(plot_traces(page, "field-plot")) == 3
+    # GAN Lab's view: D's output as a heat map under real and generated points, G's gradient at
+    # 200 of them, and the image of a noise grid under G
+    traces = wait_until(lambda: plot_traces(page, "field-plot") if len(plot_traces(page, "field-plot")) == 5
                         else None, "the 2-D field plot")
-    assert [t["type"] for t in traces] == ["heatmap", "scattergl", "scattergl"]
+    assert [t["type"] for t in traces] == ["heatmap", "scattergl", "scattergl", "scattergl", "scattergl"]
     assert traces[1]["n"] > 100 and traces[2]["n"] > 100
+    assert [t["name"] for t in traces[3:]] == ["G(noise grid)", "G's gradient"] and traces[4]["n"] == 3 * 200
     first_title = wait_until(lambda: plot_title(page, "field-plot"), "a titled field plot")
     wait_until(lambda: plot_title(page, "field-plot") not in ("", first_title), "a newer sample")
     # the live metric beside the losses: modes covered, measured more than once, and in words
@@ -352,6 +354,30 @@ def test_toy_2d_view_pause_and_step(page, app):
     page.click("#stop-btn")
     wait_status(page, r"stopped")
     assert active_runs(registry) == 0
+
+
+@browser_test
+def test_drawn_distribution_trains_the_2d_gan(page, app):
+    """GAN Lab's "draw your own": three clicks place three modes; the 2-D GAN trains on them and the
+    live metric counts how many of the three it reaches."""
+    page.click("#draw-accordion")
+    canvas = page.locator("#draw-canvas img")
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    for fx, fy in ((0.25, 0.25), (0.75, 0.25), (0.5, 0.8)):
+        before = img_src(page, "draw-canvas")
+        canvas.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+        wait_until(lambda: img_src(page, "draw-canvas") != before, "the dot to appear")
+    page.click("#draw-use")
+    page.wait_for_function("() => document.querySelector('#dataset input').value.startsWith('drawn:')")
+    dataset = page.input_value("#dataset input")
+    points = [tuple(map(float, pair.split(","))) for pair in dataset[len("drawn:"):].split(";")]
+    assert len(points) == 3 and points[0][0] < 0 < points[1][0] and points[2][1] < 0 < points[0][1]
+    assert page.input_value("#model input") == "mlp-gan"
+    set_number(page, "steps", 300)
+    page.click("#start-btn")
+    wait_status(page, r"done")
+    assert re.search(r"\d/3 modes covered", status(page)), status(page)  # the metric knows the drawn modes
 
 
 @browser_test

@@ -245,3 +245,37 @@ def test_diagnosis_rules_on_described_signals():
     assert "KID has risen from 0.1 at step 200" in texts(snap(quality=kid))
     nan = texts(snap(error="loss_d became NaN or infinite at step 12: ...", checkpoint="runs/x"))
     assert nan.startswith("Loss is NaN") and "last good checkpoint is kept" in nan
+
+
+# ----- GAN Lab's toy view: G's gradient arrows and the mapped noise grid -------------------------
+
+
+def test_gan_lab_arrows_climb_d_and_minimax_saturates():
+    """After D has learnt to reject G's first samples, each arrow points where D finds points more
+    real; minimax's arrows almost vanish there (its gradient scales with D(G(z))), the
+    non-saturating loss's do not: the reason it exists."""
+    import dataclasses
+
+    from trainers.config import from_dict
+    from trainers.engine import RunConfig, Trainer
+    from trainers.models.mlp_gan import generator_gradient
+
+    trainer = Trainer(from_dict(RunConfig, {"model": "mlp-gan", "dataset": "ring", "preset": "gan-lab",
+                                            "steps": 400, "batch_size": 64, "out": None}))
+    for _ in range(300):
+        trainer.train_one("d")
+    model, networks = trainer.model, trainer.model.networks
+    fake = model.sample(200, seed=1)
+    d_fake = model.family.critic(model.config, networks, fake)
+    assert d_fake.mean() < 0.2  # D rejects them
+    saturating = generator_gradient(dataclasses.replace(model.config, objective="minimax"), networks, fake)
+    strong = generator_gradient(dataclasses.replace(model.config, objective="non-saturating"), networks, fake)
+    assert saturating.norm(dim=1).mean() < 0.5 * strong.norm(dim=1).mean()
+    moved = fake + 0.02 * strong / strong.norm(dim=1, keepdim=True).clamp(min=1e-12)
+    assert (model.family.critic(model.config, networks, moved) > d_fake).float().mean() > 0.9
+
+    event = trainer.sample_event()
+    assert event["gradients"].shape == (200, 2) and event["noise_grid"].shape == (15, 15, 2)
+    # the grid is G's own output: its centre is where G sends z = 0
+    centre = trainer.model.family.sample(model.config, networks, torch.zeros(1, model.config.latent_dim))
+    np.testing.assert_allclose(event["noise_grid"][7, 7], centre[0].detach().numpy(), atol=1e-5)

@@ -120,3 +120,23 @@ def test_every_family_gets_a_generated_form_with_its_presets():
     text_field = next(f for spec in MODELS for f in form_fields(spec) if f.kind == "text")
     with pytest.raises(PlaygroundError, match="not valid JSON"):
         overrides_from_form(next(n for n in MODELS if text_field in form_fields(n)), {text_field.name: "[1, 2"})
+
+
+def test_drawn_points_map_clicks_to_the_plane_and_back():
+    from playground import drawing
+    from trainers.data.toys import DRAWN_EXTENT, MAX_DRAWN_POINTS, parse_drawn
+
+    side = drawing.CANVAS_SIDE
+    assert drawing.to_plane(0, 0) == (-DRAWN_EXTENT, DRAWN_EXTENT)  # top left
+    assert drawing.to_plane(side - 1, side - 1) == (DRAWN_EXTENT, -DRAWN_EXTENT)
+    assert drawing.to_plane(side / 2 - 0.5, side / 2 - 0.5) == (0.0, 0.0)
+    points = drawing.add_point([], 240, 80)  # right, up
+    assert points[0][0] > 0 and points[0][1] > 0
+    picture = drawing.canvas(points)
+    assert (picture[80, 240] == (27, 158, 75)).all() and (picture[240, 80] != (27, 158, 75)).any()
+    name = drawing.drawn_dataset(points)
+    assert parse_drawn(name[len("drawn:"):]).tolist() == [[pytest.approx(points[0][0]), pytest.approx(points[0][1])]]
+    with pytest.raises(PlaygroundError, match="place at least one point"):
+        drawing.drawn_dataset([])
+    with pytest.raises(PlaygroundError, match=f"At most {MAX_DRAWN_POINTS} points"):
+        drawing.add_point([[0.0, 0.0]] * MAX_DRAWN_POINTS, 1, 1)

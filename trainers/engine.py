@@ -55,6 +55,11 @@ UPDATES = ("both", "d", "g")
 FIELD_RESOLUTION = 64
 #: Toy data is drawn on [-FIELD_EXTENT, FIELD_EXTENT]^2.
 FIELD_EXTENT = 1.25
+#: Generated points that get G's gradient arrow in a toy's sample event.
+ARROWS = 200
+#: The noise grid G maps in a toy's sample event: side x side points over [-extent, extent]^2 (in
+#: prior standard deviations: 2 covers 95% of a Gaussian's mass per axis).
+NOISE_GRID_SIDE, NOISE_GRID_EXTENT = 15, 2.0
 #: Real images shown with their reconstructions (rows of 8), for families with an encoder.
 RECONSTRUCTED = 32
 #: Real images whose 2-D codes are drawn live, for families with a 2-D code.
@@ -387,6 +392,12 @@ class Trainer:
         event["points"] = samples.float().cpu().numpy()
         if self.family.critic is not None:
             event["field"] = self._critic_field(samples.shape[1])
+        if samples.shape[1] == 2:
+            if self.family.generator_gradient is not None:  # GAN Lab's arrows, on a few hundred samples
+                shown = samples[:ARROWS]
+                event["gradients"] = self.family.generator_gradient(
+                    self.model.config, self.model.networks, shown).float().cpu().numpy()
+            event["noise_grid"] = self._noise_grid()
         return event
 
     def _preview_event(self) -> dict[str, Any]:
@@ -416,6 +427,18 @@ class Trainer:
         else:
             scores = [self.family.critic(self.model.config, self.model.networks, x) for x in (real, samples)]
         return {"real": scores[0].float().cpu().numpy(), "fake": scores[1].float().cpu().numpy()}
+
+    def _noise_grid(self) -> np.ndarray:
+        """G applied to a square grid over the first two noise coordinates (the rest 0): how G folds
+        and stretches the noise space into the data space, (side, side, 2)."""
+        axis = torch.linspace(-NOISE_GRID_EXTENT, NOISE_GRID_EXTENT, NOISE_GRID_SIDE)
+        grid_y, grid_x = torch.meshgrid(axis, axis, indexing="ij")
+        noise = torch.zeros(NOISE_GRID_SIDE ** 2, *self.fixed_noise.shape[1:], device=self.device)
+        noise[:, 0] = grid_x.flatten()
+        if noise.shape[1] > 1:
+            noise[:, 1] = grid_y.flatten()
+        mapped = self.family.sample(self.model.config, self.model.networks, noise, None)
+        return mapped.float().cpu().numpy().reshape(NOISE_GRID_SIDE, NOISE_GRID_SIDE, -1)
 
     def _critic_field(self, dims: int) -> dict[str, np.ndarray]:
         axis = torch.linspace(-FIELD_EXTENT, FIELD_EXTENT, FIELD_RESOLUTION * (1 if dims == 2 else 4))

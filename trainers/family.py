@@ -40,6 +40,9 @@ class FamilySpec:
     #: probability for log-losses); labels are passed to a conditional family's. The engine draws
     #: it as a field over the plane (2-D toys) and as histograms of D(x) and D(G(z))
     critic: Optional[Callable[..., Tensor]] = None
+    #: generator_gradient(config, networks, x) -> -dL_G/dx for each generated point x: where G's loss
+    #: pushes its samples (GAN Lab's arrows; minimax's vanish where D is sure, non-saturating's don't)
+    generator_gradient: Optional[Callable[..., Tensor]] = None
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: the datasets the family is meant for, the usual first (front ends list them first)
     suggested_datasets: tuple[str, ...] = ()

@@ -87,12 +87,14 @@ def inpainting_choices() -> list[str]:
 def dataset_kind(name: str) -> str:
     if name.startswith(FOLDER_PREFIX):
         return "image"
+    if name.startswith(toys.DRAWN_PREFIX):
+        return "points"
     if name.startswith(INPAINT_PREFIX):
         return "masked"
     if name not in DATASETS:
         raise DatasetUnavailable(
-            f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}, folder:PATH or "
-            f"inpaint:IMAGE:MASK")
+            f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}, folder:PATH, "
+            f"inpaint:IMAGE:MASK or drawn:x,y;x,y;...")
     return DATASETS[name].kind
 
 
@@ -106,6 +108,11 @@ def load_dataset(name: str, data_dir: str | Path | None = None, split: str = "tr
         raise DatasetUnavailable(f"split must be 'train' or 'test', not {split!r}")
     if name.startswith(FOLDER_PREFIX):
         return load_folder(name[len(FOLDER_PREFIX):], image_size or 64)
+    if name.startswith(toys.DRAWN_PREFIX):  # the points are in the name: nothing to read
+        try:
+            return toys.drawn(toys.parse_drawn(name[len(toys.DRAWN_PREFIX):]))
+        except ValueError as error:
+            raise DatasetUnavailable(str(error)) from None
     if name.startswith(INPAINT_PREFIX):  # image_size caps the longer side
         return load_inpainting(name[len(INPAINT_PREFIX):], image_size or INPAINT_MAX_SIDE)
     dataset_kind(name)  # raises on an unknown name

@@ -77,3 +77,37 @@ def two_moons(n: int = TOY_SIZE, seed: int = 0) -> Dataset:
     labels = upper.long()
     return Dataset("two-moons", points.float(), labels=labels, class_names=("lower", "upper"),
                    description="two interleaved half circles")
+
+
+#: A drawn distribution: at most this many points, each the centre of a small Gaussian, within
+#: [-DRAWN_EXTENT, DRAWN_EXTENT]^2 (the toy view's plane).
+MAX_DRAWN_POINTS, DRAWN_STD, DRAWN_EXTENT = 64, 0.04, 1.25
+DRAWN_PREFIX = "drawn:"
+
+
+def drawn_name(points) -> str:
+    """The dataset name of points a person placed: ``drawn:x,y;x,y;...`` (2 decimals). The name
+    is the whole dataset, so a run that trained on it can be repeated from its config alone."""
+    return DRAWN_PREFIX + ";".join(f"{float(x):.2f},{float(y):.2f}" for x, y in points)
+
+
+def parse_drawn(spec: str) -> torch.Tensor:
+    """``x,y;x,y;...`` -> (N, 2) centres, or a ValueError saying what is wrong."""
+    try:
+        centres = [tuple(float(v) for v in pair.split(",")) for pair in spec.split(";") if pair.strip()]
+    except ValueError:
+        raise ValueError(f"drawn:{spec[:40]}: expected x,y;x,y;... with numbers") from None
+    if not 1 <= len(centres) <= MAX_DRAWN_POINTS:
+        raise ValueError(f"a drawn distribution needs 1 to {MAX_DRAWN_POINTS} points, not {len(centres)}")
+    if any(len(c) != 2 or not all(math.isfinite(v) and abs(v) <= DRAWN_EXTENT for v in c) for c in centres):
+        raise ValueError(f"each drawn point is x,y with both within [-{DRAWN_EXTENT}, {DRAWN_EXTENT}]")
+    return torch.tensor(centres, dtype=torch.float32)
+
+
+def drawn(centres: torch.Tensor, n: int = TOY_SIZE, seed: int = 0) -> Dataset:
+    """GAN Lab's "draw your own": a small Gaussian (std DRAWN_STD) around each placed point, so the
+    mode metrics count the points G reaches."""
+    g = torch.Generator().manual_seed(seed)
+    return Dataset(drawn_name(centres.tolist()), _mixture(centres, DRAWN_STD, n, g).float(),
+                   description=f"your {len(centres)} drawn point(s), each a Gaussian of std {DRAWN_STD}",
+                   extra={"modes": centres, "mode_std": DRAWN_STD})

@@ -59,6 +59,16 @@ def critic(config: MLPGANConfig, networks: nn.ModuleDict, x: Tensor) -> Tensor:
         return get_objective(config.objective).score(networks["discriminator"](x)).squeeze(-1)
 
 
+def generator_gradient(config: MLPGANConfig, networks: nn.ModuleDict, x: Tensor) -> Tensor:
+    """-dL_G/dx at each generated point: the direction and strength with which G's loss moves it.
+    Per point (the loss's mean over the batch is undone), D in eval mode and untouched."""
+    points = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad(), evaluating(networks["discriminator"]):
+        loss = get_objective(config.objective).g_loss(networks["discriminator"](points))
+        (gradient,) = torch.autograd.grad(loss * len(points), points)
+    return -gradient
+
+
 SPEC = FamilySpec(
     name="mlp-gan",
     description="Original GAN with MLPs on 1-D/2-D toy data; minimax or non-saturating loss",
@@ -72,6 +82,7 @@ SPEC = FamilySpec(
     noise=gaussian_noise,
     data_fields=lambda dataset: {"data_dim": dataset.sample_shape[0]},
     critic=critic,
+    generator_gradient=generator_gradient,
     presets={
         "default": {},
         "gan-lab": {"hidden": 16, "g_layers": 2, "d_layers": 2, "latent_dim": 2, "lr_g": 3e-3, "lr_d": 3e-3},
