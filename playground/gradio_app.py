@@ -199,6 +199,10 @@ def status_text(snap: Mapping[str, Any]) -> str:
     status = snap.get("status", "idle")
     if status == "idle":
         return "**idle**: choose a model and a dataset, then press Start."
+    if status == "queued":
+        return (f"**queued**: position {snap.get('queue_position') or 1} in line for one of {snap.get('slots')} "
+                f"training slot(s), all in use · {snap.get('model', '')} on {snap.get('dataset', '')} starts "
+                f"when one frees (Stop leaves the line)")
     parts = [f"**{status}**", f"step {snap.get('step', 0)} / {snap.get('total_steps', 0)}"]
     speed = snap.get("steps_per_s") or 0.0
     if speed and math.isfinite(speed):
@@ -906,7 +910,7 @@ def _apply(session: TrainingSession, action: str) -> bool:
     if action == "resume":
         return session.resume()
     if action == "stop":
-        was_active = session.is_active()
+        was_active = session.is_active() or session.status == "queued"
         if not session.stop():
             raise PlaygroundError("The run is still finishing its step; press Stop again in a moment.")
         return was_active

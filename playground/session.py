@@ -39,11 +39,11 @@ __all__ = [
 
 #: Statuses in which a worker thread exists and holds a run slot.
 ACTIVE_STATUSES = frozenset({"running", "paused"})
-#: What a front end should keep polling through: active runs, and a Start in progress (the
-#: moment between stopping the old run and launching the new one).
-LIVE_STATUSES = ACTIVE_STATUSES | {"starting"}
+#: What a front end should keep polling through: active runs, a run waiting for a free slot, and a
+#: Start in progress (the moment between stopping the old run and launching the new one).
+LIVE_STATUSES = ACTIVE_STATUSES | {"starting", "queued"}
 #: Statuses a snapshot can report, in the order a run usually passes through them.
-STATUSES = ("idle", "starting", "running", "paused", "done", "stopped", "error")
+STATUSES = ("idle", "starting", "queued", "running", "paused", "done", "stopped", "error")
 
 
 class DownsampledSeries:
@@ -137,36 +137,69 @@ def _mean_pair(a: float, b: float) -> float:
 
 
 class RunSlots:
-    """A global cap on concurrently active trainings (running or paused), shared by sessions.
+    """A global cap on concurrently active trainings (running or paused), shared by sessions, with
+    a first-come-first-served waiting line.
 
-    A slot is held for exactly as long as a worker thread lives, so a paused run still
-    counts: it still holds its memory and its thread. `limit=None` means no cap.
+    A slot is held for exactly as long as a worker thread lives, so a paused run still counts: it
+    still holds its memory and its thread. When every slot is taken, a Start waits in line (its
+    position is visible) and gets the next slot that frees; only a full line is refused.
+    `limit=None` means no cap.
     """
 
-    def __init__(self, limit: int | None = None) -> None:
+    def __init__(self, limit: int | None = None, max_waiting: int = 16) -> None:
         if limit is not None and limit < 1:
             raise ValueError("limit must be at least 1 (or None for no limit)")
         self.limit = limit
+        self.max_waiting = max_waiting
         self._lock = threading.Lock()
         self._in_use = 0
+        #: callbacks of the waiting runs, first in line first; each returns False to decline
+        self._waiting: list[Callable[[], bool]] = []
 
     @property
     def in_use(self) -> int:
         return self._in_use
 
-    def acquire(self) -> None:
-        """Take a slot or raise PlaygroundError with a message a user can act on."""
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def acquire_or_wait(self, on_granted: Callable[[], bool]) -> bool:
+        """Take a slot now (True), or join the line (False): ``on_granted`` is called with the slot
+        when one frees, from the thread that frees it, and returns False to decline it.
+        PlaygroundError when the line is full too."""
         with self._lock:
-            if self.limit is not None and self._in_use >= self.limit:
+            if self.limit is None or self._in_use < self.limit:
+                self._in_use += 1
+                return True
+            if len(self._waiting) >= self.max_waiting:
                 raise PlaygroundError(
-                    f"The server is busy: {self._in_use} training run(s) already use all "
-                    f"{self.limit} slot(s). Stop a run or try again in a minute."
-                )
-            self._in_use += 1
+                    f"The server is busy: all {self.limit} training slot(s) are in use and "
+                    f"{len(self._waiting)} run(s) are waiting. Try again in a few minutes.")
+            self._waiting.append(on_granted)
+            return False
+
+    def position(self, on_granted: Callable[[], bool]) -> int | None:
+        """1 for the next in line; None when not waiting."""
+        with self._lock:
+            return self._waiting.index(on_granted) + 1 if on_granted in self._waiting else None
+
+    def cancel(self, on_granted: Callable[[], bool]) -> None:
+        with self._lock:
+            if on_granted in self._waiting:
+                self._waiting.remove(on_granted)
 
     def release(self) -> None:
-        with self._lock:
-            self._in_use = max(0, self._in_use - 1)
+        """Free a slot: it passes to the first waiting run that takes it, else back to the pool.
+        The callbacks run outside the lock (they start threads)."""
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    self._in_use = max(0, self._in_use - 1)
+                    return
+                next_in_line = self._waiting.pop(0)
+            if next_in_line():
+                return
 
 
 @dataclass
@@ -202,6 +235,8 @@ class _Run:
     last_event_step: int = 0
     checkpoint: str | None = None
     stop_requested: bool = False
+    #: while the run waits for a slot: the callback it waits with (RunSlots.position finds it)
+    ticket: Callable[[], bool] | None = None
 
     def __post_init__(self) -> None:
         self.series = DownsampledSeries(self.max_points)
@@ -283,28 +318,36 @@ class TrainingSession:
                 self._starting = False
 
     def _replace_run(self, config: Any, trainer: Any) -> int:
-        """Stop the old run, take a slot and launch the worker for `trainer` (control lock held)."""
+        """Stop the old run, then launch the worker for `trainer` in a free slot, or queue the run
+        for the next slot that frees (control lock held)."""
         self._stop_locked()
         self._archive_run()
-        self._slots.acquire()
-        try:
-            self._run_counter += 1
-            run = _Run(
-                run_id=self._run_counter,
-                trainer=trainer,
-                config=config,
-                max_points=self._max_points,
-                max_samples=self._max_samples,
-            )
-            run.thread = threading.Thread(
-                target=self._work, args=(run,), name=f"gan-{self._name}-run{run.run_id}", daemon=True
-            )
-            self._run = run
-            run.thread.start()
-        except BaseException:
-            self._slots.release()
-            raise
+        run = _Run(run_id=self._run_counter + 1, trainer=trainer, config=config, max_points=self._max_points,
+                   max_samples=self._max_samples, status="queued")
+        run.ticket = lambda: self._launch(run)
+        if self._slots.acquire_or_wait(run.ticket):  # PlaygroundError when even the line is full
+            run.ticket = None
+            try:
+                self._launch(run)
+            except BaseException:
+                self._slots.release()
+                raise
+        self._run_counter += 1
+        self._run = run
         return run.run_id
+
+    def _launch(self, run: _Run) -> bool:
+        """Start the worker of a run that holds a slot; False (the slot declined) when the run was
+        stopped while it waited. Called by `_replace_run`, or by RunSlots.release from the thread
+        that freed the slot: it takes only the run's own lock."""
+        with run.lock:
+            if run.status != "queued":
+                return False
+            run.status, run.ticket = "running", None
+            run.thread = threading.Thread(target=self._work, args=(run,), name=f"gan-{self._name}-run{run.run_id}",
+                                          daemon=True)
+            run.thread.start()
+            return True
 
     def pause(self) -> bool:
         """Pause between steps; returns False when there is no running run to pause."""
@@ -402,7 +445,14 @@ class TrainingSession:
 
     def _stop_locked(self) -> bool:
         run = self._run
-        if run is None or run.thread is None:
+        if run is None:
+            return True
+        with run.lock:  # a waiting run leaves the line; a slot granted meanwhile is declined
+            if run.status == "queued":
+                run.status, run.stop_requested = "stopped", True
+                if run.ticket is not None:
+                    self._slots.cancel(run.ticket)
+        if run.thread is None:
             return True
         if run.thread.is_alive():
             run.stop_requested = True
@@ -478,6 +528,8 @@ class TrainingSession:
                 "metrics_version": run.metrics_version,
                 "sample_version": run.sample_version,
                 "checkpoint": run.checkpoint,
+                "queue_position": self._slots.position(run.ticket) if run.ticket is not None else None,
+                "slots": self._slots.limit,
             }
         if starting:
             snap["status"] = "starting"
@@ -714,6 +766,8 @@ def _idle_snapshot() -> dict[str, Any]:
         "metrics_version": 0,
         "sample_version": 0,
         "checkpoint": None,
+        "queue_position": None,
+        "slots": None,
     }
 
 

@@ -865,6 +865,8 @@ def test_status_line_and_sample_image():
     from playground.gradio_app import sample_image, status_text
 
     assert "idle" in status_text({})
+    waiting = status_text({"status": "queued", "queue_position": 2, "slots": 2, "model": "dcgan", "dataset": "digits"})
+    assert "position 2 in line for one of 2 training slot(s)" in waiting
     line = status_text({"status": "running", "step": 12, "total_steps": 100, "steps_per_s": 3.25,
                         "device": "cpu", "model": "dcgan", "dataset": "digits",
                         "latest": {"loss_d": 1.0, "loss_g": 2.0}, "error": None})

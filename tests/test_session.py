@@ -280,20 +280,29 @@ def test_registry_release_frees_the_thread(new_threads):
     assert not registry.release("tab-1")
 
 
-def test_registry_limits_concurrent_runs(new_threads):
+def test_registry_limits_concurrent_runs_and_queues_the_rest(new_threads):
     registry = SessionRegistry(max_running=1)
-    first, second = registry.get_or_create("a"), registry.get_or_create("b")
+    registry.slots.max_waiting = 2
+    first, second, third, fourth = (registry.get_or_create(sid) for sid in "abcd")
     first.start(ring_config())
-    with pytest.raises(PlaygroundError, match="busy"):
-        second.start(ring_config())
-    assert second.status == "idle"
-    first.start(ring_config(dataset="grid"))  # restarting your own run reuses your slot
-    first.pause()
-    with pytest.raises(PlaygroundError):  # a paused run still holds its slot
-        second.start(ring_config())
-    first.stop()
-    second.start(ring_config())
-    assert second.status == "running"
+    second.start(ring_config())  # every slot taken: it waits in line, visibly
+    snap = second.snapshot()
+    assert snap["status"] == "queued" and snap["queue_position"] == 1 and second.thread is None
+    third.start(ring_config(dataset="grid"))
+    assert third.snapshot()["queue_position"] == 2
+    with pytest.raises(PlaygroundError, match="busy"):  # the line is full too
+        fourth.start(ring_config())
+    assert fourth.status == "idle"
+    first.start(ring_config(dataset="grid"))  # restarting your own run goes to the back of the line
+    assert first.snapshot()["queue_position"] == 2 and second.status == "running"
+    assert third.snapshot()["queue_position"] == 1
+    second.pause()  # a paused run still holds its slot
+    assert third.status == "queued"
+    third.stop()  # leaving the line
+    assert third.status == "stopped" and first.snapshot()["queue_position"] == 1
+    second.stop()  # its slot goes to the next in line
+    wait_for(lambda: first.status == "running", "the queued run to start")
+    assert registry.running_count() == 1 and registry.slots.waiting == 0
     registry.close_all()
     assert len(registry) == 0 and registry.running_count() == 0
     assert new_threads() == []
