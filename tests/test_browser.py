@@ -18,6 +18,7 @@ import re
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -212,6 +213,15 @@ def close_toasts(page) -> None:
     page.wait_for_function("() => !document.querySelector(\"[data-testid='toast-text']\")")
 
 
+#: Where the browser tests leave a screenshot of each tab (not committed; README's are copies).
+SCREENSHOTS = Path(os.environ.get("GAN_SCREENSHOT_DIR", Path(__file__).parent / "artifacts" / "screenshots"))
+
+
+def shoot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
 def img_src(page, elem_id: str) -> str | None:
     img = page.query_selector(f"#{elem_id} img")
     return img.get_attribute("src") if img else None
@@ -269,6 +279,7 @@ def test_dcgan_on_digits_trains_live_and_stops(page, app):
     histograms = wait_until(lambda: [t for t in plot_traces(page, "histogram-plot") if t["type"] == "histogram"],
                             "the D(x) / D(G(z)) histograms")
     assert [t["name"] for t in histograms] == ["D(x), real", "D(G(z)), generated"] and histograms[0]["n"] == 64
+    shoot(page, "train")
 
     page.click("#stop-btn")
     wait_status(page, r"stopped")
@@ -331,6 +342,7 @@ def test_toy_2d_view_pause_and_step(page, app):
     assert [t["type"] for t in traces] == ["heatmap", "scattergl", "scattergl", "scattergl", "scattergl"]
     assert traces[1]["n"] > 100 and traces[2]["n"] > 100
     assert [t["name"] for t in traces[3:]] == ["G(noise grid)", "G's gradient"] and traces[4]["n"] == 3 * 200
+    shoot(page, "train-toy")
     first_title = wait_until(lambda: plot_title(page, "field-plot"), "a titled field plot")
     wait_until(lambda: plot_title(page, "field-plot") not in ("", first_title), "a newer sample")
     # the live metric beside the losses: modes covered, measured more than once, and in words
@@ -531,6 +543,9 @@ def test_dip_inpaints_an_uploaded_picture_live(page, app, tmp_path):
     assert page.is_visible("#sample-image") and page.input_value("#model input") == "dip-inpaint"
     dataset = page.input_value("#dataset input")
     assert dataset.endswith(":box") and "gan-upload-" in dataset  # the session's own folder
+    open_tab(page, "Inpaint")
+    shoot(page, "inpaint")
+    open_tab(page, "Train")
     page.click("#stop-btn")
     wait_status(page, r"stopped")
 
@@ -664,6 +679,8 @@ def test_explore_tab_draws_from_a_shipped_model_at_once(page, app):
     page.click("#class-btn")
     page.wait_for_function("() => document.querySelector('#class-rows').innerText.includes('top to bottom: 7')")
     assert img_src(page, "class-output")
+    page.get_by_role("tab", name="Interpolate", exact=True).click()
+    shoot(page, "explore")
 
 
 @browser_test
@@ -676,6 +693,7 @@ def test_translate_and_super_resolve_tabs_work_on_their_examples(page, app):
     assert output.shape[0] >= 128
     if page.input_value("#translate-model input").startswith("cyclegan"):
         assert wait_until(lambda: img_src(page, "translate-round-trip"), "the round trip")
+    shoot(page, "translate")
 
     open_tab(page, "Super-resolve")
     page.locator("#tab-super-resolve .gallery-item, #tab-super-resolve button.gallery").first.click()
@@ -689,6 +707,7 @@ def test_translate_and_super_resolve_tabs_work_on_their_examples(page, app):
     psnr = float(re.search(r"bicubic\s+([\d.]+)", table).group(1))
     assert 18 < psnr < 40, table  # a real photo, shrunk and enlarged again
     assert all(name in table for name in upscalers[:1]), table
+    shoot(page, "super-resolve")
 
 
 @browser_test
@@ -719,6 +738,7 @@ def test_lab_time_lapse_downloads_compare_and_reset(page, app):
     open_tab(page, "Compare")
     wait_until(lambda: {t["name"] for t in plot_traces(page, "compare-plot")} >=
                {"#1 mlp-gan non-saturating on ring", "#2 mlp-gan minimax on ring"}, "both runs in the comparison")
+    shoot(page, "compare")
 
     open_tab(page, "Train")
     page.click("#reset-btn")
