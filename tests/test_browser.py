@@ -853,7 +853,7 @@ def test_closing_the_tab_releases_the_session(app, browser):
 
 
 def test_make_run_config_maps_the_form():
-    from playground.gradio_app import make_run_config
+    from playground.lab import make_run_config
 
     config = make_run_config("mlp-gan", " ring ", "minimax", 300, 32.0, 1e-3, 2e-3, 7,
                              '{"hidden": 16}', preset="gan-lab")
@@ -875,14 +875,15 @@ def test_make_run_config_maps_the_form():
     ],
 )
 def test_make_run_config_rejects_what_the_form_gets_wrong(args, message):
-    from playground.gradio_app import make_run_config
+    from playground.lab import make_run_config
 
     with pytest.raises(PlaygroundError, match=message):
         make_run_config(*args)
 
 
 def test_status_line_and_sample_image():
-    from playground.gradio_app import sample_image, status_text
+    from playground.gradio_common import sample_image
+    from playground.lab import status_text
 
     assert "idle" in status_text({})
     waiting = status_text({"status": "queued", "queue_position": 2, "slots": 2, "model": "dcgan", "dataset": "digits"})
@@ -899,7 +900,7 @@ def test_status_line_and_sample_image():
 
 
 def test_form_choices_come_from_the_library():
-    from playground.gradio_app import datasets_for, objectives_for, presets_for
+    from playground.lab import datasets_for, objectives_for, presets_for
 
     assert datasets_for("mlp-gan")[0] == "ring"
     assert "digits" not in datasets_for("mlp-gan")

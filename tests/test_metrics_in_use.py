@@ -9,7 +9,7 @@ import time
 import pytest
 
 from playground import figures
-from playground.gradio_app import quality_phrase
+from playground.lab import quality_phrase
 from playground.session import TrainingSession
 from trainers.cli import main
 from trainers.engine import RunConfig, Trainer

@@ -447,7 +447,7 @@ def panel_titles(fig) -> list[str]:
 
 
 def test_progan_live_view_shows_resolution_and_fade_in(session):
-    from playground.gradio_app import status_text
+    from playground.lab import status_text
 
     config = {"model": "progan", "dataset": "digits", "steps": 12, "batch_size": 16, "log_every": 1,
               "sample_every": 100, "overrides": {"width": 8, "latent_dim": 8, "phase_steps": 4}}
@@ -463,7 +463,7 @@ def test_progan_live_view_shows_resolution_and_fade_in(session):
 
 
 def test_egan_live_view_shows_which_mutation_won(session):
-    from playground.gradio_app import status_text
+    from playground.lab import status_text
 
     # two mutations and windows of 5 steps: no window can end in a tie
     config = {"model": "e-gan", "dataset": "digits", "steps": 10, "batch_size": 16, "log_every": 5,
