@@ -59,7 +59,7 @@ def diagnose(snap: Mapping[str, Any]) -> list[Diagnosis]:
             found.append(Diagnosis("warning", f"D(x) ≈ {d_real:.2f} and D(G(z)) ≈ {d_fake:.2f}, both near 1: D "
                                               f"calls everything real, so it no longer teaches G. Try a higher D "
                                               f"learning rate or a bigger D."))
-        elif abs(d_real - 0.5) < 0.15 and abs(d_fake - 0.5) < 0.15:
+        elif abs(d_real - 0.5) < 0.15 and abs(d_fake - 0.5) < 0.15 and step >= WARM_UP_STEPS:
             found.append(Diagnosis("ok", f"D(x) ≈ {d_real:.2f} and D(G(z)) ≈ {d_fake:.2f}: D can barely tell real "
                                          f"from generated, the balance a GAN aims for."))
     grad_g, grad_d = _recent(metrics, "grad_norm_g"), _recent(metrics, "grad_norm_d")
@@ -109,5 +109,5 @@ def _recent_last(series: Mapping[str, Sequence[float]], key: str) -> float | Non
 
 def diagnosis_markdown(diagnoses: Sequence[Diagnosis]) -> str:
     """Bullets for a Markdown box, marked by level."""
-    marks = {"error": "⛔", "warning": "⚠️", "ok": "✅"}
+    marks = {"error": "**Problem:**", "warning": "**Watch out:**", "ok": "**Looks right:**"}  # words: no emoji font needed
     return "\n".join(f"- {marks[d.level]} {d.text}" for d in diagnoses)

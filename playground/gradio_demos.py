@@ -39,8 +39,8 @@ class DemoContext:
         session = self.registry.get(session_id(request)) if choice == demos.SESSION_MODEL else None
         return demos.model_for(self.shelf, session, choice, kind)
 
-    def examples(self, kind: str, datasets: list[str], max_side: int = 256) -> list[str]:
-        """Built-in pictures saved as PNGs in the scratch folder, for gr.Examples."""
+    def examples(self, kind: str, datasets: list[str], max_side: int = 256) -> tuple[list[str], list[str]]:
+        """Built-in pictures saved as PNGs in the scratch folder, for gr.Examples: (paths, labels)."""
         pictures: list[tuple[str, np.ndarray]] = []
         for dataset in dict.fromkeys(datasets):
             pictures += demos.example_pictures(kind, dataset, count=2, max_side=max_side)[:2]
@@ -50,7 +50,7 @@ class DemoContext:
             path = self.scratch.root / f"example-{len(paths)}-{name.replace(' ', '_')}.png"
             Image.fromarray(picture).save(path)
             paths.append(str(path))
-        return paths
+        return paths, [name for name, _ in pictures]
 
 
 def _guard(title: str):
@@ -177,7 +177,8 @@ def build_translate_tab(ctx: DemoContext) -> None:
         direction = gr.Radio([("A to B", "a_to_b"), ("B to A", "b_to_a")], value="a_to_b",
                              label="CycleGAN direction", elem_id="translate-direction")
     source, _ = picture_input("translate-input")
-    gr.Examples(ctx.examples("translator", datasets), inputs=[source], label="Examples")
+    paths, labels = ctx.examples("translator", datasets)
+    gr.Examples(paths, inputs=[source], label="Examples", example_labels=labels)
     button = gr.Button("Translate", variant="primary", elem_id="translate-btn")
     with gr.Row():
         shown = gr.Image(label="Input (as the model sees it)", type="numpy", format="png", interactive=False,
@@ -216,7 +217,8 @@ def build_super_resolve_tab(ctx: DemoContext) -> None:
     alpha = gr.Slider(0.0, 1.0, value=1.0, step=0.05, elem_id="sr-alpha",
                       label="ESRGAN network interpolation: 0 = PSNR model (smooth), 1 = GAN model (sharp)")
     source, _ = picture_input("sr-input")
-    gr.Examples(ctx.examples("photo", []), inputs=[source], label="Examples")
+    paths, labels = ctx.examples("photo", [])
+    gr.Examples(paths, inputs=[source], label="Examples", example_labels=labels)
     button = gr.Button("Super-resolve", variant="primary", elem_id="sr-btn")
     compare = gr.ImageSlider(label="Before / after: bicubic | model (without a model: pixels | bicubic)", type="numpy", elem_id="sr-compare")
     gallery = gr.Gallery(label="Side by side", columns=3, elem_id="sr-gallery", format="png")

@@ -561,8 +561,9 @@ def test_demo_tabs_refuse_bad_input(page, app, tmp_path):
     page.click("#translate-btn")
     assert "Upload a picture or pick an example" in toast_text(page)
     close_toasts(page)
-    tiny, fake, good = tmp_path / "tiny.png", tmp_path / "notes.png", tmp_path / "good.png"
+    tiny, fake, good, huge = (tmp_path / name for name in ("tiny.png", "notes.png", "good.png", "huge.png"))
     Image.new("RGB", (1, 1)).save(tiny)
+    Image.new("1", (5000, 4000)).save(huge)  # 20 megapixels in a few kilobytes
     fake.write_text("this is not a picture")
     Image.fromarray((np.random.default_rng(3).random((32, 32, 3)) * 255).astype(np.uint8)).save(good)
     upload(page, "translate-input", tiny)
@@ -579,12 +580,13 @@ def test_demo_tabs_refuse_bad_input(page, app, tmp_path):
     page.click("#sr-btn")
     assert "Nothing has been trained in this tab yet" in toast_text(page)
     close_toasts(page)
-    page.reload()  # a fresh page: an empty upload box
-    page.wait_for_selector("#start-btn")
-    open_tab(page, "Super-resolve")
-    upload(page, "sr-input", fake)
-    assert ".png) could not be read as a picture" in toast_text(page)  # said on upload
-    close_toasts(page)
+    for bad, message in ((fake, ".png) could not be read as a picture"), (huge, "5000x4000: at most 16,777,216")):
+        page.reload()  # a fresh page: an empty upload box
+        page.wait_for_selector("#start-btn")
+        open_tab(page, "Super-resolve")
+        upload(page, "sr-input", bad)
+        assert message in toast_text(page)  # said on upload
+        close_toasts(page)
 
     open_tab(page, "Inpaint")
     set_number(page, "inpaint-steps", 0)
@@ -718,8 +720,9 @@ def test_lab_time_lapse_downloads_compare_and_reset(page, app):
     page.click("#start-btn")
     wait_status(page, r"done")
     choose(page, "objective", "minimax")
+    set_number(page, "steps", 400)  # a different total tells the second run's status from the first's
     page.click("#start-btn")
-    wait_status(page, r"done")
+    wait_status(page, r"done · step 400 / 400")
 
     # time-lapse: back to an early grid of the run
     page.click("#timelapse-accordion")
@@ -732,7 +735,7 @@ def test_lab_time_lapse_downloads_compare_and_reset(page, app):
     page.click("#download-btn")
     wait_until(lambda: len(page.locator("#download-files a").all()) == 3, "three files")
     names = "".join(page.locator("#download-files").all_inner_texts()).replace("\n", "")
-    assert "mlp-gan-step150.zip" in names and "metrics.csv" in names and "metrics.json" in names
+    assert "mlp-gan-step400.zip" in names and "metrics.csv" in names and "metrics.json" in names
 
     # compare: both runs overlaid
     open_tab(page, "Compare")

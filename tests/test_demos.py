@@ -236,6 +236,7 @@ def test_diagnosis_rules_on_described_signals():
 
     assert texts(snap(metrics={"d_real": [0.95] * 5, "d_fake": [0.9] * 5})).count("both near 1") == 1
     assert "balance" in texts(snap(metrics={"d_real": [0.52] * 5, "d_fake": [0.47] * 5}))
+    assert texts(snap(metrics={"d_real": [0.52] * 5, "d_fake": [0.47] * 5}, step=100)) == ""  # trivially 0.5 early
     # Wasserstein critics are not probabilities: no verdict from the same numbers
     assert texts(snap(metrics={"d_real": [0.95] * 5, "d_fake": [0.05] * 5}, config={"objective": "wasserstein"})) == ""
     assert "mode collapse" in texts(snap(sample={"diversity": 0.05}))
