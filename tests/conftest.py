@@ -44,9 +44,21 @@ def data_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_test_folder(tmp_path_factory) -> Path:
+    """A folder this test run's pytest-xdist workers share (one process: its own temp folder),
+    where the first worker to need an expensive fixture leaves it for the others."""
+    from judges import SHARED_DIR
+
+    base = tmp_path_factory.getbasetemp()
+    folder = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    SHARED_DIR[:] = [folder]
+    return folder
+
+
 @pytest.fixture(scope="session")
 def judge(data_dir):
-    """The independent MNIST classifier of tests/judges.py, trained once per test process."""
+    """The independent MNIST classifier of tests/judges.py, trained once per test run."""
     from judges import mnist_judge
 
     net, accuracy = mnist_judge(str(data_dir))

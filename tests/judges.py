@@ -1,13 +1,16 @@
 """Independent judges for learning tests: a small CNN trained here on MNIST's train split.
 
-Trained once per test process (about 15 s on 2 cores) and shared by every test that needs it.
-It never sees generated images while training, so it judges them independently.
+Trained once per test run (about 15 s on 2 cores) and shared by every test that needs it: the
+first pytest-xdist worker to need it trains it (seeded, so always the same weights) and leaves
+its weights in a folder the workers share; the others wait on a file lock and read them. It never
+sees generated images while training, so it judges them independently.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -34,9 +37,32 @@ def small_cnn(channels: int = 1, classes: int = 10) -> nn.Module:
         nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, classes))
 
 
+#: Set by conftest to a folder every worker of this test run shares (pytest's base temp's parent).
+SHARED_DIR: list[Path] = []
+
+
 @functools.lru_cache(maxsize=2)
 def mnist_judge(data_dir: str, steps: int = 400) -> tuple[nn.Module, float]:
     """(classifier in eval mode, its accuracy on 2,000 MNIST test images); about 97.5%."""
+    if not SHARED_DIR:
+        return _train_judge(data_dir, steps)
+    from filelock import FileLock
+    from safetensors.torch import load_file, save_file
+
+    folder = SHARED_DIR[0]
+    weights, accuracy_file = folder / f"mnist-judge-{steps}.safetensors", folder / f"mnist-judge-{steps}.txt"
+    with FileLock(str(folder / f"mnist-judge-{steps}.lock")):
+        if weights.is_file() and accuracy_file.is_file():
+            net = small_cnn()
+            net.load_state_dict(load_file(str(weights)))
+            return net.eval().requires_grad_(False), float(accuracy_file.read_text())
+        net, accuracy = _train_judge(data_dir, steps)
+        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(weights))
+        accuracy_file.write_text(repr(accuracy))
+        return net, accuracy
+
+
+def _train_judge(data_dir: str, steps: int) -> tuple[nn.Module, float]:
     train_set, test_set = load_dataset("mnist", data_dir), load_dataset("mnist", data_dir, "test")
     generator = torch.Generator().manual_seed(0)
     with torch.random.fork_rng(devices=[]):

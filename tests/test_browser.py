@@ -331,6 +331,7 @@ def test_bad_inputs_show_an_error_toast(page, app):
 def test_toy_2d_view_pause_and_step(page, app):
     _, registry = app
     choose_model(page, "mlp-gan", "ring")
+    set_number(page, "steps", 100_000)  # at ~300 steps/s the default 2000 could end between two looks
     page.click("#start-btn")
     wait_status(page, r"running")
     assert page.is_visible("#field-plot") and not page.is_visible("#sample-image")

@@ -19,6 +19,10 @@ from trainers.pretrained import pretrained_path
 LIVE_STEPS, BUDGET = 900, 0.1
 
 
+#: The tests of the trained DCGAN below share one pytest-xdist worker, so it is trained once.
+ON_ONE_WORKER = pytest.mark.xdist_group("live_dcgan")
+
+
 @pytest.fixture(scope="module")
 def live_dcgan(data_dir, tmp_path_factory):
     """A DCGAN trained on MNIST with the live metric on: (its events, its checkpoint folder)."""
@@ -32,6 +36,7 @@ def live_dcgan(data_dir, tmp_path_factory):
     return events, out, time.perf_counter() - started
 
 
+@ON_ONE_WORKER
 def test_live_metric_falls_as_the_dcgan_learns_and_keeps_within_its_time_budget(live_dcgan):
     events, _, wall = live_dcgan
     quality = [e for e in events if e["type"] == "quality"]
@@ -79,6 +84,7 @@ def test_live_toy_metric_counts_the_ring_modes_as_the_mlp_gan_learns_and_evaluat
 
 
 # --------------------------------------------------------------------------- evaluate and export
+@ON_ONE_WORKER
 def test_evaluate_reports_every_metric_per_feature_network_and_reuses_cached_real_features(
         live_dcgan, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path / "cache"))
@@ -108,6 +114,7 @@ def test_evaluate_reports_every_metric_per_feature_network_and_reuses_cached_rea
     assert json.loads(report_path.read_text())["metrics"] == report["metrics"]  # same seed, same figures
 
 
+@ON_ONE_WORKER
 @pytest.mark.parametrize("args, message", [
     (["--samples", "5"], "--samples: between 20"),
     (["--samples", "1000000"], "--samples: between 20"),
@@ -127,6 +134,7 @@ def test_evaluate_reads_a_classifier_checkpoint_as_test_accuracy(capsys):
     assert float(line.split("|")[2]) > 0.98
 
 
+@ON_ONE_WORKER
 def test_export_writes_a_shippable_folder_with_its_card_and_evaluation(live_dcgan, tmp_path, capsys):
     _, checkpoint, _ = live_dcgan
     out = tmp_path / "pretrained" / "dcgan_mnist"
