@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import gradio as gr
 
 from playground import demos, drawing, figures
-from playground.gradio_demos import DemoContext, build_explore_tab, build_super_resolve_tab, build_translate_tab
+from playground.gradio_demos import DEMO_ENDPOINTS, DemoContext, build_explore_tab, build_super_resolve_tab, build_translate_tab
 from playground.config_form import FormField, form_fields
 from playground.lab import (DEFAULT_MODEL, LIVE_RUN_DEFAULTS, NOOP_MESSAGES, PROBE_HEADERS, apply_control,
                             dataset_info, datasets_for, default_preset, form_defaults, make_run_config, model_info,
@@ -386,6 +386,11 @@ def build_app(registry: SessionRegistry | None = None, shelf: demos.ModelShelf |
                 registry.release(sid)
 
         demo.unload(on_unload)
+    # the documented API is the demos' named endpoints; the page's own handlers stay callable (a
+    # page needs them) but out of the API docs
+    for handler in demo.fns.values():
+        if handler.api_name not in DEMO_ENDPOINTS:
+            handler.api_visibility = "undocumented"
     return demo
 
 

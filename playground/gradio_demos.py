@@ -23,6 +23,8 @@ from trainers.errors import PlaygroundError
 
 #: Inference requests run at once per endpoint; the rest wait in Gradio's queue with their position.
 DEMO_CONCURRENCY = 2
+#: The named API endpoints (`gradio_client`: ``client.predict(..., api_name="/generate")``).
+DEMO_ENDPOINTS = ("generate", "interpolate", "latent_walk", "class_grid", "translate", "super_resolve")
 
 
 def _first(choices: list[str]) -> str:

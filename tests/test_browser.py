@@ -790,6 +790,8 @@ def test_named_endpoints_answer_gradio_client(app, tmp_path):
 
     url, _ = app
     client = Client(url, verbose=False)
+    documented = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert documented == {"/generate", "/interpolate", "/latent_walk", "/class_grid", "/translate", "/super_resolve"}
     grid = client.predict("dcgan_mnist", 3, 16, api_name="/generate")
     assert np.asarray(Image.open(grid)).shape[0] >= 120
     strip, gif = client.predict("dcgan_mnist", 0, 1, 6, "linear", 0, api_name="/interpolate")
