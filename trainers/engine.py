@@ -591,7 +591,8 @@ def machine_description(device: torch.device) -> str:
                 cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
         except OSError:
             pass
-        where = f"{device.type} ({cpu}, {torch.get_num_threads()} threads)"
+        threads = torch.get_num_threads()
+        where = f"{device.type} ({cpu}, {threads} thread{'s' if threads != 1 else ''})"
     return f"{where}, torch {torch.__version__.split('+')[0]}"
 
 
