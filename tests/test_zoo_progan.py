@@ -64,7 +64,7 @@ def at_final_resolution(trainer: Trainer) -> None:
 
 @pytest.mark.slow
 def test_progan_learns_mnist(judge, data_dir):
-    train_and_judge(judge, data_dir, "progan", 750, 32, "cpu-small", before_training=at_final_resolution,
+    train_and_judge(judge, data_dir, "progan", 750, 64, "cpu-small", before_training=at_final_resolution,
                     improvement="frechet")
 
 
