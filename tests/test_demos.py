@@ -39,6 +39,8 @@ def test_shelf_lists_by_demo_and_loads_once(shelf):
     assert "dcgan_mnist" in shelf.names("generator") and "dcgan_mnist" not in shelf.names("conditional")
     assert "cgan_mnist" in shelf.names("conditional") and "cgan_mnist" in shelf.names("generator")
     assert "mnist_cnn" not in shelf.names("generator")  # a classifier serves no demo
+    assert set(shelf.names("translator")) == {"cyclegan_mnist", "pix2pix_facades"}
+    assert shelf.names("upscaler") == ["srresnet_x4"] and shelf.dataset_of("srresnet_x4") == "sr-natural"
     model = shelf.load("dcgan_mnist")
     assert shelf.load("dcgan_mnist") is model  # once per process, shared
     assert not any(p.requires_grad for p in model.networks.parameters()) and not model.networks.training
@@ -280,3 +282,14 @@ def test_gan_lab_arrows_climb_d_and_minimax_saturates():
     # the grid is G's own output: its centre is where G sends z = 0
     centre = trainer.model.family.sample(model.config, networks, torch.zeros(1, model.config.latent_dim))
     np.testing.assert_allclose(event["noise_grid"][7, 7], centre[0].detach().numpy(), atol=1e-5)
+
+
+def test_shipped_super_resolution_beats_bicubic_on_a_held_out_photo(shelf, data_dir):
+    """The Super-resolve tab's self-check on Set5's butterfly (a benchmark picture, never trained
+    on): the shipped SRResNet x4 scores above bicubic, as its card says."""
+    with np.load(data_dir / "sr_set5_set14.npz") as archive:
+        butterfly = archive["Set5/butterfly"]
+    result = demos.super_resolve({"srresnet_x4": shelf.load("srresnet_x4")}, butterfly, outscale=4, self_check=True)
+    (model_psnr, model_ssim), (bicubic_psnr, bicubic_ssim) = result["scores"]["srresnet_x4"], result["scores"]["bicubic"]
+    assert model_psnr > bicubic_psnr + 0.3 and model_ssim > bicubic_ssim, result["scores"]
+    assert result["outputs"]["srresnet_x4"].shape == result["truth"].shape == (256, 256, 3)

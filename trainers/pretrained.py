@@ -88,13 +88,14 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
         lines += ["## Limitations", "", *[f"- {text}" for text in limitations], ""]
     lines += ["## Use", "", "```python", "from trainers.model import GANModel",
               f"model = GANModel.from_pretrained(\"pretrained/{name}\")", "```", ""]
+    report = {**report, "trained_on": run["dataset"]}  # an SR report's sets are benchmarks, not its data
     return model.save_pretrained(out, {EVALUATION_FILE: report, CARD_FILE: "\n".join(lines)})
 
 
 def list_pretrained() -> list[dict[str, str]]:
-    """The shipped checkpoints, by name: ``{"name", "family", "dataset"}`` each, read from their
-    config.json and evaluation.json alone (no weights are loaded); folders that are not
-    checkpoints are skipped."""
+    """The shipped checkpoints, by name: ``{"name", "family", "dataset"}`` each (the dataset it was
+    trained on), read from their config.json and evaluation.json alone (no weights are loaded);
+    folders that are not checkpoints are skipped."""
     root = pretrained_root()
     found = []
     for folder in sorted(root.iterdir()) if root.is_dir() else ():
@@ -105,5 +106,6 @@ def list_pretrained() -> list[dict[str, str]]:
             report = read_json(folder / EVALUATION_FILE) if (folder / EVALUATION_FILE).is_file() else {}
         except CheckpointError:
             continue
-        found.append({"name": folder.name, "family": family, "dataset": str(report.get("dataset", ""))})
+        trained_on = report.get("trained_on") or report.get("dataset") or ""
+        found.append({"name": folder.name, "family": family, "dataset": str(trained_on)})
     return found
