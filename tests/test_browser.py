@@ -702,7 +702,7 @@ def test_translate_and_super_resolve_tabs_work_on_their_examples(page, app):
     page.locator("#tab-super-resolve .gallery-item, #tab-super-resolve button.gallery").first.click()
     wait_until(lambda: img_src(page, "sr-input-preview"), "the example's preview")
     page.click("#sr-btn")
-    upscalers = [name for name in _shipped() if name.startswith(("srgan", "esrgan"))]
+    upscalers = _shipped("upscaler")
     wait_until(lambda: len(page.locator("#sr-gallery img").all()) == 2 + min(1, len(upscalers)),
                "bicubic, the shipped model and the original")
     table = wait_until(lambda: "bicubic" in page.inner_text("#sr-scores") and page.inner_text("#sr-scores"),
@@ -800,10 +800,10 @@ def test_named_endpoints_answer_gradio_client(app, tmp_path):
     assert Image.open(walk).size[0] >= 256
     picture = tmp_path / "in.png"
     Image.fromarray((np.random.default_rng(0).random((48, 48, 3)) * 255).astype(np.uint8)).save(picture)
-    translator = next(name for name in ("cyclegan_mnist", "pix2pix_facades") if name in _shipped())
+    translator = _shipped("translator")[0]
     _, output, _ = client.predict(translator, handle_file(str(picture)), "a_to_b", api_name="/translate")
     assert Image.open(output).size[0] >= 128
-    upscalers = [name for name in ("srgan_x4",) if name in _shipped()]
+    upscalers = _shipped("upscaler")
     compare, gallery, scores = client.predict(upscalers, 2, True, 1.0, handle_file(str(picture)),
                                               api_name="/super_resolve")
     assert len(gallery) == 2 + len(upscalers)  # bicubic, the models, the original
@@ -812,10 +812,11 @@ def test_named_endpoints_answer_gradio_client(app, tmp_path):
         client.predict("dcgan_mnist", -5, 1, 4, "linear", 0, api_name="/interpolate")
 
 
-def _shipped() -> list[str]:
-    from trainers.pretrained import list_pretrained
+def _shipped(kind: str) -> list[str]:
+    """The shipped checkpoints a demo of ``kind`` lists."""
+    from playground.demos import ModelShelf
 
-    return [entry["name"] for entry in list_pretrained()]
+    return ModelShelf().names(kind)
 
 
 @browser_test
