@@ -17,6 +17,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from PIL import Image
 
+from playground.lab import whole_number
+from playground.uploads import checked_rgb
 from trainers.errors import PlaygroundError
 
 __all__ = ["DEMO_KINDS", "ModelShelf", "demo_kinds", "interpolation", "gif_bytes", "latent_walk",
@@ -118,23 +120,13 @@ def _library_errors(function: Callable) -> Callable:
     return wrapper
 
 
-def _whole(value: Any, label: str) -> int:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise PlaygroundError(f"{label} must be a whole number, not {value!r}") from None
-    if not number.is_integer():
-        raise PlaygroundError(f"{label} must be a whole number, not {value}")
-    return int(number)
-
-
 def _label(model: Any, label: Any) -> Any:
     """A class label tensor for a conditional model (class 0 when none is chosen), else None."""
     if not model.family.conditional:
         return None
     import torch
 
-    index = 0 if label in (None, "") else _whole(label, "Class")
+    index = 0 if label in (None, "") else whole_number(label, "Class")
     if not 0 <= index < model.config.num_classes:
         raise PlaygroundError(f"Class must be between 0 and {model.config.num_classes - 1}, not {index}")
     return torch.tensor([index], device=model.device)
@@ -145,10 +137,10 @@ def generate(model: Any, seed: Any, count: Any = 16) -> np.ndarray:
     """``count`` pictures from ``seed``'s noise batch, as one grid."""
     from trainers import latent
 
-    count = _whole(count, "Number of pictures")
+    count = whole_number(count, "Number of pictures")
     if not 1 <= count <= 256:
         raise PlaygroundError(f"Number of pictures must be between 1 and 256, not {count}")
-    seed = _whole(seed, "Seed")
+    seed = whole_number(seed, "Seed")
     latent.seed_noise(model, seed)  # refuses a seed out of range, a model that draws from no noise
     noise = model.noise(count, seed=seed)
     labels = None
@@ -166,8 +158,8 @@ def interpolation(model: Any, seed_a: Any, seed_b: Any, frames: Any = 8, mode: s
     """From seed_a's picture to seed_b's: ``{"strip": one row, "frames": [pictures]}``."""
     from trainers import latent
 
-    noise = latent.interpolation_noise(model, _whole(seed_a, "Seed A"), _whole(seed_b, "Seed B"),
-                                       _whole(frames, "Frames"), mode)
+    noise = latent.interpolation_noise(model, whole_number(seed_a, "Seed A"), whole_number(seed_b, "Seed B"),
+                                       whole_number(frames, "Frames"), mode)
     labels = _label(model, label)
     pictures = latent.decode(model, noise, None if labels is None else labels.repeat(len(noise)))
     return {"strip": latent.tile(pictures, columns=len(pictures)), "frames": list(pictures)}
@@ -191,8 +183,8 @@ def latent_walk(model: Any, seed: Any, side: Any = 7, span: Any = 2.0, label: An
     """A side x side grid around seed's picture along two latent directions."""
     from trainers import latent
 
-    side = _whole(side, "Grid side")
-    noise = latent.walk_noise(model, _whole(seed, "Seed"), side, float(span))
+    side = whole_number(side, "Grid side")
+    noise = latent.walk_noise(model, whole_number(seed, "Seed"), side, float(span))
     labels = _label(model, label)
     pictures = latent.decode(model, noise, None if labels is None else labels.repeat(len(noise)))
     return latent.tile(pictures, columns=side)
@@ -206,11 +198,11 @@ def class_grid(model: Any, chosen: Any, seed: Any, truncation: Any = 1.0, per_cl
     if not model.family.conditional:
         raise PlaygroundError(f"{model.family.name} is not class-conditional; choose a cgan or mc-gan model")
     count = int(model.config.num_classes)
-    classes = list(range(count)) if chosen in (None, "", "all") else [_whole(chosen, "Class")]
-    noise, labels = latent.class_noise(model, classes, _whole(per_class, "Pictures per class"),
-                                       _whole(seed, "Seed"), float(truncation))
+    classes = list(range(count)) if chosen in (None, "", "all") else [whole_number(chosen, "Class")]
+    noise, labels = latent.class_noise(model, classes, whole_number(per_class, "Pictures per class"),
+                                       whole_number(seed, "Seed"), float(truncation))
     pictures = latent.decode(model, noise, labels)
-    return {"grid": latent.tile(pictures, columns=_whole(per_class, "Pictures per class")), "rows": classes}
+    return {"grid": latent.tile(pictures, columns=whole_number(per_class, "Pictures per class")), "rows": classes}
 
 
 @_library_errors
@@ -218,7 +210,7 @@ def translate(model: Any, image: Any, direction: str = "a_to_b") -> dict[str, np
     """``{"input", "output"}`` and, for CycleGAN, ``"round_trip"``: the output translated back."""
     if image is None:
         raise PlaygroundError("Upload a picture or pick an example first.")
-    picture = _checked_picture(image)
+    picture = checked_rgb(image, "the picture")
     if model.family.name == "cyclegan":
         if direction not in ("a_to_b", "b_to_a"):
             raise PlaygroundError(f"Direction must be a_to_b or b_to_a, not {direction!r}")
@@ -249,8 +241,8 @@ def super_resolve(models: dict[str, Any], image: Any, outscale: Any = 4, self_ch
 
     if image is None:
         raise PlaygroundError("Upload a picture or pick an example first.")
-    outscale = _whole(outscale, "Upscaling factor")
-    picture = _checked_picture(image)
+    outscale = whole_number(outscale, "Upscaling factor")
+    picture = checked_rgb(image, "the picture")
     truth = None
     if self_check:
         picture, truth = upscaling.degrade(picture, outscale)
@@ -260,13 +252,6 @@ def super_resolve(models: dict[str, Any], image: Any, outscale: Any = 4, self_ch
         outputs[name] = upscaling.upscale(model, picture, outscale, **options)
     scores = {name: upscaling.scores(output, truth, outscale) for name, output in outputs.items()} if self_check else {}
     return {"input": picture, "truth": truth, "outputs": outputs, "scores": scores}
-
-
-def _checked_picture(image: Any) -> np.ndarray:
-    """An uploaded picture as uint8 (H, W, 3), or a PlaygroundError saying what is wrong with it."""
-    from playground.uploads import checked_rgb
-
-    return checked_rgb(image, "the picture")
 
 
 def example_pictures(kind: str, dataset: str = "", count: int = 4,

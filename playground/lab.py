@@ -112,12 +112,6 @@ def parse_overrides(text: str | None) -> dict[str, Any]:
     return value
 
 
-def _required_number(value: Any, label: str) -> float:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        raise PlaygroundError(f"{label} is empty: enter a number")
-    return value
-
-
 def make_run_config(
     model: str,
     dataset: str,
@@ -153,19 +147,26 @@ def make_run_config(
     return {
         "model": model,
         "dataset": str(dataset).strip(),
-        "steps": _as_int(_required_number(steps, "Steps"), "Steps"),
-        "batch_size": _as_int(_required_number(batch_size, "Batch size"), "Batch size"),
-        "seed": _as_int(_required_number(seed, "Seed"), "Seed"),
+        "steps": whole_number(steps, "Steps"),
+        "batch_size": whole_number(batch_size, "Batch size"),
+        "seed": whole_number(seed, "Seed"),
         "preset": preset or "",
         "overrides": overrides,
         **LIVE_RUN_DEFAULTS,
         # "steps per update": how often the run reports its losses (the page redraws at 2 Hz anyway)
-        **({"log_every": _as_int(speed, "Steps per update")} if speed not in (None, "") else {}),
+        **({"log_every": whole_number(speed, "Steps per update")} if speed not in (None, "") else {}),
     }
 
 
-def _as_int(value: Any, label: str) -> int:
-    number = float(value)
+def whole_number(value: Any, label: str) -> int:
+    """A form's number box as an int, or a PlaygroundError naming the box: empty, not a number,
+    or not whole. Every front end's boxes (the lab's and the demos') go through here."""
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        raise PlaygroundError(f"{label} is empty: enter a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise PlaygroundError(f"{label} must be a whole number, not {value!r}") from None
     if not number.is_integer():
         raise PlaygroundError(f"{label} must be a whole number, not {value}")
     return int(number)
