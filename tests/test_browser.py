@@ -407,7 +407,8 @@ def test_every_family_is_offered_and_progan_shows_its_growth_live(page, app):
     assert page.input_value("#dataset input") == "digits"
     assert "arxiv.org/abs/1710.10196" in page.inner_html("#model-info")
     page.click("#advanced-accordion")
-    page.fill("#advanced textarea", '{"width": 8, "latent_dim": 8, "phase_steps": 100}')  # 4x4, then 8x8
+    # 4x4, then 8x8 with a fade-in of 300 steps: long enough to be seen by a 2 Hz poll on a busy machine
+    page.fill("#advanced textarea", '{"width": 8, "latent_dim": 8, "phase_steps": 300}')
     set_number(page, "batch-size", 16)
     page.click("#start-btn")
     wait_status(page, r"resolution 4×4")
