@@ -54,14 +54,17 @@ class ModelShelf:
         self._device = device
         self._lock = threading.Lock()
         self._models: dict[str, Any] = {}
+        self._listing: list[dict[str, str]] | None = None  # pretrained/ is read once: it is read-only
 
     def entries(self, kind: str | None = None) -> list[dict[str, str]]:
         """``{"name", "family", "dataset"}`` of each shipped checkpoint that serves ``kind``."""
         from trainers.pretrained import list_pretrained
         from trainers.registry import MODELS
 
+        if self._listing is None:
+            self._listing = list_pretrained()
         found = []
-        for entry in list_pretrained():
+        for entry in self._listing:
             family = MODELS.get(entry["family"])
             if family is not None and (kind is None or kind in demo_kinds(family)):
                 found.append(entry)
