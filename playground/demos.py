@@ -22,7 +22,8 @@ from playground.uploads import checked_rgb
 from trainers.errors import PlaygroundError
 
 __all__ = ["DEMO_KINDS", "ModelShelf", "demo_kinds", "interpolation", "gif_bytes", "latent_walk",
-           "class_grid", "generate", "translate", "super_resolve", "example_pictures", "class_names"]
+           "class_grid", "generate", "translate", "super_resolve", "super_resolve_view", "example_pictures",
+           "class_names", "class_rows_caption"]
 
 #: What a model can be explored with: which demos list it.
 DEMO_KINDS = ("generator", "conditional", "translator", "upscaler")
@@ -255,6 +256,34 @@ def super_resolve(models: dict[str, Any], image: Any, outscale: Any = 4, self_ch
         outputs[name] = upscaling.upscale(model, picture, outscale, **options)
     scores = {name: upscaling.scores(output, truth, outscale) for name, output in outputs.items()} if self_check else {}
     return {"input": picture, "truth": truth, "outputs": outputs, "scores": scores}
+
+
+SCORE_HEADERS = ["method", "PSNR (dB, Y)", "SSIM (Y)"]
+
+
+def super_resolve_view(result: dict[str, Any]) -> dict[str, Any]:
+    """What a front end shows of `super_resolve`'s result: ``"before_after"`` (bicubic and the first
+    model; with no model, the pixels themselves and bicubic), ``"captioned"`` [(picture, caption)]
+    with each output's scores and the original, and ``"rows"`` for a score table (SCORE_HEADERS)."""
+    outputs, scores = result["outputs"], result["scores"]
+    captioned = [(picture, name + (" · PSNR {:.2f} dB, SSIM {:.4f}".format(*scores[name]) if name in scores else ""))
+                 for name, picture in outputs.items()]
+    if result["truth"] is not None:
+        captioned.append((result["truth"], "original"))
+    rows = [[name, round(psnr, 2), round(ssim, 4)] for name, (psnr, ssim) in scores.items()]
+    model_outputs = [picture for name, picture in outputs.items() if name != "bicubic"]
+    if model_outputs:
+        before_after = (outputs["bicubic"], model_outputs[0])
+    else:
+        factor = outputs["bicubic"].shape[0] // result["input"].shape[0]
+        before_after = (result["input"].repeat(factor, 0).repeat(factor, 1), outputs["bicubic"])
+    return {"before_after": before_after, "captioned": captioned, "rows": rows}
+
+
+def class_rows_caption(shelf: ModelShelf, choice: str, model: Any, rows: Sequence[int]) -> str:
+    """The class-grid's caption: its rows' class names, top to bottom."""
+    names = class_names(shelf.dataset_of(choice), int(model.config.num_classes))
+    return "Rows, top to bottom: " + ", ".join(names[r] for r in rows)
 
 
 def example_pictures(kind: str, dataset: str = "", count: int = 4,

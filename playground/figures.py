@@ -28,6 +28,7 @@ __all__ = [
     "field_2d_figure",
     "loss_figure",
     "points_figure",
+    "sample_image",
 ]
 
 #: GAN Lab's palette: green for real data, purple for generated data.
@@ -489,3 +490,23 @@ def score_histogram_figure(scores: Mapping[str, Any] | None, *, height: int = 22
                      range=[low - size, high + size] if unit else None)
     fig.update_yaxes(title_text="count")
     return fig
+
+
+#: Display pictures at least this many pixels wide.
+MIN_DISPLAY_PX = 256
+
+
+def sample_image(grid: np.ndarray | None, min_px: int = MIN_DISPLAY_PX) -> np.ndarray | None:
+    """A picture ready for any front end's image view: HxW or HxWx3 uint8, enlarged by an integer
+    factor (nearest-neighbour, so a 28-pixel digit stays crisp on the page)."""
+    if grid is None:
+        return None
+    img = np.asarray(grid)
+    if img.dtype != np.uint8:
+        img = np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    factor = max(1, int(math.ceil(min_px / max(1, img.shape[1]))))
+    if factor > 1:
+        img = img.repeat(factor, axis=0).repeat(factor, axis=1)
+    return img

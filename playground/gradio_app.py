@@ -22,14 +22,16 @@ import gradio as gr
 from playground import demos, drawing, figures
 from playground.gradio_demos import DEMO_ENDPOINTS, DemoContext, build_explore_tab, build_super_resolve_tab, build_translate_tab
 from playground.config_form import FormField, form_fields
-from playground.lab import (DEFAULT_MODEL, LIVE_RUN_DEFAULTS, NOOP_MESSAGES, PROBE_HEADERS, apply_control,
-                            dataset_info, datasets_for, default_preset, form_defaults, make_run_config, model_info,
-                            points_view, preset_values, probe_rows, status_text, data_kind_of)
+from playground.lab import (DEFAULT_MODEL, INPAINT_MODEL, INPAINT_STEPS, LIVE_RUN_DEFAULTS, NOOP_MESSAGES,
+                            PROBE_HEADERS, TIMELAPSE_LABEL, apply_control, codes_view, data_kind_of, dataset_info,
+                            datasets_for, form_defaults, histogram_view, inpaint_run_config, make_run_config,
+                            model_info, points_view, preset_values, probe_rows, status_text, timelapse_frame,
+                            timelapse_label)
 from playground.diagnostics import diagnose, diagnosis_markdown
-from playground.gradio_common import ScratchFolder, sample_image, session_id as _session_id, user_error
+from playground.figures import sample_image
+from playground.gradio_common import ScratchFolder, session_id as _session_id, user_error
 from playground.session import LIVE_STATUSES, SessionRegistry
-from playground.uploads import MAX_TRAINING_FILES, inpainting_dataset, training_images
-from trainers.data import INPAINT_PREFIX
+from playground.uploads import MAX_TRAINING_FILES, training_images
 from trainers.data.pairs import INPAINT_IMAGES, INPAINT_MASKS as INPAINT_MASK_CHOICES
 from trainers.errors import PlaygroundError
 from trainers.registry import MODELS, get_family
@@ -295,9 +297,6 @@ def _fresh_outputs(snap: Mapping[str, Any]) -> tuple:
     )
 
 
-TIMELAPSE_LABEL = "Time-lapse: drag through the sample grids seen so far"
-
-
 def _wire_controls(registry: SessionRegistry, buttons: Mapping[str, gr.Button], views: _Views) -> None:
     def control(action: str):
         def handler(request: gr.Request):
@@ -462,13 +461,12 @@ def _wire_timelapse(registry: SessionRegistry, views: _Views) -> None:
     """The slider picks one of the run's sample grids (or point clouds) seen so far."""
     def on_timelapse(index, request: gr.Request):
         session = registry.get(_session_id(request))
-        history = session.sample_history() if session is not None else []
-        if not history:
+        frame = timelapse_frame(session.snapshot(), session.sample_history(), index) if session is not None else None
+        if frame is None:
             return gr.skip(), gr.skip()
-        sample = history[max(0, min(int(index or 0), len(history) - 1))]
-        if sample.get("points") is not None:
-            return gr.Image(visible=False), gr.Plot(value=points_view(session.snapshot(), sample), visible=True)
-        return gr.Image(value=sample_image(sample.get("grid")), label=f"Sample grid at step {sample['step']}",
+        if "figure" in frame:
+            return gr.Image(visible=False), gr.Plot(value=frame["figure"], visible=True)
+        return gr.Image(value=frame["picture"], label=f"Sample grid at step {frame['step']}",
                         visible=True), gr.Plot(visible=False)
 
     views.timelapse.input(on_timelapse, [views.timelapse], [views.timelapse_image, views.timelapse_plot],
@@ -555,31 +553,24 @@ def _build_inpaint(registry: SessionRegistry, form: _Form, views: _Views, tabs: 
                               elem_id="inpaint-builtin")
         mask_kind = gr.Dropdown(list(INPAINT_MASK_CHOICES), value="text", elem_id="inpaint-mask-kind",
                                 label="Mask when nothing is painted")
-        steps = gr.Number(1500, label="Steps", precision=0, elem_id="inpaint-steps")
+        steps = gr.Number(INPAINT_STEPS, label="Steps", precision=0, elem_id="inpaint-steps")
     start = gr.Button("Inpaint", variant="primary", elem_id="inpaint-btn")
 
     def on_inpaint(value, picture, kind, how_long, request: gr.Request):
         session = registry.get_or_create(_session_id(request))
-        background = (value or {}).get("background")
         try:
-            if background is None:
-                name = f"{INPAINT_PREFIX}{picture}:{kind}"
-            else:
-                name = inpainting_dataset(background, session.upload_dir, strokes=(value or {}).get("layers"),
-                                          mask_kind=kind)
-            session.start(make_run_config(INPAINT_MODEL, name, None, how_long, 1, None, None, 0,
-                                          preset=default_preset(INPAINT_MODEL)))
+            config = inpaint_run_config(session.upload_dir, (value or {}).get("background"), builtin=picture,
+                                        mask_kind=kind, strokes=(value or {}).get("layers"), steps=how_long)
+            session.start(config)
         except PlaygroundError as exc:
             raise user_error(exc, title="Cannot inpaint") from exc
         # the Train tab's form shows the run it is drawing
-        return (*_fresh_outputs(session.snapshot()), gr.Tabs(selected="train"), *_form_updates(INPAINT_MODEL, name))
+        return (*_fresh_outputs(session.snapshot()), gr.Tabs(selected="train"),
+                *_form_updates(INPAINT_MODEL, config["dataset"]))
 
     start.click(on_inpaint, [editor, builtin, mask_kind, steps], [*views.outputs(), tabs, *form.model_outputs()],
                 show_progress="minimal",
                 concurrency_limit=None)
-
-
-INPAINT_MODEL = "dip-inpaint"
 
 
 def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
@@ -598,11 +589,9 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
             image_out = sample_image(snap["sample"].get("grid"))
             if snap["sample"].get("reconstruction") is not None:
                 reconstruction_out = gr.Image(value=sample_image(snap["sample"]["reconstruction"]), visible=True)
-            codes = snap["sample"].get("codes")
+            codes = codes_view(snap["sample"])
             if codes is not None:
-                codes_out = gr.Plot(value=figures.codes_figure(codes["points"], codes.get("labels"),
-                                                               codes.get("classes", ()), codes.get("prior")),
-                                    visible=True)
+                codes_out = gr.Plot(value=codes, visible=True)
     if new_run and snap["status"] == "idle":  # Reset: clear what the last run drew
         return ({**_new_view(), "run_id": snap["run_id"]}, *_fresh_outputs(snap)[1:])
     diagnostics_out = gr.skip()
@@ -610,15 +599,13 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
             or snap["sample_version"] != seen.get("sample_version"):
         diagnostics_out = diagnosis_markdown(diagnose(snap))
     histogram_out = gr.skip()
-    if (snap["sample"] or {}).get("d_scores") is not None and (new_run or snap["sample_version"] != seen.get("sample_version")):
-        histogram_out = gr.Plot(value=figures.score_histogram_figure(snap["sample"]["d_scores"],
-                                                                     title=f"step {snap['sample']['step']}"),
-                                visible=True)
+    histogram = histogram_view(snap["sample"]) if new_run or snap["sample_version"] != seen.get("sample_version") else None
+    if histogram is not None:
+        histogram_out = gr.Plot(value=histogram, visible=True)
     timelapse_out = gr.skip()
     if snap.get("sample_steps") and (new_run or snap["sample_version"] != seen.get("sample_version")):
         steps = snap.get("sample_steps")
-        timelapse_out = gr.Slider(maximum=max(1, len(steps) - 1), value=len(steps) - 1,
-                                  label=f"Time-lapse: {len(steps)} sample grids, steps {steps[0]} to {steps[-1]}")
+        timelapse_out = gr.Slider(maximum=max(1, len(steps) - 1), value=len(steps) - 1, label=timelapse_label(steps))
     timer_out = gr.Timer(active=False) if snap["status"] not in LIVE_STATUSES else gr.skip()
     new_seen = {
         "run_id": snap["run_id"],

@@ -1,19 +1,14 @@
-"""What every Gradio tab shares: the session id, errors as toasts, pictures sized for the page."""
+"""What every Gradio tab shares: the session id, errors as toasts, a scratch folder for served files."""
 
 from __future__ import annotations
 
 import html
-import math
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
-
-#: Display images at least this many pixels wide (nearest-neighbour, so pixels stay crisp).
-MIN_DISPLAY_PX = 256
 
 
 def user_error(exc: Exception, title: str = "Cannot start") -> gr.Error:
@@ -27,21 +22,6 @@ def session_id(request: gr.Request | None) -> str:
     if not sid:
         raise gr.Error("This page has no session id; reload the page.")
     return sid
-
-
-def sample_image(grid: np.ndarray | None, min_px: int = MIN_DISPLAY_PX) -> np.ndarray | None:
-    """A picture ready for gr.Image: HxW or HxWx3 uint8, enlarged by an integer factor."""
-    if grid is None:
-        return None
-    img = np.asarray(grid)
-    if img.dtype != np.uint8:
-        img = np.clip(img, 0, 255).astype(np.uint8)
-    if img.ndim == 3 and img.shape[-1] == 1:
-        img = img[..., 0]
-    factor = max(1, int(math.ceil(min_px / max(1, img.shape[1]))))
-    if factor > 1:
-        img = img.repeat(factor, axis=0).repeat(factor, axis=1)
-    return img
 
 
 class ScratchFolder:

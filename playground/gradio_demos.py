@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 from playground import demos
-from playground.gradio_common import ScratchFolder, sample_image, session_id, user_error
+from playground.figures import sample_image
+from playground.gradio_common import ScratchFolder, session_id, user_error
 from playground.session import SessionRegistry
 from playground.uploads import read_picture
 from trainers.errors import PlaygroundError
@@ -155,9 +156,7 @@ def build_explore_tab(ctx: DemoContext) -> None:
     def on_class(choice, which, seed, psi, n, request: gr.Request):
         model = ctx.model(choice, "conditional", request)
         result = demos.class_grid(model, which, seed, psi, n)
-        names = demos.class_names(ctx.shelf.dataset_of(choice), int(model.config.num_classes))
-        rows = ", ".join(names[r] for r in result["rows"])
-        return sample_image(result["grid"], min_px=512), f"Rows, top to bottom: {rows}"
+        return sample_image(result["grid"], min_px=512), demos.class_rows_caption(ctx.shelf, choice, model, result["rows"])
 
     limits = {"concurrency_limit": DEMO_CONCURRENCY, "concurrency_id": "demos"}
     sample_btn.click(on_generate, [model, seed_a, count], [samples], api_name="generate", **limits)
@@ -200,9 +199,6 @@ def build_translate_tab(ctx: DemoContext) -> None:
                  concurrency_limit=DEMO_CONCURRENCY, concurrency_id="demos")
 
 
-SCORE_HEADERS = ["method", "PSNR (dB, Y)", "SSIM (Y)"]
-
-
 def build_super_resolve_tab(ctx: DemoContext) -> None:
     """x2 or x4 with each SR model and bicubic side by side, a before/after slider, and scores
     against the original with the self-check."""
@@ -224,7 +220,7 @@ def build_super_resolve_tab(ctx: DemoContext) -> None:
     button = gr.Button("Super-resolve", variant="primary", elem_id="sr-btn")
     compare = gr.ImageSlider(label="Before / after: bicubic | model (without a model: pixels | bicubic)", type="numpy", elem_id="sr-compare")
     gallery = gr.Gallery(label="Side by side", columns=3, elem_id="sr-gallery", format="png")
-    table = gr.Dataframe(headers=SCORE_HEADERS, value=None, interactive=False, elem_id="sr-scores",
+    table = gr.Dataframe(headers=demos.SCORE_HEADERS, value=None, interactive=False, elem_id="sr-scores",
                          label="Scores against the original (self-check)")
 
     @_guard("Cannot super-resolve")
@@ -232,18 +228,8 @@ def build_super_resolve_tab(ctx: DemoContext) -> None:
         picture = read_picture(picture)
         loaded = {name: ctx.model(name, "upscaler", request) for name in chosen or ()}
         result = demos.super_resolve(loaded, picture, factor, bool(check), alpha=float(mix))
-        outputs = result["outputs"]
-        captions = [(picture_out, f"{name}" + (" · PSNR {:.2f} dB, SSIM {:.4f}".format(*result["scores"][name])
-                                                if name in result["scores"] else ""))
-                    for name, picture_out in outputs.items()]
-        if result["truth"] is not None:
-            captions.append((result["truth"], "original"))
-        rows = [[name, round(psnr, 2), round(ssim, 4)] for name, (psnr, ssim) in result["scores"].items()]
-        model_outputs = [picture_out for name, picture_out in outputs.items() if name != "bicubic"]
-        if model_outputs:  # before: bicubic, after: the (first) model
-            return (outputs["bicubic"], model_outputs[0]), captions, rows
-        factor = outputs["bicubic"].shape[0] // result["input"].shape[0]  # before: the pixels themselves
-        return (result["input"].repeat(factor, 0).repeat(factor, 1), outputs["bicubic"]), captions, rows
+        view = demos.super_resolve_view(result)
+        return view["before_after"], view["captioned"], view["rows"]
 
     button.click(on_super_resolve, [models, outscale, self_check, alpha, source], [compare, gallery, table],
                  api_name="super_resolve", concurrency_limit=DEMO_CONCURRENCY, concurrency_id="demos")

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from playground import figures
 from playground.config_form import overrides_from_form
 from playground.session import TrainingSession
+from playground.uploads import inpainting_dataset
 from trainers.data import DATASETS, INPAINT_PREFIX, dataset_kind, inpainting_choices, list_datasets
 from trainers.errors import PlaygroundError
 from trainers.registry import get_family
@@ -284,6 +285,64 @@ def points_view(snap: Mapping[str, Any], sample: Mapping[str, Any] | None = None
     title = f"step {sample['step']}" if "step" in sample else None
     return figures.points_figure(snap.get("real"), sample.get("points"), sample.get("field"), title=title,
                                  gradients=sample.get("gradients"), noise_grid=sample.get("noise_grid"))
+
+
+def codes_view(sample: Mapping[str, Any] | None):
+    """The figure of an encoder family's 2-D codes of real images, by class; None without codes."""
+    codes = (sample or {}).get("codes")
+    if codes is None:
+        return None
+    return figures.codes_figure(codes["points"], codes.get("labels"), codes.get("classes", ()), codes.get("prior"))
+
+
+def histogram_view(sample: Mapping[str, Any] | None):
+    """D's verdict on each real and generated picture of a sample event; None for a family without a critic."""
+    scores = (sample or {}).get("d_scores")
+    if scores is None:
+        return None
+    return figures.score_histogram_figure(scores, title=f"step {sample['step']}")
+
+
+TIMELAPSE_LABEL = "Time-lapse: drag through the sample grids seen so far"
+
+
+def timelapse_label(steps: list[int] | None) -> str:
+    """The time-lapse slider's label for the sample steps kept so far."""
+    if not steps:
+        return TIMELAPSE_LABEL
+    return f"Time-lapse: {len(steps)} sample grids, steps {steps[0]} to {steps[-1]}"
+
+
+def timelapse_frame(snap: Mapping[str, Any], history: list[Mapping[str, Any]], index: Any) -> dict[str, Any] | None:
+    """The time-lapse's sample at ``index`` (clamped): ``{"step", "figure"}`` for toy data (points over
+    D's field) or ``{"step", "picture"}`` for images; None before the first sample."""
+    if not history:
+        return None
+    try:
+        position = int(index or 0)
+    except (TypeError, ValueError):
+        position = len(history) - 1
+    sample = history[max(0, min(position, len(history) - 1))]
+    if sample.get("points") is not None:
+        return {"step": sample["step"], "figure": points_view(snap, sample)}
+    return {"step": sample["step"], "picture": figures.sample_image(sample.get("grid"))}
+
+
+#: The inpainting lab: its family, and the Inpaint form's default length.
+INPAINT_MODEL = "dip-inpaint"
+INPAINT_STEPS = 1500
+
+
+def inpaint_run_config(folder: Any, picture: Any = None, *, builtin: str = "astronaut", mask_kind: str = "text",
+                       strokes: Any = None, mask: Any = None, steps: Any = INPAINT_STEPS) -> dict[str, Any]:
+    """The run config for the Inpaint form: a deep-image-prior fit of ``picture`` (saved into the
+    session's ``folder`` with painted ``strokes``, a ``mask`` picture, or the built-in ``mask_kind``),
+    or of the built-in picture ``builtin`` when there is no upload."""
+    if picture is None:
+        name = f"{INPAINT_PREFIX}{builtin}:{mask_kind}"
+    else:
+        name = inpainting_dataset(picture, folder, strokes=strokes, mask=mask, mask_kind=mask_kind)
+    return make_run_config(INPAINT_MODEL, name, None, steps, 1, None, None, 0, preset=default_preset(INPAINT_MODEL))
 
 
 def model_info(model: str) -> str:

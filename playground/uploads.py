@@ -8,7 +8,8 @@ that folder under a fixed name, so nothing a person types or uploads becomes a p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+import re
+from typing import BinaryIO, Sequence
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -43,13 +44,13 @@ def checked_rgb(image: np.ndarray, what: str) -> np.ndarray:
     return array
 
 
-def read_picture(path: str | Path | None, what: str = "the picture") -> np.ndarray:
-    """An uploaded file as a uint8 (H, W, 3) picture, or a PlaygroundError a person can act on.
+def read_picture(path: str | Path | BinaryIO | None, what: str = "the picture") -> np.ndarray:
+    """An uploaded file (a path the front end stored it at, or an open binary file such as
+    Streamlit's upload) as a uint8 (H, W, 3) picture, or a PlaygroundError a person can act on.
 
     The size is checked from the header before any pixel is decoded (a decompression bomb never
     expands), EXIF orientation is honoured, 16-bit and palette pictures are converted, and
-    transparency is composited over white. Only the file's bytes are read: the path is the one the
-    front end stored the upload at.
+    transparency is composited over white. Only the file's bytes are read.
     """
     if path is None:
         raise PlaygroundError("Upload a picture or pick an example first.")
@@ -67,10 +68,29 @@ def read_picture(path: str | Path | None, what: str = "the picture") -> np.ndarr
     except PlaygroundError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        kind = Path(str(path)).suffix or "a file without an extension"
+        kind = Path(str(getattr(path, "name", path))).suffix or "a file without an extension"
         raise PlaygroundError(f"{what} ({kind}) could not be read as a picture: upload a PNG, JPEG, WebP, "
                               f"GIF or BMP ({type(error).__name__})") from None
     return checked_rgb(array, what)
+
+
+def save_uploads(files: Sequence[tuple[str, bytes]], folder: Path) -> list[Path]:
+    """Write uploaded ``(name, content)`` pairs into ``folder`` (created empty), for a front end
+    whose uploads arrive as bytes. Each file gets a numbered name made of the upload's last part
+    with anything but letters, digits, ``.``, ``_`` and ``-`` replaced: a name like
+    ``../../etc/passwd`` lands inside ``folder`` as ``00000-passwd``."""
+    import shutil
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    saved = []
+    for index, (name, content) in enumerate(files):
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(str(name)).name)[-80:].lstrip(".") or "upload"
+        path = folder / f"{index:05d}-{safe}"
+        path.write_bytes(content)
+        saved.append(path)
+    return saved
 
 
 def strokes_mask(layers: Sequence[np.ndarray] | None, height: int, width: int) -> np.ndarray | None:

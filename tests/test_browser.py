@@ -892,7 +892,7 @@ def test_make_run_config_rejects_what_the_form_gets_wrong(args, message):
 
 
 def test_status_line_and_sample_image():
-    from playground.gradio_common import sample_image
+    from playground.figures import sample_image
     from playground.lab import status_text
 
     assert "idle" in status_text({})
