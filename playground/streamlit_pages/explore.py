@@ -60,7 +60,7 @@ with class_tab:
     conditional = demos.model_choices(shelf(), "conditional")
     class_choice = st.selectbox("Class-conditional model", conditional, key="class-model")
     left, middle, right = st.columns(3)
-    which = left.selectbox("Class", ["all", *map(str, range(10))], key="class-choice", accept_new_options=True)
+    which = left.selectbox("Class", ["all", *map(str, range(10))], key="class-choice")
     truncation = middle.slider("Truncation (1 = off)", 0.1, 1.0, 1.0, step=0.05, key="class-truncation",
                                help="lower: more typical, less varied")
     per_class = right.slider("Per class", 1, 16, 8, key="class-per")

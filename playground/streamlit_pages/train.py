@@ -45,8 +45,9 @@ def _run_form() -> dict[str, Any]:
     extra = st.session_state.get("extra-datasets", {}).get(model)
     if extra and extra not in datasets:
         datasets.insert(0, extra)
-    dataset = st.selectbox("Dataset", datasets, key=f"dataset-{model}", accept_new_options=True,
-                           help="or type folder:/path/to/images")
+    dataset = st.selectbox("Dataset", datasets, key=f"dataset-{model}")
+    typed = st.text_input("or a folder or zip of your own", placeholder="folder:/path/to/images", key="dataset-typed")
+    dataset = typed.strip() or dataset
     st.caption(lab.dataset_info(dataset or ""))
     labels = dict((value, label) for label, value in d["presets"])
     preset = st.selectbox("Preset", list(labels), index=list(labels).index(d["preset"]) if d["preset"] in labels else 0,
@@ -131,7 +132,7 @@ def _controls(form: dict[str, Any]) -> None:
                                          edited=form["edited"])
             user_session().start(config)
     for column, (action, label) in zip(columns, CONTROLS.items()):
-        if column.button(label, key=f"{action}-btn"):
+        if column.button(label, key=f"{action.replace('_', '-')}-btn"):
             session = current_session()
             if session is None:
                 st.toast("Nothing to control yet: press Start.")

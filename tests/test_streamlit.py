@@ -1,0 +1,310 @@
+"""The Streamlit front end: every page driven headless by `streamlit.testing.v1.AppTest` (the real
+Streamlit runtime running the real scripts), and one real-browser test of the running server.
+
+AppTest runs the page script once per `run()`; the training itself runs in the session's worker
+thread, so a test reruns the page to see the run move on, as the page's own fragment does.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from trainers.metrics.features import domain_network
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+APP = REPO_ROOT / "playground" / "streamlit_app.py"
+WAIT_S = 120
+
+pytestmark = pytest.mark.xdist_group("streamlit")  # one process: the app's registry is per process
+
+
+@pytest.fixture(scope="module", autouse=True)
+def close_sessions():
+    """Stop every run the module started (the registry is the app's, one per process)."""
+    yield
+    from playground.streamlit_common import registry
+
+    registry().close_all()
+
+
+def open_page(page: str | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=WAIT_S)
+    at.run()
+    if page is not None:
+        at.switch_page(f"streamlit_pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def status(at) -> str:
+    return next((m.value for m in at.markdown if re.match(r"\*\*(idle|starting|queued|running|paused|done|stopped|error)"
+                                                          r"\*\*", m.value)), "")
+
+
+def errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def wait_for(at, condition, timeout_s: float = WAIT_S) -> str:
+    """Rerun the page until ``condition(status line)`` holds; returns the line."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        at.run()
+        line = status(at)
+        if condition(line):
+            return line
+        assert time.monotonic() < deadline, f"gave up waiting; the status reads: {line}"
+        time.sleep(0.5)
+
+
+def step_of(line: str) -> int:
+    match = re.search(r"step (\d+) /", line)
+    return int(match.group(1)) if match else -1
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def session_of(at):
+    from playground.streamlit_common import registry
+
+    return registry().get(at.session_state["gan_session_id"])
+
+
+# ----- Train ---------------------------------------------------------------------------------
+
+
+def test_train_page_trains_streams_and_controls_a_run():
+    at = open_page()
+    assert status(at).startswith("**idle**") and not errors(at)
+    at.selectbox(key="model").set_value("mlp-gan").run()
+    assert at.selectbox(key="dataset-mlp-gan").value == "ring"
+    at.number_input(key="steps").set_value(100_000)
+    at.button(key="start-btn").click().run()
+    assert not errors(at), errors(at)
+    first = wait_for(at, lambda line: step_of(line) > 0)
+    # the live metric (modes of the ring covered) says the generator learned, on the page itself
+    learned = wait_for(at, lambda line: (m := re.search(r"(\d)/8 modes covered", line)) is not None
+                       and int(m.group(1)) >= 6)
+    assert step_of(learned) > step_of(first)
+    assert at.get("plotly_chart"), "no loss figure"
+    session = session_of(at)
+    assert len(session.snapshot()["metrics"]["step"]) > 2  # the history grew
+    at.button(key="pause-btn").click().run()
+    wait_for(at, lambda line: line.startswith("**paused**"))
+    time.sleep(1.0)  # a pause may end the step in flight
+    settled = step_of(wait_for(at, lambda line: True))
+    at.button(key="step-d-btn").click().run()
+    wait_for(at, lambda line: step_of(line) == settled + 1 and line.startswith("**paused**"))
+    at.button(key="stop-btn").click().run()
+    wait_for(at, lambda line: line.startswith("**stopped**"))
+    assert not session.is_active() and (session.thread is None or not session.thread.is_alive())
+    at.button(key="stop-btn").click().run()
+    assert [t.value for t in at.toast] == ["Nothing is running."]
+    # a second run, then both on the Compare page
+    at.button(key="start-btn").click().run()
+    wait_for(at, lambda line: line.startswith("**running**") and step_of(line) > 0)
+    at.button(key="reset-btn").click().run()
+    assert wait_for(at, lambda line: line.startswith("**idle**"))
+    at.switch_page("streamlit_pages/compare.py").run()
+    table = at.dataframe[0].value
+    assert len(table) == 2 and not at.exception
+
+
+@pytest.mark.parametrize("widget, value, message", [
+    ("steps", 0, r"steps: 0 is outside the allowed range"),
+    ("batch-size", -4, r"batch_size"),
+    ("advanced", '{"lr_g": ', r"not valid JSON"),
+    ("advanced", "[1, 2]", r"must be a JSON object"),
+    ("advanced", '{"no_such_field": 1}', r"no_such_field"),
+    ("cfg-dcgan-cpu-small-g_width", 3, r"g_width: 3 is outside the allowed range"),
+    ("dataset-typed", "folder:/no/such/folder", r"/no/such/folder"),
+])
+def test_train_page_bad_input_is_an_error_not_a_crash(widget, value, message):
+    at = open_page()
+    (at.text_input if widget in ("advanced", "dataset-typed") else at.number_input)(key=widget).set_value(value)
+    at.button(key="start-btn").click().run()
+    assert not at.exception
+    assert any(re.search(message, text) for text in errors(at)), errors(at)
+    assert status(at).startswith("**idle**")  # nothing started
+
+
+def test_train_page_takes_own_pictures_and_names_the_unreadable(tmp_path):
+    rng = np.random.default_rng(0)
+    pictures = [(f"dot{i}.png", png_bytes((rng.random((16, 16, 3)) * 255).astype(np.uint8)), "image/png")
+                for i in range(10)]
+    at = open_page()
+    at.file_uploader(key="own-images").set_value([*pictures, ("notes.png", b"just text", "image/png")])
+    at.button(key="own-images-btn").click().run()
+    assert not errors(at) and not at.exception, errors(at)
+    summary = next(m.value for m in at.markdown if "pictures" in m.value and "skipped" in m.value)
+    assert summary.startswith("10 pictures") and "notes.png" in summary
+    dataset = at.selectbox(key="dataset-dcgan").value
+    assert dataset.startswith("folder:") and "incoming" not in dataset
+    # nothing usable: a clear message, and the dataset chosen before is kept
+    at.file_uploader(key="own-images").set_value([("a.png", b"not a picture", "image/png")])
+    at.button(key="own-images-btn").click().run()
+    assert any("No usable pictures" in text or "usable picture" in text for text in errors(at)), errors(at)
+    assert at.selectbox(key="dataset-dcgan").value == dataset
+
+
+# ----- Explore -------------------------------------------------------------------------------
+
+
+def read_grid(grid: np.ndarray, side: int = 28, padding: int = 2) -> np.ndarray:
+    """The MNIST classifier's digit for each cell of a tiled grid: (rows, columns)."""
+    rows, columns = (grid.shape[0] - padding) // (side + padding), (grid.shape[1] - padding) // (side + padding)
+    cells = [grid[padding + r * (side + padding):][:side, padding + c * (side + padding):][:, :side, 0]
+             for r in range(rows) for c in range(columns)]
+    x = torch.from_numpy(np.stack(cells)).float().unsqueeze(1) / 127.5 - 1
+    with torch.no_grad():
+        return domain_network("mnist").embed(x)[1].argmax(1).numpy().reshape(rows, columns)
+
+
+def test_explore_page_draws_samples_interpolations_walks_and_classes():
+    at = open_page("explore")
+    at.button(key="generate-btn").click().run()
+    samples = at.session_state["explore-samples"]
+    assert samples.ndim == 3 and samples.std() > 20  # 16 pictures, not a blank
+    at.button(key="interp-btn").click().run()
+    made = at.session_state["explore-interpolation"]
+    assert made["gif"][:4] == b"GIF8" and made["strip"].shape[1] > 7 * made["strip"].shape[0]
+    at.button(key="walk-btn").click().run()
+    assert at.session_state["explore-walk"].shape[0] == at.session_state["explore-walk"].shape[1]
+    at.selectbox(key="class-model").set_value("cgan_mnist")
+    at.button(key="class-btn").click().run()
+    made = at.session_state["explore-classes"]
+    assert made["caption"] == "Rows, top to bottom: " + ", ".join(map(str, range(10)))
+    digits = read_grid(made["grid"])
+    assert (digits == np.arange(10)[:, None]).mean() > 0.8  # row k draws the digit k
+    assert len(at.image) >= 4 and not errors(at)
+    # bad input: this session has trained nothing; a class the model does not have
+    at.selectbox(key="explore-model").set_value("this tab's run")
+    at.button(key="generate-btn").click().run()
+    assert any("Nothing has been trained" in text for text in errors(at))
+    at.selectbox(key="explore-model").set_value("cgan_mnist")
+    at.number_input(key="explore-class").set_value(12)
+    at.button(key="interp-btn").click().run()
+    assert "Class must be between 0 and 9, not 12" in errors(at), errors(at)
+    assert not at.exception
+
+
+# ----- Translate, Super-resolve ----------------------------------------------------------------
+
+
+def test_translate_page_runs_an_example_and_refuses_a_broken_upload():
+    at = open_page("translate")
+    at.button(key="translate-btn").click().run()
+    result = at.session_state["translate-result"]
+    assert set(result) == {"input", "output", "round_trip"} and not errors(at)
+    assert np.abs(result["output"].astype(int) - result["input"]).mean() > 5  # it changed the picture
+    at.file_uploader(key="translate-upload").set_value(("photo.png", b"text renamed .png", "image/png")).run()
+    assert any("could not be read as a picture" in text for text in errors(at))
+    at.file_uploader(key="translate-upload").set_value(("thin.png", png_bytes(np.zeros((1, 64, 3), np.uint8)),
+                                                         "image/png")).run()
+    assert any("at least 8 pixels" in text for text in errors(at)), errors(at)
+    assert not at.exception
+
+
+def test_super_resolve_page_beats_bicubic_on_the_self_check():
+    at = open_page("super_resolve")
+    at.button(key="sr-btn").click().run()
+    assert not errors(at), errors(at)
+    rows = {row[0]: row for row in at.session_state["sr-result"]["rows"]}
+    assert set(rows) == {"bicubic", "srresnet_x4"}
+    assert rows["srresnet_x4"][1] > rows["bicubic"][1] + 0.3  # PSNR, dB
+    assert len(at.image) >= 4 and len(at.dataframe) == 1
+
+
+# ----- Inpaint -------------------------------------------------------------------------------
+
+
+def test_inpaint_page_starts_a_fit_shown_on_the_train_page():
+    at = open_page("inpaint")
+    tiny = png_bytes(np.full((4, 4, 3), 128, np.uint8))
+    at.file_uploader(key="inpaint-upload").set_value(("tiny.png", tiny, "image/png"))
+    at.button(key="inpaint-btn").click().run()
+    assert any("at least 8 pixels" in text for text in errors(at)), errors(at)
+    picture = png_bytes((np.random.default_rng(1).random((64, 64, 3)) * 255).astype(np.uint8))
+    at.file_uploader(key="inpaint-upload").set_value(("mine.png", picture, "image/png"))
+    at.file_uploader(key="inpaint-mask").set_value(("mask.png", png_bytes(np.zeros((64, 64, 3), np.uint8)),
+                                                    "image/png"))
+    at.button(key="inpaint-btn").click().run()
+    assert any("hides" in text or "mask" in text for text in errors(at)), errors(at)  # a mask that hides nothing
+    assert session_of(at) is None or session_of(at).status == "idle"
+    at.file_uploader(key="inpaint-upload").set_value(None)
+    at.file_uploader(key="inpaint-mask").set_value(None)
+    at.number_input(key="inpaint-steps").set_value(5000)
+    at.button(key="inpaint-btn").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    assert at.selectbox(key="model").value == "dip-inpaint"  # now on the Train page, showing the fit
+    assert at.selectbox(key="dataset-dip-inpaint").value.startswith("inpaint:")
+    at.switch_page("streamlit_pages/train.py")  # AppTest's own reruns stay on the page it last opened
+    wait_for(at, lambda line: line.startswith("**running**") and step_of(line) > 0)
+    at.button(key="stop-btn").click().run()
+    wait_for(at, lambda line: line.startswith("**stopped**"))
+
+
+# ----- the real server in a real browser ---------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.xdist_group("streamlit_browser")
+def test_streamlit_server_streams_training_curves_to_a_browser(chromium_path, free_port):
+    from playwright.sync_api import sync_playwright
+
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(free_port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium_path, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1300})
+            page.set_default_timeout(WAIT_S * 1000)
+            deadline = time.monotonic() + WAIT_S
+            while True:  # the server needs a moment to start
+                try:
+                    page.goto(f"http://127.0.0.1:{free_port}/")
+                    break
+                except Exception:
+                    assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+                    time.sleep(1)
+            page.get_by_role("button", name="Start").click()
+            # points on the loss figure's first curve, as plotly.js drew them
+            points = "() => { const p = document.querySelector('.js-plotly-plot');"\
+                     " return p && p.calcdata && p.calcdata.length ? p.calcdata[0].length : 0; }"
+            page.wait_for_function(f"({points})() > 1")
+            first = page.evaluate(points)
+            page.wait_for_function(f"({points})() > {first}")  # the curves grow without a click
+            page.get_by_text(re.compile(r"running · step \d+ / 2000")).first.wait_for()
+            shots = REPO_ROOT / "tests" / "artifacts" / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / "streamlit-train.png"), full_page=True)
+            page.get_by_role("button", name="Stop").click()
+            page.get_by_text(re.compile(r"stopped · step \d+")).first.wait_for()
+            browser.close()
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert "Traceback" not in output, output
