@@ -1,5 +1,6 @@
 """GAN Lab's "draw your own distribution": a canvas a person clicks to place points. UI-agnostic:
-pixel clicks in, plane coordinates and a picture of them out."""
+pixel clicks (a picture canvas) or plane positions (a plot canvas) in, plane coordinates and a
+picture or figure of them out."""
 
 from __future__ import annotations
 
@@ -27,9 +28,23 @@ def _on_plane(value: float) -> float:
 
 
 def add_point(points: Sequence[Sequence[float]], x_pixel: float, y_pixel: float) -> list[list[float]]:
+    """A click on the canvas picture (pixels) added to the points."""
+    return add_plane_point(points, *to_plane(x_pixel, y_pixel))
+
+
+def add_plane_point(points: Sequence[Sequence[float]], x: float, y: float) -> list[list[float]]:
+    """A point given on the plane (a front end whose canvas is a plot) added to the points."""
     if len(points) >= MAX_DRAWN_POINTS:
         raise PlaygroundError(f"At most {MAX_DRAWN_POINTS} points: press Undo or Clear to change them")
-    return [*map(list, points), list(to_plane(x_pixel, y_pixel))]
+    return [*map(list, points), [_on_plane(x), _on_plane(y)]]
+
+
+def pick_grid(per_side: int = 41) -> np.ndarray:
+    """(per_side**2, 2) plane positions a plot-based canvas offers to click (a plot reports clicks
+    on its markers, not on empty space)."""
+    ticks = np.linspace(-DRAWN_EXTENT, DRAWN_EXTENT, per_side)
+    xs, ys = np.meshgrid(ticks, ticks)
+    return np.stack([xs.ravel(), ys.ravel()], axis=1)
 
 
 def canvas(points: Sequence[Sequence[float]], side: int = CANVAS_SIDE) -> np.ndarray:

@@ -29,6 +29,7 @@ __all__ = [
     "loss_figure",
     "points_figure",
     "sample_image",
+    "drawing_figure",
 ]
 
 #: GAN Lab's palette: green for real data, purple for generated data.
@@ -510,3 +511,18 @@ def sample_image(grid: np.ndarray | None, min_px: int = MIN_DISPLAY_PX) -> np.nd
     if factor > 1:
         img = img.repeat(factor, axis=0).repeat(factor, axis=1)
     return img
+
+
+def drawing_figure(points: Sequence[Sequence[float]], grid: np.ndarray, extent: float, *, height: int = 360) -> go.Figure:
+    """The plot canvas for drawing a 2-D distribution: faint markers at ``grid`` to click, and the
+    placed ``points`` in the real data's green."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=grid[:, 0], y=grid[:, 1], mode="markers", name="click to place",
+                             marker={"size": 9, "color": "#d0d0d0", "opacity": 0.35}, hoverinfo="x+y"))
+    placed = np.asarray(points, dtype=float).reshape(-1, 2)
+    fig.add_trace(go.Scatter(x=placed[:, 0], y=placed[:, 1], mode="markers", name="your points",
+                             marker={"size": 12, "color": COLORS["real"]}, hoverinfo="skip"))
+    fig.update_layout(**_LAYOUT, height=height, showlegend=False, clickmode="event+select", dragmode=False)
+    fig.update_xaxes(range=[-extent * 1.05, extent * 1.05], zeroline=True)
+    fig.update_yaxes(range=[-extent * 1.05, extent * 1.05], zeroline=True, scaleanchor="x")
+    return fig

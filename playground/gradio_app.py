@@ -25,7 +25,7 @@ from playground.config_form import FormField, form_fields
 from playground.lab import (DEFAULT_MODEL, INPAINT_MODEL, INPAINT_STEPS, LIVE_RUN_DEFAULTS, NOOP_MESSAGES,
                             PROBE_HEADERS, TIMELAPSE_LABEL, apply_control, codes_view, data_kind_of, dataset_info,
                             datasets_for, form_defaults, histogram_view, inpaint_run_config, make_run_config,
-                            model_info, points_view, preset_values, probe_rows, status_text, timelapse_frame,
+                            model_for_points, model_info, points_view, preset_values, probe_rows, status_text, timelapse_frame,
                             timelapse_label)
 from playground.diagnostics import diagnose, diagnosis_markdown
 from playground.figures import sample_image
@@ -34,7 +34,7 @@ from playground.session import LIVE_STATUSES, SessionRegistry
 from playground.uploads import MAX_TRAINING_FILES, training_images
 from trainers.data.pairs import INPAINT_IMAGES, INPAINT_MASKS as INPAINT_MASK_CHOICES
 from trainers.errors import PlaygroundError
-from trainers.registry import MODELS, get_family
+from trainers.registry import MODELS
 
 __all__ = ["build_app"]
 
@@ -444,17 +444,13 @@ def _build_drawing(form: _Form) -> None:
             name = drawing.drawn_dataset(placed)
         except PlaygroundError as exc:
             raise user_error(exc, title="Nothing drawn") from exc
-        chosen = model if "points" in get_family(model).data_kinds else TOY_MODEL
-        return _form_updates(chosen, name)
+        return _form_updates(model_for_points(model), name)
 
     board.select(on_click, [points], [points, board], show_progress="hidden", concurrency_limit=None)
     undo.click(lambda placed: (placed[:-1], drawing.canvas(placed[:-1])), [points], [points, board],
                show_progress="hidden")
     clear.click(lambda: ([], drawing.canvas([])), None, [points, board], show_progress="hidden")
     use.click(on_use, [points, form.model], form.model_outputs(), show_progress="hidden")
-
-
-TOY_MODEL = "mlp-gan"
 
 
 def _wire_timelapse(registry: SessionRegistry, views: _Views) -> None:

@@ -345,6 +345,18 @@ def inpaint_run_config(folder: Any, picture: Any = None, *, builtin: str = "astr
     return make_run_config(INPAINT_MODEL, name, None, steps, 1, None, None, 0, preset=default_preset(INPAINT_MODEL))
 
 
+#: The family a drawn 2-D distribution trains when the chosen one does not take points.
+TOY_MODEL = "mlp-gan"
+
+
+def model_for_points(model: str) -> str:
+    """``model`` when it trains on 2-D points (a drawn distribution), else the toy GAN."""
+    try:
+        return model if "points" in get_family(model).data_kinds else TOY_MODEL
+    except PlaygroundError:
+        return TOY_MODEL
+
+
 def model_info(model: str) -> str:
     try:
         spec = get_family(model)

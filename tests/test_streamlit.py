@@ -127,6 +127,23 @@ def test_train_page_trains_streams_and_controls_a_run():
     assert len(table) == 2 and not at.exception
 
 
+def test_train_page_trains_on_drawn_points():
+    at = open_page()
+    at.button(key="draw-use").click().run()
+    assert "Click on the canvas to place at least one point first." in errors(at)
+    at.session_state["draw-points"] = [[-0.5, 0.5], [0.5, -0.5]]  # what two clicks on the plot leave
+    at.run()
+    at.button(key="draw-use").click().run()
+    assert at.selectbox(key="model").value == "mlp-gan"
+    assert at.selectbox(key="dataset-mlp-gan").value == "drawn:-0.50,0.50;0.50,-0.50"
+    at.number_input(key="steps").set_value(100_000)
+    at.button(key="start-btn").click().run()
+    line = wait_for(at, lambda line: "2/2 modes covered" in line)
+    assert "mlp-gan on drawn:" in line
+    at.button(key="stop-btn").click().run()
+    wait_for(at, lambda line: line.startswith("**stopped**"))
+
+
 @pytest.mark.parametrize("widget, value, message", [
     ("steps", 0, r"steps: 0 is outside the allowed range"),
     ("batch-size", -4, r"batch_size"),
@@ -268,7 +285,7 @@ def test_inpaint_page_starts_a_fit_shown_on_the_train_page():
 @pytest.mark.slow
 @pytest.mark.xdist_group("streamlit_browser")
 def test_streamlit_server_streams_training_curves_to_a_browser(chromium_path, free_port):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     server = subprocess.Popen(
@@ -290,19 +307,34 @@ def test_streamlit_server_streams_training_curves_to_a_browser(chromium_path, fr
                 except Exception:
                     assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
                     time.sleep(1)
-            page.get_by_role("button", name="Start").click()
-            # points on the loss figure's first curve, as plotly.js drew them
-            points = "() => { const p = document.querySelector('.js-plotly-plot');"\
-                     " return p && p.calcdata && p.calcdata.length ? p.calcdata[0].length : 0; }"
-            page.wait_for_function(f"({points})() > 1")
-            first = page.evaluate(points)
-            page.wait_for_function(f"({points})() > {first}")  # the curves grow without a click
-            page.get_by_text(re.compile(r"running · step \d+ / 2000")).first.wait_for()
             shots = REPO_ROOT / "tests" / "artifacts" / "screenshots"
             shots.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shots / "streamlit-train.png"), full_page=True)
-            page.get_by_role("button", name="Stop").click()
-            page.get_by_text(re.compile(r"stopped · step \d+")).first.wait_for()
+            try:
+                page.get_by_role("button", name="Start").click()
+                # points on the loss figure's first curve, as plotly.js drew them (keyed elements carry st-key-<key>)
+                points = "() => { const p = document.querySelector('.st-key-loss-plot .js-plotly-plot');"\
+                         " return p && p.calcdata && p.calcdata.length ? p.calcdata[0].length : 0; }"
+                page.wait_for_function(f"({points})() > 1")
+                first = page.evaluate(points)
+                page.wait_for_function(f"({points})() > {first}")  # the curves grow without a click
+                page.get_by_text(re.compile(r"running · step \d+ / 2000")).first.wait_for()
+                page.screenshot(path=str(shots / "streamlit-train.png"), full_page=True)
+                page.get_by_role("button", name="Stop").click()
+                page.get_by_text(re.compile(r"stopped · step \d+")).first.wait_for()
+                # GAN Lab's drawing: two clicks on the plot canvas become the dataset of the toy GAN
+                page.get_by_text("Draw your own 2-D distribution").click()
+                for fx, fy, placed in ((0.3, 0.3, 0), (0.7, 0.7, 1)):
+                    canvas = page.locator(f".st-key-draw-{placed} .js-plotly-plot")  # a fresh chart per point
+                    canvas.scroll_into_view_if_needed()
+                    box = canvas.bounding_box()
+                    page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+                    page.locator(f".st-key-draw-{placed + 1} .js-plotly-plot").wait_for()
+                page.get_by_role("button", name="Use these points").click()
+                expect(page.locator(".st-key-dataset-mlp-gan input")).to_have_value(re.compile(r"^drawn:-?\d"),
+                                                                                    timeout=WAIT_S * 1000)
+            except Exception:
+                page.screenshot(path=str(shots / "streamlit-failure.png"), full_page=True)
+                raise
             browser.close()
     finally:
         server.terminate()

@@ -140,3 +140,32 @@ def test_drawn_points_map_clicks_to_the_plane_and_back():
         drawing.drawn_dataset([])
     with pytest.raises(PlaygroundError, match=f"At most {MAX_DRAWN_POINTS} points"):
         drawing.add_point([[0.0, 0.0]] * MAX_DRAWN_POINTS, 1, 1)
+    # a plot canvas gives plane positions: clamped to the plane, rounded as the dataset name
+    assert drawing.add_plane_point(points, 0.123, -9.0)[1] == [0.12, -DRAWN_EXTENT]
+    grid = drawing.pick_grid(5)
+    assert grid.shape == (25, 2) and grid.min() == -DRAWN_EXTENT and grid.max() == DRAWN_EXTENT
+
+
+def test_uploaded_bytes_are_saved_under_safe_names_and_read_from_memory(tmp_path):
+    import io
+
+    from playground.uploads import save_uploads
+
+    picture = np.zeros((12, 10, 3), np.uint8)
+    picture[:, :5] = 200
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    folder = tmp_path / "session" / "incoming"
+    saved = save_uploads([("../../etc/passwd", b"x"), ("my photo (1).png", buffer.getvalue()), ("...", b"")], folder)
+    assert [p.name for p in saved] == ["00000-passwd", "00001-my_photo__1_.png", "00002-upload"]
+    assert all(p.parent == folder for p in saved) and not (tmp_path / "etc").exists()
+    np.testing.assert_array_equal(read_picture(saved[1]), picture)
+    # an open file (Streamlit's upload) reads the same; a broken one names its extension
+    buffer.seek(0)
+    np.testing.assert_array_equal(read_picture(buffer), picture)
+    broken = io.BytesIO(b"text renamed .png")
+    broken.name = "photo.png"
+    with pytest.raises(PlaygroundError, match=r"\(\.png\) could not be read as a picture"):
+        read_picture(broken)
+    # saving again starts from an empty folder: no file of the last upload is left behind
+    assert save_uploads([("b.png", b"1")], folder) == [folder / "00000-b.png"] and len(list(folder.iterdir())) == 1

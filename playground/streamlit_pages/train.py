@@ -14,13 +14,14 @@ from typing import Any
 
 import streamlit as st
 
-from playground import figures, lab
+from playground import drawing, figures, lab
 from playground.config_form import FormField, form_fields
 from playground.diagnostics import diagnose, diagnosis_markdown
 from playground.session import LIVE_STATUSES
 from playground.streamlit_common import (PENDING_FORM, PICTURE_TYPES, POLL_SECONDS, current_session, show_picture,
                                          shown_errors, user_session)
 from playground.uploads import MAX_TRAINING_FILES, save_uploads, training_images
+from trainers.data.toys import DRAWN_EXTENT
 from trainers.registry import MODELS
 
 CONTROLS = {"pause": "Pause", "resume": "Resume", "stop": "Stop", "reset": "Reset",
@@ -119,6 +120,33 @@ def _own_pictures(model: str) -> None:
         if made:
             st.markdown(made["summary"])
             show_picture(made["preview"], caption="What the model will see (first 64)", min_px=256)
+
+
+def _drawing(model: str) -> None:
+    """GAN Lab's "draw your own distribution": click the plot to place points; each becomes a small
+    Gaussian, and the 2-D GAN trains on their mixture."""
+    with st.expander("Draw your own 2-D distribution"):
+        points = st.session_state.setdefault("draw-points", [])
+        # a fresh chart per point: a chart's selection stays selected, and must count once
+        picked = st.plotly_chart(figures.drawing_figure(points, drawing.pick_grid(), DRAWN_EXTENT),
+                                 key=f"draw-{len(points)}", on_select="rerun", selection_mode="points")
+        clicked = (picked or {}).get("selection", {}).get("points") or []
+        if clicked:
+            with shown_errors("Cannot add a point"):
+                st.session_state["draw-points"] = drawing.add_plane_point(points, clicked[0]["x"], clicked[0]["y"])
+                st.rerun()
+        undo, clear, use = st.columns(3)
+        if undo.button("Undo", key="draw-undo"):
+            st.session_state["draw-points"] = points[:-1]
+            st.rerun()
+        if clear.button("Clear", key="draw-clear"):
+            st.session_state["draw-points"] = []
+            st.rerun()
+        if use.button("Use these points", type="primary", key="draw-use"):
+            with shown_errors("Nothing drawn"):
+                st.session_state[PENDING_FORM] = {"model": lab.model_for_points(model),
+                                                  "dataset": drawing.drawn_dataset(points)}
+                st.rerun()
 
 
 def _controls(form: dict[str, Any]) -> None:
@@ -236,6 +264,7 @@ form_column, view_column = st.columns([1, 2])
 with form_column:
     form = _run_form()
     _own_pictures(form["model"])
+    _drawing(form["model"])
 with view_column:
     _controls(form)
     _live_panel()
