@@ -65,6 +65,7 @@ def test_readme_front_matter_matches_requirements():
 def test_readme_quick_start_commands():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "pip install -r requirements.txt && python app.py" in text
+    assert "pip install -r requirements.txt && streamlit run playground/streamlit_app.py" in text
     assert "bash scripts/test.sh" in text
     assert "bash scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
 
@@ -84,3 +85,30 @@ def test_free_port_is_bindable(free_port):
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", free_port))
+
+
+def _imported_packages(path: Path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_front_ends_only_lay_out_and_the_playground_layer_imports_no_ui():
+    """Both front ends sit on the same UI-agnostic layer: its modules import no UI toolkit, and no
+    front-end file touches torch (the library does, behind playground/)."""
+    playground = ROOT / "playground"
+    front_ends = {path for path in playground.rglob("*.py")
+                  if path.name.startswith(("gradio_", "streamlit_")) or path.parent.name == "streamlit_pages"}
+    assert len(front_ends) >= 9, sorted(p.name for p in front_ends)
+    for path in sorted(set(playground.rglob("*.py")) - front_ends):
+        assert not _imported_packages(path) & {"gradio", "streamlit"}, f"{path.name} imports a UI toolkit"
+    for path in sorted(front_ends | {ROOT / "app.py"}):
+        assert "torch" not in _imported_packages(path), f"{path.name} imports torch"
+    for path in (ROOT / "trainers").rglob("*.py"):
+        assert not _imported_packages(path) & {"gradio", "streamlit", "playground"}, f"{path} imports a UI layer"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -185,27 +185,38 @@ def _live_panel() -> None:
         advice = diagnosis_markdown(diagnose(snap))
         if advice:
             st.markdown(advice)
-        loss = (figures.loss_figure(snap["metrics"], quality=snap.get("quality")) if snap["metrics_version"]
-                else figures.empty_figure("Press Start to train" if snap["status"] == "idle"
-                                          else "Waiting for the first metrics"))
+        metrics_at, sample_at = (snap["run_id"], snap["metrics_version"]), (snap["run_id"], snap["sample_version"])
+        loss = (_built("loss", metrics_at, lambda: figures.loss_figure(snap["metrics"], quality=snap.get("quality")))
+                if snap["metrics_version"] else
+                figures.empty_figure("Press Start to train" if snap["status"] == "idle"
+                                     else "Waiting for the first metrics"))
         st.plotly_chart(loss, key="loss-plot")
         sample = snap["sample"]
         if sample is not None and lab.data_kind_of(snap) == "points":
-            st.plotly_chart(lab.points_view(snap), key="field-plot")
+            st.plotly_chart(_built("points", sample_at, lambda: lab.points_view(snap)), key="field-plot")
         elif sample is not None:
             show_picture(sample.get("grid"), caption=f"Samples (fixed noise), step {sample['step']}", min_px=384)
             show_picture(sample.get("reconstruction"), caption="Reconstructions: each row of real images above "
                                                                "its rebuild")
-            codes = lab.codes_view(sample)
+            codes = _built("codes", sample_at, lambda: lab.codes_view(sample))
             if codes is not None:
                 st.plotly_chart(codes, key="codes-plot")
-        histogram = lab.histogram_view(sample)
+        histogram = _built("histogram", sample_at, lambda: lab.histogram_view(sample))
         if histogram is not None:
             st.plotly_chart(histogram, key="histogram-plot")
         if live and snap["status"] not in LIVE_STATUSES:
             st.rerun()  # the run has ended: redraw the page once, without polling
 
     panel()
+
+
+def _built(name: str, version: tuple, build: Callable[[], Any]) -> Any:
+    """A live figure, rebuilt only when the data it shows changed (building one costs tens of
+    milliseconds; the panel redraws twice a second, and samples arrive about once a second)."""
+    cache = st.session_state.setdefault("live-figures", {})
+    if name not in cache or cache[name][0] != version:
+        cache[name] = (version, build())
+    return cache[name][1]
 
 
 @st.fragment
