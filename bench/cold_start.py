@@ -6,7 +6,11 @@ the import time of the page module alone (`import playground.gradio_app`, also i
 interpreter), so a slow start can be told apart from slow imports. No model is loaded at start:
 shipped checkpoints load on a demo's first use.
 
-    python bench/cold_start.py [--trials 3] [--json bench/cold_start.json]
+With ``--streamlit`` it also times `streamlit run playground/streamlit_app.py` to the Train page
+drawn in Chromium (a Streamlit server answers 200 at once with a static shell; the page exists
+only once the first script run has sent it, so a browser is the honest judge).
+
+    python bench/cold_start.py [--trials 3] [--streamlit] [--json bench/cold_start.json]
 """
 
 from __future__ import annotations
@@ -51,6 +55,36 @@ def first_page_seconds(timeout_s: float = 120.0) -> float:
         process.wait(10)
 
 
+def streamlit_first_page_seconds(timeout_s: float = 120.0) -> float:
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync"])
+        page = browser.new_page()
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "playground/streamlit_app.py",
+                                    "--server.port", str(port), "--server.address", "127.0.0.1"],
+                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while True:
+                try:
+                    page.goto(f"http://127.0.0.1:{port}/", timeout=timeout_s * 1000)
+                    break
+                except Exception:
+                    if time.perf_counter() - started > timeout_s:
+                        raise
+                    time.sleep(0.05)
+            page.get_by_role("button", name="Start").wait_for(timeout=timeout_s * 1000)
+            return time.perf_counter() - started
+        finally:
+            browser.close()
+            process.terminate()
+            process.wait(10)
+
+
 def import_seconds() -> float:
     code = "import time; t = time.perf_counter(); import playground.gradio_app; print(time.perf_counter() - t)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -61,12 +95,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--streamlit", action="store_true", help="also time the Streamlit app's first page")
     args = parser.parse_args()
     pages = [first_page_seconds() for _ in range(args.trials)]
     imports = [import_seconds() for _ in range(args.trials)]
     result = {"first_page_s": round(statistics.median(pages), 2), "trials_s": [round(p, 2) for p in pages],
               "import_page_module_s": round(statistics.median(imports), 2), "cpus": os.cpu_count(),
               "python": sys.version.split()[0]}
+    if args.streamlit:
+        drawn = [streamlit_first_page_seconds() for _ in range(args.trials)]
+        result["streamlit_first_page_drawn_s"] = round(statistics.median(drawn), 2)
+        result["streamlit_trials_s"] = [round(d, 2) for d in drawn]
     print(json.dumps(result, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
