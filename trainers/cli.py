@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
-from .errors import PlaygroundError
+from .errors import CheckpointError, PlaygroundError
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -145,6 +145,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--limitation", action="append", default=None, metavar="TEXT",
                         help="a limitation for the card; repeatable")
     export.add_argument("--data-dir", default=None, help="data folder (default: $GAN_DATA_DIR or ./data)")
+    export.add_argument("--inference-only", action="store_true",
+                        help="leave out the discriminators (the folder samples and translates, it cannot resume)")
+    export.add_argument("--half", action="store_true", help="store the weights in float16 (loaded as float32)")
+    export.add_argument("--check", default=None, metavar="METRIC>=VALUE",
+                        help="the quality the tests hold it to, e.g. confidence_mnist_cnn>=0.8 or Set5.psnr>=28; "
+                             "measured on the exported weights, and nothing ships if it fails")
+    export.add_argument("--check-samples", type=int, default=1000, help="samples for --check; default 1000")
+
+    reproduce = commands.add_parser("reproduce", help="retrain a shipped checkpoint from its recorded command",
+                                    description=(
+        "Train again with the run config a shipped checkpoint records (config.json \"training\", the command "
+        "on its card), export it the same way, and compare its quality check with the shipped one. Example: "
+        "python -m trainers reproduce pretrained/dcgan_mnist"))
+    reproduce.add_argument("checkpoint", help="a shipped folder, e.g. pretrained/dcgan_mnist")
+    reproduce.add_argument("--out", default=None, help="where to work (default runs/reproduce/NAME): the training "
+                           "checkpoint goes to OUT/run, the exported folder to OUT/pretrained")
+    reproduce.add_argument("--data-dir", default=None, help="data folder (default: $GAN_DATA_DIR or ./data)")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser("list", help="list model families and datasets",
                         description="List model families (with presets and objectives) and datasets "
@@ -294,10 +312,48 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from .pretrained import export_pretrained
 
+    from .pretrained import QualityCheck
+
+    check = QualityCheck.parse(args.check, args.check_samples) if args.check else None
     path = export_pretrained(args.checkpoint, args.out, samples=args.samples, limitations=args.limitation or (),
-                             data_dir=args.data_dir)
+                             data_dir=args.data_dir, inference_only=args.inference_only, half=args.half, check=check)
     size = sum(f.stat().st_size for f in Path(path).iterdir() if f.is_file())
     print(f"wrote {path} ({size / 1e6:.2f} MB)")
+    return 0
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    import shlex
+
+    from .checkpoint import CONFIG_FILE, read_json
+    from .pretrained import EVALUATION_FILE, QualityCheck, export_pretrained, train_command
+
+    shipped = Path(args.checkpoint)
+    training = read_json(shipped / CONFIG_FILE).get("training")
+    if not isinstance(training, dict) or not isinstance(training.get("run"), dict):
+        raise CheckpointError(f"{shipped / CONFIG_FILE} records no training run: its README.md's Reproduce "
+                              f"section has the commands that made it")
+    out = Path(args.out or Path("runs") / "reproduce" / shipped.name)
+    command = train_command(training["run"], str(out / "run"))
+    print(f"$ {command}")
+    argv = shlex.split(command)[3:]  # after "python -m trainers"
+    if args.data_dir:
+        argv += ["--data-dir", args.data_dir]
+    if args.quiet:
+        argv.append("--quiet")
+    if _train(build_parser().parse_args(argv)) != 0:
+        return 1
+    export = training.get("export") or {}
+    check = QualityCheck(**export["check"]) if export.get("check") else None
+    path = export_pretrained(out / "run", out / "pretrained", samples=int(export.get("samples", 10_000)),
+                             limitations=export.get("limitations") or (), data_dir=args.data_dir,
+                             inference_only=bool(export.get("inference_only")), half=bool(export.get("half")),
+                             check=check)
+    print(f"wrote {path}")
+    if check:
+        ours = read_json(path / EVALUATION_FILE)["check"]["measured"]
+        theirs = (read_json(shipped / EVALUATION_FILE).get("check") or {}).get("measured")
+        print(f"{check.text()}: reproduced {ours:.4g}, shipped {theirs if theirs is None else f'{theirs:.4g}'}")
     return 0
 
 
@@ -339,7 +395,7 @@ def _list(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "sample": _sample, "translate": _translate, "evaluate": _evaluate,
-                "probe": _probe, "export": _export, "list": _list}
+                "probe": _probe, "export": _export, "reproduce": _reproduce, "list": _list}
     try:
         return handlers[args.command](args)
     except PlaygroundError as error:

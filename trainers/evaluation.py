@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .checkpoint import STATE_FILE, read_json
+from .checkpoint import CONFIG_FILE, STATE_FILE, read_json
 from .data import dataset_kind, load_dataset
 from .errors import ConfigError
 from .metrics import image_to_image as i2i
@@ -35,6 +35,9 @@ def _run_dataset(folder: Path) -> tuple[str | None, int | None]:
         run = read_json(folder / STATE_FILE).get("run")
         if isinstance(run, dict):
             return run.get("dataset"), run.get("image_size")
+    training = read_json(folder / CONFIG_FILE).get("training") if (folder / CONFIG_FILE).is_file() else None
+    if isinstance(training, dict) and isinstance(training.get("run"), dict):  # an exported folder
+        return training["run"].get("dataset"), training["run"].get("image_size")
     if (folder / EVALUATION_FILE).is_file():
         dataset = read_json(folder / EVALUATION_FILE).get("dataset")
         return (dataset if isinstance(dataset, str) else None), None

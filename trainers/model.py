@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import inspect
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,45 @@ def _with_channels(image: np.ndarray, channels: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).convert("L"))[:, :, None]
 
 
+#: What a Hub repo id looks like (owner/name), as opposed to a local path.
+HUB_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
+def checkpoint_folder(name: str | Path) -> Path:
+    """A local checkpoint folder for ``name``: the folder itself, a shipped checkpoint by name, or a
+    Hub repo's files (config.json, model.safetensors and the card) fetched into the Hub cache."""
+    from .pretrained import is_pretrained, pretrained_path
+
+    root = Path(name)
+    if root.is_dir():
+        return root
+    if not root.exists() and re.fullmatch(r"\w[\w-]*", str(name)) and is_pretrained(str(name)):
+        return pretrained_path(str(name))
+    if root.exists() or not HUB_REPO_ID.fullmatch(str(name)):
+        raise CheckpointError(f"{root} is not a checkpoint folder")
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise CheckpointError(f"{name} is not a local folder; reading a Hub repo needs huggingface_hub "
+                              f"(pip install huggingface_hub)") from None
+    try:
+        return Path(snapshot_download(str(name), allow_patterns=[CONFIG_FILE, WEIGHTS_FILE, "README.md"]))
+    except Exception as error:  # offline, no such repo, no access: all say the same to a person
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+        offline = " (HF_HUB_OFFLINE is set, so the Hub is not asked)" if offline else ""
+        raise CheckpointError(f"{name} is not a local folder, and the Hugging Face Hub could not give it{offline}: "
+                              f"{type(error).__name__}") from None
+
+
+#: Networks only training needs: an inference checkpoint leaves them out.
+TRAINING_ONLY_PREFIXES = ("discriminator", "critic")
+
+
+def inference_networks(networks: nn.ModuleDict) -> list[str]:
+    """The networks sampling, encoding and translating use: all but the discriminators/critics."""
+    return [name for name in networks if not name.startswith(TRAINING_ONLY_PREFIXES)]
+
+
 class GANModel:
     """Networks plus the config that built them. Sampling never changes the weights."""
 
@@ -46,6 +87,7 @@ class GANModel:
         self.config = config
         self.device = torch.device(device)
         self.networks = (networks if networks is not None else family.build(config)).to(self.device)
+        self.stored_networks = tuple(self.networks)
 
     @classmethod
     def from_config(cls, family: str, overrides: dict[str, Any] | None = None,
@@ -125,17 +167,50 @@ class GANModel:
         return {"family": self.family.name, "config": to_dict(self.config),
                 "library_version": __version__, "format_version": FORMAT_VERSION}
 
-    def save_pretrained(self, folder: str | Path, extra_files: dict[str, Any] | None = None) -> Path:
-        files: dict[str, Any] = {WEIGHTS_FILE: _plain_state_dict(self.networks.state_dict())}
+    def save_pretrained(self, folder: str | Path, extra_files: dict[str, Any] | None = None, *,
+                        inference_only: bool = False, half: bool = False) -> Path:
+        """Write config.json + model.safetensors (+ ``extra_files``) as a folder `from_pretrained` rebuilds.
+
+        ``inference_only`` leaves out the networks only training needs (discriminators and
+        critics: see `inference_networks`); ``half`` stores floating-point weights in float16
+        (loading casts them back to float32). config.json records both under ``"weights"``, so a
+        loader knows what to expect and a trainer knows it is not resuming a full model.
+        """
+        kept = inference_networks(self.networks) if inference_only else list(self.networks)
+        state = {key: value for key, value in self.networks.state_dict().items() if key.split(".", 1)[0] in kept}
+        if half:
+            state = {key: value.half() if value.is_floating_point() else value for key, value in state.items()}
+        files: dict[str, Any] = {WEIGHTS_FILE: _plain_state_dict(state)}
         files.update(extra_files or {})
-        files[CONFIG_FILE] = self.config_json()
+        meta = self.config_json()
+        if inference_only or half:
+            meta["weights"] = {"networks": kept, "dtype": "float16" if half else "float32"}
+        files[CONFIG_FILE] = {**(files.get(CONFIG_FILE) or {}), **meta}  # extra keys (how it was trained) kept
         return write_folder_atomically(folder, files)
+
+    def push_to_hub(self, repo_id: str, *, token: str | None = None, private: bool = False,
+                    inference_only: bool = False, half: bool = False, card: str | None = None) -> str:
+        """Upload this model as a Hugging Face Hub model repo in the same folder format (config.json
+        + model.safetensors, + README.md when ``card`` is given); returns the repo's URL. Needs a
+        token with write access (``token=`` or ``huggingface-cli login``) and a network."""
+        import tempfile
+
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        with tempfile.TemporaryDirectory() as staging:
+            folder = self.save_pretrained(Path(staging) / "model", {"README.md": card} if card else None,
+                                          inference_only=inference_only, half=half)
+            url = api.create_repo(repo_id, private=private, exist_ok=True)
+            api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="Upload GAN Playground model")
+        return str(url)
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str = "cpu") -> "GANModel":
-        root = Path(folder)
-        if not root.is_dir():
-            raise CheckpointError(f"{root} is not a checkpoint folder")
+        """Rebuild a model from a folder written by `save_pretrained`, a shipped checkpoint's name
+        (``dcgan_mnist``), or a Hugging Face Hub repo id (``owner/name``: only its config.json and
+        model.safetensors are fetched, so nothing executable ever is)."""
+        root = checkpoint_folder(folder)
         meta = read_json(root / CONFIG_FILE)
         if meta.get("format_version") != FORMAT_VERSION or "family" not in meta:
             raise CheckpointError(f"{root / CONFIG_FILE} was not written by this library (format "
@@ -145,9 +220,22 @@ class GANModel:
             raise CheckpointError(f"{root / CONFIG_FILE}: \"config\" should be a mapping of config values")
         config = from_dict(spec.config_cls, meta.get("config") or {})
         model = cls(spec, config, device=resolve_device(device))
+        stored = meta.get("weights") or {}
+        listed = stored.get("networks", list(model.networks)) if isinstance(stored, dict) else None
+        if not isinstance(listed, list) or not set(listed) <= set(model.networks):
+            raise CheckpointError(f"{root / CONFIG_FILE}: \"weights\" lists networks {listed!r}; "
+                                  f"{spec.name} has {', '.join(model.networks)}")
         weights = read_tensors(root / WEIGHTS_FILE, model.device)
-        try:
-            model.networks.load_state_dict(weights, strict=True)
-        except RuntimeError as error:
-            raise CheckpointError(f"{root / WEIGHTS_FILE} does not match its config: {error}") from None
+        own = model.networks.state_dict()
+        # float16 storage comes back as the networks' own dtype
+        weights = {key: value.to(own[key].dtype) if key in own and value.is_floating_point() else value
+                   for key, value in weights.items()}
+        missing, unexpected = model.networks.load_state_dict(weights, strict=False)
+        missing = [key for key in missing if key.split(".", 1)[0] in listed]
+        if missing or unexpected:
+            raise CheckpointError(f"{root / WEIGHTS_FILE} does not match its config: "
+                                  + "; ".join(filter(None, [f"missing {', '.join(missing[:5])}" if missing else "",
+                                                            f"unexpected {', '.join(unexpected[:5])}" if unexpected
+                                                            else ""])))
+        model.stored_networks = tuple(listed)  # the others keep their initial weights
         return model

@@ -6,15 +6,18 @@ another (a Space that mounts its weights elsewhere).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from .checkpoint import CARD_FILE, CONFIG_FILE, STATE_FILE, read_json
 from .config import to_dict
-from .errors import CheckpointError
+from .errors import CheckpointError, ConfigError
 
 
 def pretrained_root() -> Path:
@@ -50,12 +53,81 @@ def train_command(run: dict[str, Any], out: str) -> str:
     return " ".join(parts)
 
 
+@dataclass(frozen=True)
+class QualityCheck:
+    """A shipped checkpoint's promise, tested in CI: ``metric`` (a name in its evaluation report, or a
+    dotted path such as ``Set5.psnr``) compared by ``op`` with ``value``, on ``samples`` samples."""
+
+    metric: str
+    op: str
+    value: float
+    samples: int = 1000
+
+    @classmethod
+    def parse(cls, text: str, samples: int = 1000) -> "QualityCheck":
+        """``"confidence_mnist_cnn>=0.8"`` -> a check (``>=`` or ``<=``)."""
+        for op in (">=", "<="):
+            if op in text:
+                metric, _, value = text.partition(op)
+                try:
+                    return cls(metric.strip(), op, float(value), int(samples))
+                except ValueError:
+                    break
+        raise ConfigError(f"--check: {text!r} should read METRIC>=VALUE or METRIC<=VALUE, e.g. "
+                          f"confidence_mnist_cnn>=0.8 or Set5.psnr>=28")
+
+    def measure(self, report: dict[str, Any]) -> float:
+        return report_value(report, self.metric)
+
+    def passes(self, measured: float) -> bool:
+        return measured >= self.value if self.op == ">=" else measured <= self.value
+
+    def text(self) -> str:
+        return f"{self.metric} {self.op} {self.value:g}"
+
+
+def report_value(report: dict[str, Any], metric: str) -> float:
+    """One number of an evaluation report: a generator's metric by name, or a dotted path into an
+    image-to-image report's metrics (``Set5.psnr``, ``l1``)."""
+    metrics = report.get("metrics")
+    if isinstance(metrics, list):
+        found = [row["value"] for row in metrics if row.get("name") == metric]
+        if found:
+            return float(found[0])
+    elif isinstance(metrics, dict):
+        node: Any = metrics
+        for part in metric.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, (int, float)):
+            return float(node)
+    raise ConfigError(f"the evaluation report has no metric {metric!r}")
+
+
+def export_command(name: str, samples: int, inference_only: bool, half: bool, check: QualityCheck | None) -> str:
+    """The ``python -m trainers export`` command line of a card (limitations aside)."""
+    parts = [f"python -m trainers export --checkpoint runs/{name} --out pretrained/{name}"]
+    if samples != 10_000:
+        parts.append(f"--samples {samples}")
+    parts += ["--inference-only"] * inference_only + ["--half"] * half
+    if check:
+        parts.append(f"--check {shlex.quote(check.metric + check.op + f'{check.value:g}')} "
+                     f"--check-samples {check.samples}")
+    return " ".join(parts)
+
+
 def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int = 10_000,
-                      limitations: Sequence[str] = (), data_dir: str | None = None) -> Path:
+                      limitations: Sequence[str] = (), data_dir: str | None = None, inference_only: bool = False,
+                      half: bool = False, check: QualityCheck | None = None) -> Path:
     """A shippable folder from a training checkpoint: config.json + model.safetensors, the
     ``python -m trainers evaluate`` report (evaluation.json) and a model card (README.md) with
     the family, paper, dataset, the command that reproduces it, its steps, wall time and machine,
-    its metrics, and ``limitations``. Optimizer state is left behind."""
+    its metrics, and ``limitations``. Optimizer state is left behind.
+
+    ``inference_only`` drops the discriminators, ``half`` stores float16 weights. ``check`` is
+    measured on the exported weights (and, for comparison, on the float32 ones) and must pass, or
+    nothing is shipped: it is what the test suite holds the checkpoint to. config.json records how
+    it was made (``"training"``), which is what ``python -m trainers reproduce`` repeats.
+    """
     from .evaluation import evaluate, report_lines
     from .model import GANModel
     from .registry import get_family
@@ -69,6 +141,7 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
         raise CheckpointError(f"{source / STATE_FILE} has no run config: export needs a training checkpoint")
     model = GANModel.from_pretrained(source)
     report = evaluate(source, samples=samples, data_dir=data_dir)
+    measured_float32 = check.measure(evaluate(source, samples=check.samples, data_dir=data_dir)) if check else None
     spec = get_family(model.family.name)
     seconds = float(state.get("train_seconds") or 0.0)
     name = Path(out).name
@@ -82,14 +155,37 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
              f"`{EVALUATION_FILE}` (the report below)", "",
              "## Reproduce", "", "```bash",
              train_command(run, f"runs/{name}"),
-             f"python -m trainers export --checkpoint runs/{name} --out pretrained/{name}", "```", "",
+             export_command(name, samples, inference_only, half, check), "```", "",
+             f"or both at once: `python -m trainers reproduce pretrained/{name}`.", "",
              "## Evaluation (`python -m trainers evaluate`)", "", *report_lines(report)[1:], ""]
+    kept = "the generator side only (the discriminator is left out: this checkpoint samples, it does not " \
+           "resume training)" if inference_only else "every network"
+    lines += ["## Storage", "", f"- Weights: {kept}, stored in {'float16' if half else 'float32'}; "
+              f"`from_pretrained` loads them as float32.", ""]
+    if check:
+        lines += ["## Quality check (run by the test suite)", "",
+                  f"`{check.text()}` on {check.samples} samples (seed 0); measured at export: CHECK_MEASURED", ""]
     if limitations:
         lines += ["## Limitations", "", *[f"- {text}" for text in limitations], ""]
     lines += ["## Use", "", "```python", "from trainers.model import GANModel",
               f"model = GANModel.from_pretrained(\"pretrained/{name}\")", "```", ""]
     report = {**report, "trained_on": run["dataset"]}  # an SR report's sets are benchmarks, not its data
-    return model.save_pretrained(out, {EVALUATION_FILE: report, CARD_FILE: "\n".join(lines)})
+    training = {"run": run, "steps": state.get("step"), "train_seconds": seconds, "machine": state.get("machine"),
+                "export": {"samples": samples, "limitations": list(limitations), "inference_only": inference_only,
+                           "half": half, "check": dataclasses.asdict(check) if check else None}}
+    extra = {EVALUATION_FILE: report, CARD_FILE: "\n".join(lines), CONFIG_FILE: {"training": training}}
+    if check:  # the promise, measured on what ships, before anything at ``out`` is replaced
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f".{name}-export-", dir=Path(out).parent) as staging:
+            trial = model.save_pretrained(Path(staging) / name, extra, inference_only=inference_only, half=half)
+            measured = check.measure(evaluate(trial, samples=check.samples, data_dir=data_dir))
+        if not check.passes(measured):
+            raise CheckpointError(f"--check: {check.text()} fails on the exported weights ({measured:.4g}; "
+                                  f"{measured_float32:.4g} in float32): nothing written to {out}")
+        report["check"] = {**dataclasses.asdict(check), "measured": measured, "measured_float32": measured_float32}
+        extra[CARD_FILE] = extra[CARD_FILE].replace("CHECK_MEASURED", f"{measured:.4g} ({measured_float32:.4g} "
+                                                                      f"with the float32 weights)")
+    return model.save_pretrained(out, extra, inference_only=inference_only, half=half)
 
 
 def list_pretrained() -> list[dict[str, str]]:
