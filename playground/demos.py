@@ -27,6 +27,8 @@ __all__ = ["DEMO_KINDS", "ModelShelf", "demo_kinds", "interpolation", "gif_bytes
 
 #: What a model can be explored with: which demos list it.
 DEMO_KINDS = ("generator", "conditional", "translator", "upscaler")
+#: Listed first in each demo's model choice (the first is the default); the rest follow by name.
+FEATURED_MODELS = ("dcgan_mnist", "cgan_mnist", "cyclegan_mnist", "pix2pix_facades", "srresnet_x4")
 #: Pictures in an animated GIF are enlarged to at least this many pixels on a side.
 GIF_MIN_SIDE = 192
 
@@ -63,7 +65,8 @@ class ModelShelf:
         from trainers.registry import MODELS
 
         if self._listing is None:
-            self._listing = list_pretrained()
+            featured = {name: rank for rank, name in enumerate(FEATURED_MODELS)}
+            self._listing = sorted(list_pretrained(), key=lambda e: (featured.get(e["name"], len(featured)), e["name"]))
         found = []
         for entry in self._listing:
             family = MODELS.get(entry["family"])

@@ -15,9 +15,9 @@ from safetensors.torch import load_file
 from trainers.cli import main
 from trainers.config import to_dict
 from trainers.errors import CheckpointError
-from trainers.evaluation import evaluate
 from trainers.model import GANModel
 from trainers.pretrained import EVALUATION_FILE, QualityCheck, list_pretrained, pretrained_path
+from trainers.registry import MODELS
 
 SHIPPED = [entry["name"] for entry in list_pretrained()]
 
@@ -58,8 +58,7 @@ def test_shipped_checkpoint_keeps_the_quality_its_card_states(name, data_dir):
     stated = json.loads((folder / EVALUATION_FILE).read_text())["check"]
     check = QualityCheck(stated["metric"], stated["op"], stated["value"], stated["samples"])
     assert f"`{check.text()}`" in (folder / "README.md").read_text()  # the card states it
-    measured = check.measure(evaluate(folder, samples=check.samples, limit=check.samples, data_dir=str(data_dir),
-                                      inception=False))
+    measured = check.measure_on(folder, str(data_dir))
     assert check.passes(measured), f"{name}: {check.text()} measured {measured:.4g}"
     assert measured == pytest.approx(stated["measured"], rel=0.05, abs=0.02)  # as at export
 
@@ -99,7 +98,7 @@ def test_export_slim_half_checked_then_reproduce_bit_for_bit(toy_run, tmp_path, 
     report = json.loads((out / EVALUATION_FILE).read_text())
     assert report["check"]["measured"] >= 4 and report["check"]["measured_float32"] >= 4
     card = (out / "README.md").read_text()
-    assert "`modes_covered >= 4` on 500 samples" in card and "float16" in card
+    assert "`modes_covered >= 4` on 500 samples (seed 0)" in card and "float16" in card
     # an inference checkpoint still starts a run (its discriminator starts fresh)
     assert main(["train", "--model", "mlp-gan", "--dataset", "ring", "--steps", "5", "--init-from", str(out),
                  "--out", str(tmp_path / "fine"), "--quiet"]) == 0
@@ -111,6 +110,28 @@ def test_export_slim_half_checked_then_reproduce_bit_for_bit(toy_run, tmp_path, 
     again = load_file(str(tmp_path / "again" / "pretrained" / "model.safetensors"))
     assert again.keys() == stored.keys() and all(torch.equal(again[k], stored[k]) for k in stored)
     assert f"modes_covered >= 4: reproduced {report['check']['measured']:.4g}, shipped" in printed
+
+
+@pytest.mark.parametrize("family", sorted(MODELS))
+def test_an_inference_checkpoint_of_every_family_does_what_the_full_one_does(family, tmp_path):
+    spec = MODELS[family]
+    preset = next((name for name in spec.presets if name.startswith("cpu")), None)
+    torch.manual_seed(0)
+    full = GANModel.from_config(family, dict(spec.presets.get(preset, {})))
+    slim = GANModel.from_pretrained(full.save_pretrained(tmp_path / "slim", inference_only=True))
+    dropped = set(full.networks) - set(slim.stored_networks)
+    assert all("discriminator" in name or "critic" in name or "pool" in name for name in dropped)
+    assert dropped or family in ("domain-classifier", "multiclass-discriminator", "autoencoder", "dip-inpaint")
+    with torch.no_grad():
+        if spec.has_generator and spec.preview is None:
+            assert torch.equal(slim.sample(4, seed=2), full.sample(4, seed=2))
+        if spec.encode is not None:
+            size, channels = full.config.image_size, full.config.channels
+            x = torch.rand(2, channels, size, size) * 2 - 1
+            assert torch.equal(slim.encode(x), full.encode(x))
+        if spec.translate is not None and spec.preview is not None and family != "dip-inpaint":
+            picture = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+            assert np.array_equal(slim.translate_image(picture), full.translate_image(picture))
 
 
 @pytest.mark.parametrize("check, message", [

@@ -69,13 +69,16 @@ def checkpoint_folder(name: str | Path) -> Path:
                               f"{type(error).__name__}") from None
 
 
-#: Networks only training needs: an inference checkpoint leaves them out.
-TRAINING_ONLY_PREFIXES = ("discriminator", "critic")
+#: Networks only training needs (by a word of their name): an inference checkpoint leaves them out.
+TRAINING_ONLY_NETWORKS = ("discriminator", "critic", "pool")
 
 
 def inference_networks(networks: nn.ModuleDict) -> list[str]:
-    """The networks sampling, encoding and translating use: all but the discriminators/critics."""
-    return [name for name in networks if not name.startswith(TRAINING_ONLY_PREFIXES)]
+    """The networks sampling, encoding and translating use: all but the discriminators, critics and
+    CycleGAN's image pools (``discriminator_a``, AAE's ``latent_discriminator``, ...). A model that
+    is a discriminator alone (a classifier) keeps it."""
+    kept = [name for name in networks if not any(word in name for word in TRAINING_ONLY_NETWORKS)]
+    return kept or list(networks)
 
 
 class GANModel:

@@ -79,6 +79,14 @@ class QualityCheck:
     def measure(self, report: dict[str, Any]) -> float:
         return report_value(report, self.metric)
 
+    def measure_on(self, folder: str | Path, data_dir: str | None = None) -> float:
+        """Evaluate ``folder`` as the check does: ``samples`` samples (or test images), seed 0, no
+        Inception (the checks read the domain classifiers, which work offline)."""
+        from .evaluation import evaluate
+
+        return self.measure(evaluate(folder, samples=self.samples, limit=self.samples, inception=False,
+                                     data_dir=data_dir))
+
     def passes(self, measured: float) -> bool:
         return measured >= self.value if self.op == ">=" else measured <= self.value
 
@@ -141,7 +149,7 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
         raise CheckpointError(f"{source / STATE_FILE} has no run config: export needs a training checkpoint")
     model = GANModel.from_pretrained(source)
     report = evaluate(source, samples=samples, data_dir=data_dir)
-    measured_float32 = check.measure(evaluate(source, samples=check.samples, data_dir=data_dir)) if check else None
+    measured_float32 = check.measure_on(source, data_dir) if check else None
     spec = get_family(model.family.name)
     seconds = float(state.get("train_seconds") or 0.0)
     name = Path(out).name
@@ -164,7 +172,8 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
               f"`from_pretrained` loads them as float32.", ""]
     if check:
         lines += ["## Quality check (run by the test suite)", "",
-                  f"`{check.text()}` on {check.samples} samples (seed 0); measured at export: CHECK_MEASURED", ""]
+                  f"`{check.text()}` on {check.samples} samples (seed 0) or at most {check.samples} test images; "
+                  f"measured at export: CHECK_MEASURED", ""]
     if limitations:
         lines += ["## Limitations", "", *[f"- {text}" for text in limitations], ""]
     lines += ["## Use", "", "```python", "from trainers.model import GANModel",
@@ -178,7 +187,7 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=f".{name}-export-", dir=Path(out).parent) as staging:
             trial = model.save_pretrained(Path(staging) / name, extra, inference_only=inference_only, half=half)
-            measured = check.measure(evaluate(trial, samples=check.samples, data_dir=data_dir))
+            measured = check.measure_on(trial, data_dir)
         if not check.passes(measured):
             raise CheckpointError(f"--check: {check.text()} fails on the exported weights ({measured:.4g}; "
                                   f"{measured_float32:.4g} in float32): nothing written to {out}")
