@@ -304,6 +304,8 @@ BROKEN_MODEL = {
                              PlaygroundError, "config"),
     "config disagrees with weights": (lambda f: edit_json(f / CONFIG_FILE, lambda d: d["config"].update(g_width=16)),
                                       CheckpointError, "does not match its config"),
+    "weights list an unknown network": (lambda f: edit_json(f / CONFIG_FILE, lambda d: d.update(
+        weights={"networks": ["generator", "critic9"], "dtype": "float16"})), CheckpointError, "lists networks"),
     "missing weights": (lambda f: (f / WEIGHTS_FILE).unlink(), CheckpointError, "model.safetensors is missing"),
     "garbage weights": (lambda f: (f / WEIGHTS_FILE).write_bytes(b"\x00" * 100), CheckpointError,
                         "not a readable safetensors"),

@@ -230,15 +230,17 @@ class GANModel:
                                   f"{spec.name} has {', '.join(model.networks)}")
         weights = read_tensors(root / WEIGHTS_FILE, model.device)
         own = model.networks.state_dict()
+        # every tensor is checked against the networks' own before any is loaded
+        wrong = [f"{key} {tuple(value.shape)} (the config makes {tuple(own[key].shape)})"
+                 for key, value in weights.items() if key in own and value.shape != own[key].shape]
+        unexpected = [key for key in weights if key not in own]
+        missing = [key for key in own if key not in weights and key.split(".", 1)[0] in listed]
+        if wrong or missing or unexpected:
+            found = [f"{what} {', '.join(keys[:3])}" for what, keys in
+                     (("wrong shapes:", wrong), ("missing", missing), ("unexpected", unexpected)) if keys]
+            raise CheckpointError(f"{root / WEIGHTS_FILE} does not match its config: {'; '.join(found)}")
         # float16 storage comes back as the networks' own dtype
-        weights = {key: value.to(own[key].dtype) if key in own and value.is_floating_point() else value
-                   for key, value in weights.items()}
-        missing, unexpected = model.networks.load_state_dict(weights, strict=False)
-        missing = [key for key in missing if key.split(".", 1)[0] in listed]
-        if missing or unexpected:
-            raise CheckpointError(f"{root / WEIGHTS_FILE} does not match its config: "
-                                  + "; ".join(filter(None, [f"missing {', '.join(missing[:5])}" if missing else "",
-                                                            f"unexpected {', '.join(unexpected[:5])}" if unexpected
-                                                            else ""])))
+        model.networks.load_state_dict({key: value.to(own[key].dtype) if value.is_floating_point() else value
+                                        for key, value in weights.items()}, strict=False)
         model.stored_networks = tuple(listed)  # the others keep their initial weights
         return model
