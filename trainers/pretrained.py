@@ -137,7 +137,7 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
     it was made (``"training"``), which is what ``python -m trainers reproduce`` repeats.
     """
     from .evaluation import evaluate, report_lines
-    from .model import GANModel
+    from .model import GANModel, inference_networks
     from .registry import get_family
 
     source = Path(checkpoint)
@@ -166,8 +166,9 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
              export_command(name, samples, inference_only, half, check), "```", "",
              f"or both at once: `python -m trainers reproduce pretrained/{name}`.", "",
              "## Evaluation (`python -m trainers evaluate`)", "", *report_lines(report)[1:], ""]
-    kept = "the generator side only (the discriminator is left out: this checkpoint samples, it does not " \
-           "resume training)" if inference_only else "every network"
+    kept = inference_networks(model.networks) if inference_only else list(model.networks)
+    kept = (f"{', '.join(kept)} (the discriminators are left out: this checkpoint samples and translates, it "
+            f"does not resume training)" if len(kept) < len(model.networks) else "every network")
     lines += ["## Storage", "", f"- Weights: {kept}, stored in {'float16' if half else 'float32'}; "
               f"`from_pretrained` loads them as float32.", ""]
     if check:
