@@ -116,7 +116,10 @@ def _build_form(model_name: str | None) -> _Form:
     dataset_md = gr.Markdown(dataset_info(first_dataset or ""), elem_id="dataset-info")
     preset = gr.Dropdown(d["presets"], value=d["preset"], label="Preset", elem_id="preset",
                          info="network sizes; the form below overrides it")
-    objective = gr.Dropdown(d["objectives"], value=d["objective"], label="Objective", elem_id="objective")
+    # custom values allowed: under load a Start click can carry the previous model's objective before
+    # the new (possibly empty) choices land; the library validates it, and ignores it where unused
+    objective = gr.Dropdown(d["objectives"], value=d["objective"], label="Objective", elem_id="objective",
+                            allow_custom_value=True)
     with gr.Row():
         steps = gr.Number(2000, label="Steps", precision=0, elem_id="steps")
         batch_size = gr.Number(64, label="Batch size", precision=0, elem_id="batch-size")

@@ -325,6 +325,13 @@ def test_bad_inputs_show_an_error_toast(page, app):
     page.fill("#advanced textarea", '{"no_such_key": 1}')
     page.click("#start-btn")
     assert "no_such_key" in toast_text(page)
+    close_toasts(page)
+
+    page.fill("#advanced textarea", "")
+    page.fill("#objective input", "nonsense")  # the box takes typing: the library names the choices
+    page.press("#objective input", "Enter")
+    page.click("#start-btn")
+    assert "objective: 'nonsense' is not one of minimax" in toast_text(page)
 
     assert active_runs(registry) == before
     assert "idle" in status(page)  # the page is still alive and nothing started
