@@ -110,6 +110,15 @@ def test_export_slim_half_checked_then_reproduce_bit_for_bit(toy_run, tmp_path, 
     again = load_file(str(tmp_path / "again" / "pretrained" / "model.safetensors"))
     assert again.keys() == stored.keys() and all(torch.equal(again[k], stored[k]) for k in stored)
     assert f"modes_covered >= 4: reproduced {report['check']['measured']:.4g}, shipped" in printed
+    # exported again from the shipped folder itself (a new check, no retraining): same weights, same record
+    assert main(["export", "--checkpoint", str(out), "--out", str(tmp_path / "rechecked"), "--samples", "500",
+                 "--inference-only", "--half", "--check", "modes_covered>=3", "--check-samples", "500"]) == 0
+    rechecked = tmp_path / "rechecked"
+    assert (rechecked / "model.safetensors").read_bytes() == (out / "model.safetensors").read_bytes()
+    record = json.loads((rechecked / "config.json").read_text())["training"]
+    assert record["run"] == meta["training"]["run"] and record["train_seconds"] == meta["training"]["train_seconds"]
+    assert record["export"]["check"]["value"] == 3
+    assert "python -m trainers train --model mlp-gan --dataset ring" in (rechecked / "README.md").read_text()
 
 
 @pytest.mark.parametrize("family", sorted(MODELS))
@@ -151,12 +160,16 @@ def test_export_refuses_a_bad_or_failing_check_and_keeps_what_was_there(toy_run,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shipped"]  # no staging folder left behind
 
 
-def test_reproduce_without_a_training_record_says_where_the_commands_are(tmp_path, capsys):
+def test_reproduce_or_export_without_a_training_record_says_so(tmp_path, capsys):
     model = GANModel.from_config("mlp-gan")
     model.save_pretrained(tmp_path / "bare")
     assert main(["reproduce", str(tmp_path / "bare")]) == 2
     err = capsys.readouterr().err
     assert "records no training run" in err and "Traceback" not in err
+    assert main(["export", "--checkpoint", str(tmp_path / "bare"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "nothing says how it was trained" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
 
 
 # ----- names and the Hub ---------------------------------------------------------------------------

@@ -139,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(python -m trainers evaluate) and write a model card (README.md) with the family, paper, dataset, "
         "the command that reproduces it, steps, wall time, machine and metrics. Example: python -m trainers "
         "export --checkpoint runs/mnist_cnn --out pretrained/mnist_cnn"))
-    export.add_argument("--checkpoint", required=True, help="training checkpoint folder (with state.json)")
+    export.add_argument("--checkpoint", required=True,
+                        help="training checkpoint folder (with state.json), or an exported folder to export again "
+                             "(another --check or storage) without retraining")
     export.add_argument("--out", required=True, help="folder to write, e.g. pretrained/NAME")
     export.add_argument("--samples", type=int, default=10_000, help="generators: samples to evaluate; default 10000")
     export.add_argument("--limitation", action="append", default=None, metavar="TEXT",
@@ -310,9 +312,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .pretrained import export_pretrained
-
-    from .pretrained import QualityCheck
+    from .pretrained import QualityCheck, export_pretrained
 
     check = QualityCheck.parse(args.check, args.check_samples) if args.check else None
     path = export_pretrained(args.checkpoint, args.out, samples=args.samples, limitations=args.limitation or (),

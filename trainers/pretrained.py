@@ -123,6 +123,23 @@ def export_command(name: str, samples: int, inference_only: bool, half: bool, ch
     return " ".join(parts)
 
 
+def training_state(folder: Path) -> dict[str, Any]:
+    """How ``folder``'s weights were trained: ``{"run", "step", "train_seconds", "machine"}``, from a
+    training checkpoint's state.json or, for an exported folder (re-exported with another check or
+    storage, no retraining), from the ``"training"`` record in its config.json."""
+    if (folder / STATE_FILE).is_file():
+        state = read_json(folder / STATE_FILE)
+        if not isinstance(state.get("run"), dict):
+            raise CheckpointError(f"{folder / STATE_FILE} has no run config: export needs a training checkpoint")
+        return state
+    record = read_json(folder / CONFIG_FILE).get("training") if (folder / CONFIG_FILE).is_file() else None
+    if not isinstance(record, dict) or not isinstance(record.get("run"), dict):
+        raise CheckpointError(f"{folder} has neither {STATE_FILE} (a training checkpoint) nor a training record in "
+                              f"its {CONFIG_FILE} (an exported checkpoint): nothing says how it was trained")
+    return {"run": record["run"], "step": record.get("steps"), "train_seconds": record.get("train_seconds"),
+            "machine": record.get("machine")}
+
+
 def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int = 10_000,
                       limitations: Sequence[str] = (), data_dir: str | None = None, inference_only: bool = False,
                       half: bool = False, check: QualityCheck | None = None) -> Path:
@@ -143,10 +160,8 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
     source = Path(checkpoint)
     if Path(out).exists() and not Path(out).is_dir():  # refused before the minutes an evaluation takes
         raise CheckpointError(f"--out: {out} is a file; a checkpoint is a folder")
-    state = read_json(source / STATE_FILE)
-    run = state.get("run")
-    if not isinstance(run, dict):
-        raise CheckpointError(f"{source / STATE_FILE} has no run config: export needs a training checkpoint")
+    state = training_state(source)
+    run = state["run"]
     model = GANModel.from_pretrained(source)
     report = evaluate(source, samples=samples, data_dir=data_dir)
     measured_float32 = check.measure_on(source, data_dir) if check else None
@@ -193,8 +208,8 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
             raise CheckpointError(f"--check: {check.text()} fails on the exported weights ({measured:.4g}; "
                                   f"{measured_float32:.4g} in float32): nothing written to {out}")
         report["check"] = {**dataclasses.asdict(check), "measured": measured, "measured_float32": measured_float32}
-        extra[CARD_FILE] = extra[CARD_FILE].replace("CHECK_MEASURED", f"{measured:.4g} ({measured_float32:.4g} "
-                                                                      f"with the float32 weights)")
+        extra[CARD_FILE] = extra[CARD_FILE].replace(
+            "CHECK_MEASURED", f"{measured:.4g}" + (f" ({measured_float32:.4g} with the float32 weights)" if half else ""))
     return model.save_pretrained(out, extra, inference_only=inference_only, half=half)
 
 
