@@ -173,12 +173,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from .distributed import connect, disconnect
+
+    # under torchrun: join the job (rank 0 alone prints and saves); one process sets nothing up
+    distributed, device = connect(args.device)
+    status = _train_in(args, distributed, device)
+    # not in a finally: after an error this rank exits at once and torchrun stops the others,
+    # rather than every rank waiting at the closing barrier for one that will never come
+    disconnect()
+    return status
+
+
+def _train_in(args: argparse.Namespace, distributed: Any, device: str) -> int:
     from PIL import Image
     from tqdm import tqdm
 
     from .engine import RunConfig, Trainer
 
-    cadence = {"steps": args.steps, "device": args.device, "log_every": args.log_every,
+    cadence = {"steps": args.steps, "device": device, "log_every": args.log_every,
                "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
                "metric_every": args.metric_every, "metric_samples": args.metric_samples}
     if args.resume:
@@ -192,15 +204,18 @@ def _train(args: argparse.Namespace) -> int:
         changes = {k: v for k, v in fixed.items() if v != getattr(defaults, k, None)}
         if args.data_dir is not None:
             changes["data_dir"] = args.data_dir
-        trainer = Trainer.from_checkpoint(args.resume, out=out, **cadence, **changes)
+        trainer = Trainer.from_checkpoint(args.resume, distributed, out=out, **cadence, **changes)
     else:
         run = RunConfig(model=args.model, dataset=args.dataset, batch_size=args.batch_size,
                         seed=args.seed, preset=args.preset, out=args.out, image_size=args.image_size,
                         data_dir=args.data_dir, init_from=args.init_from,
                         overrides=dict(args.overrides or []), **cadence)
-        trainer = Trainer(run)
+        trainer = Trainer(run, distributed=distributed)
+    if not trainer.is_main:  # the other ranks train their share in silence
+        return _drain(trainer)
     run = trainer.run_config
     samples_dir = Path(run.out) / "samples" if run.out else None
+    log = MetricsLog(Path(run.out) / METRICS_LOG if run.out else None, after_step=trainer.step)
     bar = tqdm(total=run.steps, initial=trainer.step, disable=args.quiet, unit="step", dynamic_ncols=True)
     status = 0
     for event in trainer.run():
@@ -211,6 +226,7 @@ def _train(args: argparse.Namespace) -> int:
             for note in event.get("notes", []):
                 bar.write(f"note: {note}")
         elif kind == "metrics":
+            log.write(event)
             bar.update(event["step"] - bar.n)
             shown = {k.replace("loss_", ""): f"{v:.3f}" for k, v in event["losses"].items()}
             bar.set_postfix(shown, it_s=f"{event['steps_per_s']:.1f}")
@@ -223,6 +239,7 @@ def _train(args: argparse.Namespace) -> int:
                 samples_dir.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(event["grid"]).save(samples_dir / f"step{event['step']:07d}.png")
         elif kind == "quality":
+            log.write(event)
             shown = ", ".join(f"{k} {v:.4g}" for k, v in event["values"].items() if not k.startswith("kid_se"))
             bar.write(f"step {event['step']}: {shown} ({event['samples']} samples, {event['cost_s']:.2f} s, "
                       f"{100 * event['share']:.1f}% of the time)")
@@ -236,6 +253,45 @@ def _train(args: argparse.Namespace) -> int:
             where = f"; checkpoint in {event['path']}" if event["path"] else ""
             print(f"{event['reason']} at step {event['step']}{where}")
     return status
+
+
+#: the training log a CLI run keeps beside its checkpoint: one JSON object per metrics or quality event
+METRICS_LOG = "metrics.jsonl"
+
+
+class MetricsLog:
+    """``OUT/metrics.jsonl``: the losses, signals and live metrics, one line per event, for plotting
+    after the run. A resumed run drops lines past its checkpoint's step (a crash may have logged
+    steps the checkpoint never saw) and appends."""
+
+    def __init__(self, path: Path | None, after_step: int = 0):
+        self.path = path
+        if path is None:
+            return
+        kept = []
+        if after_step and path.is_file():
+            for line in path.read_text().splitlines():
+                try:
+                    if json.loads(line)["step"] <= after_step:
+                        kept.append(line)
+                except (ValueError, KeyError, TypeError):
+                    continue  # a torn last line
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{line}\n" for line in kept))
+
+    def write(self, event: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        with self.path.open("a") as log:
+            log.write(json.dumps(event) + "\n")
+
+
+def _drain(trainer: Any) -> int:
+    """Run a non-zero rank's loop: it trains its share and reports nothing (rank 0 logs the means)."""
+    for event in trainer.run():
+        if event["type"] == "error":
+            return 1
+    return 0
 
 
 def _sample(args: argparse.Namespace) -> int:

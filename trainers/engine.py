@@ -44,6 +44,7 @@ from .checkpoint import CARD_FILE, OPTIMIZER_FILE, STATE_FILE, flatten_optimizer
 from .config import apply_overrides, field, to_dict, validate
 from .data import DATASETS, Dataset, EpochSampler, dataset_kind, load_dataset
 from .device import resolve_device
+from .distributed import Distributed, replicate
 from .errors import CheckpointError, ConfigError, DatasetUnavailable
 from .model import GANModel
 from .models.image_to_image import as_rgb
@@ -158,8 +159,11 @@ class Trainer:
     front end can report bad input before any thread starts.
     """
 
-    def __init__(self, run: RunConfig, *, dataset: Dataset | None = None, start_step: int = 0):
+    def __init__(self, run: RunConfig, *, dataset: Dataset | None = None, start_step: int = 0,
+                 distributed: Distributed | None = None):
         validate(run)
+        if distributed is not None:
+            distributed.check_batch(run.batch_size)
         if run.out and Path(run.out).exists() and not Path(run.out).is_dir():
             raise ConfigError(f"out: {run.out} is a file; checkpoints need a folder")
         self.run_config = run
@@ -180,6 +184,12 @@ class Trainer:
         if run.init_from:
             self._start_from(run.init_from)
         self.optimizers = self.family.make_optimizers(self.model.config, self.model.networks)
+        #: this process's place in a torchrun job (None: the one process); the networks a train step
+        #: gets: DDP replicas of the trained ones when distributed, else the model's own
+        self.distributed = distributed
+        self.step_networks = (replicate(self.model.networks, self.optimizers, self.device,
+                                        self.family.unused_parameters)
+                              if distributed is not None else self.model.networks)
         self.sampler = EpochSampler(len(self.dataset), run.batch_size, run.seed)
         self.controls = Controls()
         self.step = start_step
@@ -317,9 +327,11 @@ class Trainer:
 
     # ----------------------------------------------------------------- resume
     @classmethod
-    def from_checkpoint(cls, folder: str | Path, **changes: Any) -> "Trainer":
+    def from_checkpoint(cls, folder: str | Path, distributed: Distributed | None = None,
+                        **changes: Any) -> "Trainer":
         """Continue a run saved with optimizer state. ``changes`` may set steps, out, device and the
-        event cadences; changing the data, batch, seed or model would break the replay, so it is an error."""
+        event cadences; changing the data, batch, seed or model would break the replay, so it is an error.
+        In a torchrun job every rank resumes from the same folder."""
         root = Path(folder)
         state = read_json(root / STATE_FILE)
         if not isinstance(state.get("run"), dict):
@@ -339,7 +351,7 @@ class Trainer:
                 raise ConfigError(f"{key}: cannot change from {getattr(saved, key)!r} when resuming")
         run = apply_overrides(saved, {k: v for k, v in changes.items() if k not in fixed})
         # the checkpoint's own weights replace the ones a run started from
-        trainer = cls(dataclasses.replace(run, init_from=None), start_step=step)
+        trainer = cls(dataclasses.replace(run, init_from=None), start_step=step, distributed=distributed)
         trainer.run_config = run
         previous = state.get("train_seconds")
         trainer.train_seconds = float(previous) if isinstance(previous, (int, float)) else 0.0
@@ -467,11 +479,15 @@ class Trainer:
                 "data_kind": kind, "real": picture, "config": to_dict(self.model.config), "notes": notes}
 
     def train_one(self, update: str = "both") -> dict[str, Tensor]:
-        """One iteration at the current step, with that step's batch and noise."""
+        """One iteration at the current step, with that step's batch and noise (distributed: this
+        rank's share of the batch, and noise of its own)."""
         run = self.run_config
-        real, labels = self.dataset.batch(self.sampler.indices(self.step), self.device)
-        self._rng.manual_seed(mix_seed(run.seed, self.step, "step"))
-        out = self.family.train_step(self.model.config, self.model.networks, self.optimizers, real,
+        indices, seed = self.sampler.indices(self.step), mix_seed(run.seed, self.step, "step")
+        if self.distributed is not None:
+            indices, seed = self.distributed.shard(indices), mix_seed(seed, "rank", self.distributed.rank)
+        real, labels = self.dataset.batch(indices, self.device)
+        self._rng.manual_seed(seed)
+        out = self.family.train_step(self.model.config, self.step_networks, self.optimizers, real,
                                      labels, self.step, self._rng, update)
         self.step += 1
         return out
@@ -498,15 +514,22 @@ class Trainer:
         return {"type": "quality", "step": self.step, "values": values, "network": monitor.name,
                 "samples": monitor.samples, "cost_s": monitor.last_cost_s, "share": monitor.share(training_s)}
 
+    @property
+    def is_main(self) -> bool:
+        """The process that samples, measures and saves: the only one, or rank 0 of a torchrun job."""
+        return self.distributed is None or self.distributed.is_main
+
     def run(self) -> Iterator[dict[str, Any]]:
+        """The loop, as events. In a torchrun job every rank runs it; only rank 0 samples, measures
+        and saves, and every rank's metrics are the means over all ranks."""
         run = self.run_config
-        monitor, monitor_note = self.live_quality()
+        monitor, monitor_note = self.live_quality() if self.is_main else (None, None)
         start = self._start_event()
         if monitor_note:
             start["notes"] = [*start["notes"], monitor_note]
         yield start
         # a classifier family has no samples to show; an image-to-image family shows its previews
-        draws = self.family.has_generator or self.family.preview is not None
+        draws = (self.family.has_generator or self.family.preview is not None) and self.is_main
         if draws:
             yield self.sample_event()  # what the generator draws before training: the baseline picture
         if monitor is not None:  # the untrained model's figure, the curve's starting point
@@ -545,7 +568,7 @@ class Trainer:
             checkpoint_due = bool(run.out and run.checkpoint_every and self.step % run.checkpoint_every == 0)
             if single or checkpoint_due or self.step % run.log_every == 0 or self.step == run.steps:
                 now = time.perf_counter()
-                values = means(sums, counts)
+                values = means(sums, counts, self.distributed)
                 sums, counts = {}, {}
                 bad = [k for k, v in values.items() if not math.isfinite(v)]
                 if bad:
@@ -563,9 +586,9 @@ class Trainer:
             if monitor is not None and (self.step % run.metric_every == 0 or self.step == run.steps) \
                     and (self.step == run.steps or monitor.due(training_s)):
                 yield self.quality_event(monitor, training_s)
-            if checkpoint_due:
+            if checkpoint_due and self.is_main:
                 yield {"type": "checkpoint", "step": self.step, "path": self.save_pretrained(run.out)}
-        path = self.save_pretrained(run.out) if run.out and self.step > 0 else None
+        path = self.save_pretrained(run.out) if run.out and self.step > 0 and self.is_main else None
         if path:
             yield {"type": "checkpoint", "step": self.step, "path": path}
         yield {"type": "done", "step": self.step, "reason": reason, "path": path}
@@ -596,13 +619,17 @@ def machine_description(device: torch.device) -> str:
     return f"{where}, torch {torch.__version__.split('+')[0]}"
 
 
-def means(sums: dict[str, Tensor], counts: dict[str, int]) -> dict[str, float]:
-    """Average the accumulated tensors with one device-to-host transfer."""
+def means(sums: dict[str, Tensor], counts: dict[str, int],
+          distributed: Distributed | None = None) -> dict[str, float]:
+    """Average the accumulated tensors with one device-to-host transfer (and, in a torchrun job,
+    one all-reduce: the means over every rank's share of the batch)."""
     if not sums:
         return {}
     keys = list(sums)
-    stacked = torch.stack([sums[k].float().reshape(()) / counts[k] for k in keys]).cpu().tolist()
-    return dict(zip(keys, stacked))
+    stacked = torch.stack([sums[k].float().reshape(()).to(sums[keys[0]].device) / counts[k] for k in keys])
+    if distributed is not None:
+        stacked = distributed.mean(stacked)
+    return dict(zip(keys, stacked.cpu().tolist()))
 
 
 def metrics_event(step: int, values: dict[str, float], steps_per_s: float, elapsed_s: float) -> dict[str, Any]:

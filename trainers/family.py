@@ -69,6 +69,9 @@ class FamilySpec:
     #: for a fully convolutional image-to-image family: output side / input side, so the engine and
     #: the front ends may run it tile by tile (:mod:`trainers.tiling`); None when tiling does not apply
     tile_scale: Optional[Callable[[Any], int]] = None
+    #: True when a step may leave part of a trained network out of its forward pass (ProGAN's levels
+    #: above the current one): under torchrun, DDP must then search for unused parameters each step
+    unused_parameters: bool = False
 
     @property
     def objectives(self) -> tuple[str, ...]:

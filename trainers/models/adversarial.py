@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import ConfigError
 from ..objectives import Objective, clip_weights, get_objective, gradient_penalty
@@ -32,11 +33,16 @@ def grad_norm(module: nn.Module) -> Tensor:
 
 @contextlib.contextmanager
 def frozen(module: nn.Module):
-    """No parameter gradients for ``module`` inside the block (saves D's weight grads in G's step)."""
+    """No parameter gradients for ``module`` inside the block (saves D's weight grads in G's step).
+
+    A DDP-wrapped module also skips its gradient sync there: it only judges, and DDP would
+    otherwise wait for gradients that never come."""
     flags = [p.requires_grad for p in module.parameters()]
     module.requires_grad_(False)
+    quiet = module.no_sync() if isinstance(module, DistributedDataParallel) else contextlib.nullcontext()
     try:
-        yield module
+        with quiet:
+            yield module
     finally:
         for p, flag in zip(module.parameters(), flags):
             p.requires_grad_(flag)

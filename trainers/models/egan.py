@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import field
+from ..distributed import mean_over_ranks
 from ..errors import ConfigError
 from ..family import FamilySpec, image_fields
 from . import dcgan
@@ -87,7 +88,8 @@ def fitness(discriminator: nn.Module, real: Tensor, fake: Tensor, gamma: float) 
     grads = torch.autograd.grad(d_loss(real_logits, fake_logits), list(discriminator.parameters()))
     norm = torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
     diversity = -torch.log(norm + 1e-12)
-    return (quality + gamma * diversity).detach(), quality.detach()
+    # under torchrun each rank sees its share of the batch: every rank must keep the same child
+    return mean_over_ranks(quality + gamma * diversity), mean_over_ranks(quality)
 
 
 def _child(config: EGANConfig, generator: nn.Module, discriminator: nn.Module,

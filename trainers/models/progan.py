@@ -233,4 +233,5 @@ SPEC = FamilySpec(
     noise=gaussian_noise,
     data_fields=image_fields,
     presets={"cpu-small": {"width": 32, "phase_steps": 150}, "cpu": {"width": 64, "phase_steps": 300}},
+    unused_parameters=True,  # the levels above the current one sit out
 )
