@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "features (mnist, fashion-mnist, cifar10) or toy mode coverage; kept within 5%% of "
                             "the training time; 0: off (default)")
     train.add_argument("--metric-samples", type=int, default=500, help="samples per live measurement; default 500")
+    train.add_argument("--no-fast", dest="fast", action="store_false",
+                       help="on a GPU, train in plain float32 (the fast path, on by default there: bf16 autocast "
+                            "where the family is stable in it, channels_last, pinned memory)")
+    train.add_argument("--compile", action="store_true",
+                       help="torch.compile the networks (the time spent compiling is printed)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sample = commands.add_parser("sample", help="draw samples from a checkpoint",
@@ -192,7 +197,8 @@ def _train_in(args: argparse.Namespace, distributed: Any, device: str) -> int:
 
     cadence = {"steps": args.steps, "device": device, "log_every": args.log_every,
                "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
-               "metric_every": args.metric_every, "metric_samples": args.metric_samples}
+               "metric_every": args.metric_every, "metric_samples": args.metric_samples, "fast": args.fast,
+               "compile": args.compile}
     if args.resume:
         out = args.out or args.resume
         # options that define the run, when given, must match the saved run (from_checkpoint
@@ -227,6 +233,8 @@ def _train_in(args: argparse.Namespace, distributed: Any, device: str) -> int:
                 bar.write(f"note: {note}")
         elif kind == "metrics":
             log.write(event)
+            if "compile_s" in event:
+                bar.write(f"note: torch.compile: {event['compile_s']:.1f} s in the steps that compiled so far")
             bar.update(event["step"] - bar.n)
             shown = {k.replace("loss_", ""): f"{v:.3f}" for k, v in event["losses"].items()}
             bar.set_postfix(shown, it_s=f"{event['steps_per_s']:.1f}")

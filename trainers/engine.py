@@ -43,11 +43,12 @@ from torch import Tensor
 from .checkpoint import CARD_FILE, OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_json, read_tensors, unflatten_optimizers
 from .config import apply_overrides, field, to_dict, validate
 from .data import DATASETS, Dataset, EpochSampler, dataset_kind, load_dataset
-from .device import resolve_device
+from .device import choose_fast_path, resolve_device
 from .distributed import Distributed, replicate
 from .errors import CheckpointError, ConfigError, DatasetUnavailable
 from .model import GANModel
 from .models.image_to_image import as_rgb
+from .objectives import needs_float32
 from .registry import get_family
 from .seeding import mix_seed
 
@@ -94,6 +95,10 @@ class RunConfig:
     metric_samples: int = field(500, "samples each live measurement draws", range=(20, 10_000))
     metric_budget: float = field(0.05, "most of the training time the live metric may take; a measurement "
                                  "that would exceed it is postponed", range=(0.0, 1.0))
+    fast: bool = field(True, "the GPU fast path on CUDA: bf16 autocast where the family is stable in it, "
+                       "channels_last, pinned memory (off: plain float32; no effect on a CPU)")
+    compile: bool = field(False, "torch.compile each trained network (the steps that compile pay for it: "
+                          "metrics events report their total as compile_s when it grows)")
     init_from: str | None = field(None, "start from the weights of this checkpoint folder (same family and "
                                   "architecture), e.g. a PSNR-oriented generator for an SR GAN phase")
     overrides: dict = dataclasses.field(default_factory=dict,
@@ -184,6 +189,18 @@ class Trainer:
         if run.init_from:
             self._start_from(run.init_from)
         self.optimizers = self.family.make_optimizers(self.model.config, self.model.networks)
+        self.fast = choose_fast_path(run.fast, self.device, images=self.dataset.kind != "points",
+                                     bf16_safe=self.family.bf16 and not needs_float32(self.model.config))
+        if self.fast.pinned:
+            self.dataset = self.dataset.pinned()
+        if self.fast.channels_last:
+            self.model.networks.to(memory_format=torch.channels_last)
+        if run.compile:  # in place: the networks keep their names, state dicts and checkpoints
+            for network in self.model.networks.values():
+                if any(True for _ in network.parameters()):
+                    network.compile()
+        #: seconds spent in steps that compiled a graph (with ``compile``)
+        self.compile_s = 0.0
         #: this process's place in a torchrun job (None: the one process); the networks a train step
         #: gets: DDP replicas of the trained ones when distributed, else the model's own
         self.distributed = distributed
@@ -249,6 +266,12 @@ class Trainer:
         notes = self.family.notes(self.model.config) if self.family.notes is not None else []
         if self.run_config.init_from:
             notes = [f"initial weights from {self.run_config.init_from}", *notes]
+        if self.device.type == "cuda":
+            notes.append(f"GPU fast path: {self.fast.describe()}" + ("" if self.fast.bf16 or not self.run_config.fast
+                                                                      else " (float32: the family or objective needs it)"))
+        if self.distributed is not None:
+            notes.append(f"{self.distributed.world_size} processes (DistributedDataParallel): batch {self.run_config.batch_size} "
+                         f"is the global batch, {self.run_config.batch_size // self.distributed.world_size} per process")
         return notes
 
     def model_card(self) -> str:
@@ -486,9 +509,14 @@ class Trainer:
         if self.distributed is not None:
             indices, seed = self.distributed.shard(indices), mix_seed(seed, "rank", self.distributed.rank)
         real, labels = self.dataset.batch(indices, self.device)
+        if self.fast.channels_last and real.dim() == 4:
+            real = real.contiguous(memory_format=torch.channels_last)
         self._rng.manual_seed(seed)
-        out = self.family.train_step(self.model.config, self.step_networks, self.optimizers, real,
-                                     labels, self.step, self._rng, update)
+        # the whole step (the family's contract: it updates its own networks) under autocast: bf16
+        # keeps float32's range, so there is no loss scaling, and weights and optimizer state stay float32
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.fast.bf16):
+            out = self.family.train_step(self.model.config, self.step_networks, self.optimizers, real,
+                                         labels, self.step, self._rng, update)
         self.step += 1
         return out
 
@@ -546,6 +574,7 @@ class Trainer:
         training_s = 0.0
         spent_before = self.train_seconds
         reason = "completed"
+        graphs, compile_news = compiled_graphs() if run.compile else 0, False
         while self.step < run.steps:
             update, single = self.controls.next_command()
             if update == "stop":
@@ -559,7 +588,10 @@ class Trainer:
             out = self.train_one(update)
             # time in training steps alone (not pauses, not a front end's gaps between events):
             # what the live metric's budget is a share of
-            training_s += time.perf_counter() - step_started
+            step_s = time.perf_counter() - step_started
+            training_s += step_s
+            if run.compile and compiled_graphs() != graphs:  # this step compiled (or recompiled) a graph
+                graphs, self.compile_s, compile_news = compiled_graphs(), self.compile_s + step_s, True
             self.train_seconds = spent_before + training_s
             window_steps += 1
             for key, value in out.items():
@@ -574,8 +606,11 @@ class Trainer:
                 if bad:
                     yield self._diverged(bad)
                     return
-                yield metrics_event(self.step, values, window_steps / max(now - window_start, 1e-9),
-                                    now - started)
+                event = metrics_event(self.step, values, window_steps / max(now - window_start, 1e-9),
+                                      now - started)
+                if compile_news:
+                    event["compile_s"], compile_news = self.compile_s, False
+                yield event
                 window_start, window_steps = now, 0
             now = time.perf_counter()
             interval_due = run.sample_interval_s > 0 and now - last_sample_time >= run.sample_interval_s
@@ -617,6 +652,13 @@ def machine_description(device: torch.device) -> str:
         threads = torch.get_num_threads()
         where = f"{device.type} ({cpu}, {threads} thread{'s' if threads != 1 else ''})"
     return f"{where}, torch {torch.__version__.split('+')[0]}"
+
+
+def compiled_graphs() -> int:
+    """How many graphs torch.compile has built in this process (its own counter)."""
+    from torch._dynamo.utils import counters
+
+    return int(counters["stats"]["unique_graphs"])
 
 
 def means(sums: dict[str, Tensor], counts: dict[str, int],

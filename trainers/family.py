@@ -72,6 +72,9 @@ class FamilySpec:
     #: True when a step may leave part of a trained network out of its forward pass (ProGAN's levels
     #: above the current one): under torchrun, DDP must then search for unused parameters each step
     unused_parameters: bool = False
+    #: False when the step needs float32 throughout (E-GAN's fitness reads gradient norms, deep image
+    #: prior fits one picture's pixels): the GPU fast path then leaves bf16 autocast off
+    bf16: bool = True
 
     @property
     def objectives(self) -> tuple[str, ...]:

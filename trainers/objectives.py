@@ -9,7 +9,7 @@ logits rather than probabilities keeps the log-losses stable (``softplus`` inste
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -125,3 +125,10 @@ def get_objective(name: str) -> Objective:
         return OBJECTIVES[name]
     except KeyError:
         raise ConfigError(f"unknown objective {name!r}; choose one of {', '.join(OBJECTIVES)}") from None
+
+
+def needs_float32(config: Any) -> bool:
+    """True when a config's objective must run in float32: the gradient penalty differentiates D's
+    gradient again, and bf16's 8-bit mantissa would blur the penalty it is held to."""
+    objective = OBJECTIVES.get(getattr(config, "objective", None) or "")
+    return objective is not None and objective.lipschitz == "penalty"

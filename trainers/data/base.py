@@ -37,6 +37,9 @@ class Dataset:
     extra: dict = field(default_factory=dict)
     sources: Tensor | None = None
     pairing: str = ""
+    #: gather each batch into pinned (page-locked) memory, so it copies to the GPU asynchronously
+    #: (DataLoader's pin_memory); set by :meth:`pinned` on the GPU fast path
+    pin: bool = False
 
     def __post_init__(self) -> None:
         if (self.sources is None) != (self.pairing == ""):
@@ -73,14 +76,22 @@ class Dataset:
     def batch(self, indices: Tensor, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor | None]:
         """(images or points, their condition): the class labels, or for image-to-image data the
         sources in [-1, 1] (a mask reads -1 where the pixel is known, +1 where it is missing)."""
-        x = self.data[indices].to(device, non_blocking=True)
+        def gather(tensor: Tensor) -> Tensor:
+            picked = tensor[indices]
+            return (picked.pin_memory() if self.pin else picked).to(device, non_blocking=True)
+
+        x = gather(self.data)
         if self.sources is not None:
-            condition = self.to_model_range(self.sources[indices].to(device, non_blocking=True))
+            condition = self.to_model_range(gather(self.sources))
         elif self.labels is not None:
-            condition = self.labels[indices].to(device, non_blocking=True)
+            condition = gather(self.labels)
         else:
             condition = None
         return self.to_model_range(x), condition
+
+    def pinned(self) -> "Dataset":
+        """This dataset, its batches gathered into pinned memory (needs CUDA)."""
+        return dataclasses.replace(self, pin=True)
 
     def subset(self, count: int) -> "Dataset":
         """The first ``count`` items (same classes, sources and pairing)."""

@@ -169,4 +169,5 @@ SPEC = FamilySpec(
     preview=preview,
     presets={"cpu-small": {"width": 48, "input_depth": 16},
              "paper": {"width": 128, "input_depth": 32, "skip_channels": 4, "scales": 5}},
+    bf16=False,  # fits one picture's pixels: float32 on the GPU fast path too
 )

@@ -168,4 +168,5 @@ SPEC = FamilySpec(
     noise=gaussian_noise,
     data_fields=image_fields,
     presets={"cpu-small": {"g_width": 32, "d_width": 32}, "paper": {"g_width": 64, "d_width": 64}},
+    bf16=False,  # fitness reads D's gradient norm: float32 on the GPU fast path too
 )

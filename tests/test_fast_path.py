@@ -1,0 +1,83 @@
+"""The GPU fast path (bf16 autocast where stable, channels_last, pinned batches) and torch.compile.
+
+What runs here: the choice of fast path (off on a CPU, on for CUDA, float32 where an objective or
+family needs it), pinned gathering, and a compiled run on the CPU. The GPU run itself needs CUDA:
+it is skipped, with the reason, where there is none.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from judges import mnist_judge, read_digits
+from trainers.device import FastPath, choose_fast_path
+from trainers.engine import RunConfig, Trainer
+from trainers.model import GANModel
+from trainers.objectives import needs_float32
+from trainers.registry import get_family
+
+NO_CUDA = "no CUDA GPU on this machine: the bf16 / channels_last / pinned-memory path is not exercised here"
+
+
+def test_the_fast_path_is_off_on_a_cpu_on_for_cuda_and_float32_where_needed():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert choose_fast_path(True, cpu, images=True, bf16_safe=True) == FastPath()
+    assert choose_fast_path(True, cuda, images=True, bf16_safe=True) == FastPath(True, True, True)
+    assert choose_fast_path(False, cuda, images=True, bf16_safe=True) == FastPath()  # --no-fast
+    assert choose_fast_path(True, cuda, images=False, bf16_safe=False) == FastPath(False, False, True)
+    # the gradient penalty differentiates twice: float32; E-GAN reads gradient norms: float32
+    wgan_gp = Trainer(RunConfig(model="wgan-gp", dataset="digits", preset="cpu", steps=1, batch_size=8))
+    dcgan = Trainer(RunConfig(model="dcgan", dataset="digits", preset="cpu-small", steps=1, batch_size=8))
+    assert needs_float32(wgan_gp.model.config) and not needs_float32(dcgan.model.config)
+    assert not get_family("e-gan").bf16 and get_family("dcgan").bf16
+    assert dcgan.fast == FastPath() and not any("fast path" in note for note in dcgan.notes())
+
+
+def test_a_pinned_dataset_gives_the_same_batches(data_dir):
+    trainer = Trainer(RunConfig(model="cgan", dataset="mnist", preset="cpu-small", steps=1, batch_size=8,
+                                data_dir=str(data_dir)))
+    indices = torch.tensor([5, 0, 42, 7])
+    pinned = trainer.dataset.pinned()
+    assert pinned.pin and not trainer.dataset.pin
+    if not torch.cuda.is_available():
+        pytest.skip(f"{NO_CUDA} (pinning needs a CUDA driver)")
+    for a, b in zip(pinned.batch(indices, "cuda"), trainer.dataset.batch(indices, "cuda")):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.slow
+def test_compiled_networks_train_like_eager_ones_and_report_the_compile_time():
+    def run(compile: bool) -> tuple[Trainer, list[dict]]:
+        trainer = Trainer(RunConfig(model="dcgan", dataset="digits", preset="cpu-small", steps=20, batch_size=16,
+                                    seed=4, log_every=10, sample_every=10**6, compile=compile))
+        return trainer, [event for event in trainer.run() if event["type"] == "metrics"]
+
+    compiled, compiled_events = run(True)
+    eager, eager_events = run(False)
+    assert compiled_events[0].get("compile_s", 0) > 0 and "compile_s" not in eager_events[0]
+    for ours, theirs in zip(compiled_events, eager_events):  # the same computation, fused differently
+        for loss in ("loss_d", "loss_g"):
+            assert ours["losses"][loss] == pytest.approx(theirs["losses"][loss], rel=1e-3, abs=1e-4)
+    # in place: names and checkpoints are those of the eager networks
+    assert compiled.model.networks.state_dict().keys() == eager.model.networks.state_dict().keys()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
+def test_the_gpu_fast_path_trains_dcgan_in_bf16_and_learns(data_dir, tmp_path):
+    trainer = Trainer(RunConfig(model="dcgan", dataset="mnist", preset="cpu-small", steps=600, batch_size=64,
+                                seed=0, log_every=50, sample_every=10**6, data_dir=str(data_dir),
+                                out=str(tmp_path / "gpu")))
+    assert trainer.fast == FastPath(True, True, True) and trainer.device.type == "cuda"
+    dtypes = []
+    hook = trainer.model.networks["generator"].register_forward_hook(lambda m, i, out: dtypes.append(out.dtype))
+    events = list(trainer.run())
+    hook.remove()
+    assert events[-1]["type"] == "done" and torch.bfloat16 in dtypes
+    weight = next(p for p in trainer.model.networks["generator"].parameters() if p.dim() == 4)
+    assert weight.dtype == torch.float32 and weight.is_contiguous(memory_format=torch.channels_last)
+    model = GANModel.from_pretrained(tmp_path / "gpu", device="cuda")
+    judge, _ = mnist_judge(str(data_dir))
+    confidence, histogram, _ = read_digits(judge.cuda(), model.sample(1000, seed=5))
+    assert confidence >= 0.5 and int((histogram >= 20).sum()) >= 8, (confidence, histogram.tolist())
