@@ -5,7 +5,8 @@ tensors), so any front end can consume it:
 
 - ``start``: device, model, dataset, total steps, and a picture of the real data (then a
   ``samples`` event of the untrained generator, for families that have one)
-- ``metrics``: losses and signals averaged since the last event, steps/s
+- ``metrics``: losses and signals averaged since the last event (and, under torchrun, over the
+  ranks), steps/s; with ``compile``, ``compile_s`` (seconds in steps that compiled) when it grew
 - ``samples``: the fixed-noise grid (images) or generated points and D's output field (toys);
   for a family with an encoder also ``reconstruction``, fixed real images (held-out test images
   where the dataset has a test split) over their rebuilds, with ``reconstruction_error``
