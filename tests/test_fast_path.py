@@ -81,3 +81,56 @@ def test_the_gpu_fast_path_trains_dcgan_in_bf16_and_learns(data_dir, tmp_path):
     judge, _ = mnist_judge(str(data_dir))
     confidence, histogram, _ = read_digits(judge.cuda(), model.sample(1000, seed=5))
     assert confidence >= 0.5 and int((histogram >= 20).sum()) >= 8, (confidence, histogram.tolist())
+
+
+def test_the_image_pool_fills_then_swaps_half_its_images_on_the_device():
+    from trainers.models.cyclegan import ImagePool
+
+    pool, rng = ImagePool(4, 1, 2), torch.Generator().manual_seed(0)
+    first = torch.arange(3.0).view(3, 1, 1, 1).expand(3, 1, 2, 2).contiguous()
+    assert torch.equal(pool.query(first, rng), first) and int(pool.count) == 3  # filling: all pass through
+    returned, swapped = 0, 0
+    for round_ in range(200):
+        batch = (10.0 + 10 * round_ + torch.arange(4.0)).view(4, 1, 1, 1).expand(4, 1, 2, 2).contiguous()
+        before = set(pool.images[:, 0, 0, 0].tolist())
+        out = pool.query(batch, rng)[:, 0, 0, 0].tolist()
+        new = batch[:, 0, 0, 0].tolist()
+        assert all(value in new or value in before for value in out)  # an image is new or remembered
+        swapped += sum(value not in new for value in out)
+        returned += len(out)
+    assert int(pool.count) == 4 and 0.4 < swapped / returned < 0.55, swapped / returned  # about half
+    # a pool loaded from a checkpoint (its count read back once) answers as the original does
+    twin, fresh = ImagePool(4, 1, 2), ImagePool(4, 1, 2)
+    twin.load_state_dict(pool.state_dict())
+    fresh.query(first, torch.Generator().manual_seed(1))  # a pool that had counted 3 before the load
+    fresh.load_state_dict(pool.state_dict())
+    batch = torch.full((4, 1, 2, 2), -5.0)
+    expected = pool.query(batch, torch.Generator().manual_seed(2))
+    assert torch.equal(twin.query(batch, torch.Generator().manual_seed(2)), expected)
+    assert torch.equal(fresh.query(batch, torch.Generator().manual_seed(2)), expected)
+
+
+#: families whose training step must not wait on the GPU (E-GAN's child selection reads its
+#: fitness on the host by design)
+SYNC_FREE = ["dcgan:mnist:cpu-small", "cgan:mnist:cpu-small", "wgan-gp:mnist:cpu", "progan:mnist:cpu-small",
+             "bigan:mnist:cpu-small", "aae:mnist:cpu-small", "pix2pix:mnist-edges:cpu-small",
+             "cyclegan:mnist-colorized:cpu-small", "srgan:cifar10:cpu-small", "esrgan:cifar10:cpu-small",
+             "domain-classifier:mnist:cpu-small"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
+@pytest.mark.parametrize("case", SYNC_FREE)
+def test_a_gpu_training_step_never_waits_for_the_device(case, data_dir):
+    model, dataset, preset = case.split(":")
+    overrides = {"pretrain_steps": 2} if model in ("srgan", "esrgan") else {}
+    trainer = Trainer(RunConfig(model=model, dataset=dataset, preset=preset, steps=10, batch_size=8,
+                                data_dir=str(data_dir), overrides=overrides))
+    for _ in range(3):  # the first steps allocate, pick kernels and, for SR, switch phase
+        trainer.train_one()
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")  # any host-device sync raises
+    try:
+        for _ in range(3):
+            trainer.train_one()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

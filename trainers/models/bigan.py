@@ -121,7 +121,7 @@ def train_step(config: BiGANConfig, networks: nn.ModuleDict, optimizers: dict, r
     encoder, generator, discriminator = networks["encoder"], networks["generator"], networks["discriminator"]
     objective = get_objective("non-saturating")
     z = gaussian_noise(config, real.shape[0], rng, real.device)
-    out: dict[str, Tensor] = {"lr": torch.tensor(config.lr * scale, device=real.device)}
+    out: dict[str, Tensor] = {"lr": torch.full((), config.lr * scale, device=real.device)}
     do_g = update != "d"
     if do_g:
         code, fake = encoder(real), generator(z)

@@ -104,32 +104,38 @@ class ResnetGenerator(nn.Module):
 
 
 class ImagePool(nn.Module):
-    """The last ``size`` translated images (Shrivastava et al.): once full, each new image is
-    returned as it is or, with probability 1/2, swapped for a random remembered one, which takes its
-    place. The history is a buffer, so a checkpoint saves it and a resumed run replays exactly."""
+    """The last ``size`` translated images (Shrivastava et al.): until full, new images are stored
+    and returned as they are; then each is returned as it is or, with probability 1/2, swapped for a
+    random remembered one, which it replaces. The history is a buffer, so a checkpoint saves it and a
+    resumed run replays exactly. All on the device: no host-device sync inside a step."""
 
     def __init__(self, size: int, channels: int, image_size: int):
         super().__init__()
         self.size = size
         self.register_buffer("images", torch.zeros(size, channels, image_size, image_size))
         self.register_buffer("count", torch.zeros((), dtype=torch.long))
+        self._filled: int | None = None  # the host's copy of ``count``, read once after a load
+        self.register_load_state_dict_post_hook(lambda module, _: setattr(module, "_filled", None))
 
     @torch.no_grad()
     def query(self, batch: Tensor, rng: torch.Generator) -> Tensor:
         if self.size == 0:
             return batch
+        if self._filled is None:
+            self._filled = int(self.count)
+        stored = min(self.size - self._filled, len(batch))  # the first images fill the free slots
+        if stored:
+            self.images[self._filled:self._filled + stored] = batch[:stored]
+            self._filled += stored
+            self.count.fill_(self._filled)
         out = batch.clone()
-        count = int(self.count)
-        draws = torch.rand(len(batch), generator=rng, device=rng.device).tolist()
-        slots = torch.randint(self.size, (len(batch),), generator=rng, device=rng.device).tolist()
-        for i, image in enumerate(batch):
-            if count < self.size:
-                self.images[count] = image
-                count += 1
-            elif draws[i] < 0.5:
-                out[i] = self.images[slots[i]].clone()
-                self.images[slots[i]] = image
-        self.count.fill_(count)
+        incoming = batch[stored:]
+        if len(incoming):
+            swap = (torch.rand(len(incoming), generator=rng, device=rng.device) < 0.5)[:, None, None, None]
+            slots = torch.randint(self.size, (len(incoming),), generator=rng, device=rng.device)
+            remembered = self.images[slots]
+            out[stored:] = torch.where(swap, remembered, incoming)
+            self.images.index_copy_(0, slots, torch.where(swap, incoming, remembered))
         return out
 
 
@@ -164,7 +170,7 @@ def train_step(config: CycleGANConfig, networks: nn.ModuleDict, optimizers: dict
     g_ab, g_ba = networks["generator_ab"], networks["generator_ba"]
     d_a, d_b = networks["discriminator_a"], networks["discriminator_b"]
     objective = get_objective("least-squares")
-    out: dict[str, Tensor] = {"lr": torch.tensor(rate, device=real_a.device)}
+    out: dict[str, Tensor] = {"lr": torch.full((), rate, device=real_a.device)}
     do_d, do_g = update in ("both", "d"), update in ("both", "g")
 
     if do_g:

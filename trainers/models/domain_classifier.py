@@ -14,6 +14,7 @@ It has no generator: the engine emits no sample grids for it, and ``sample``/``n
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -84,7 +85,7 @@ def learning_rate(config: DomainClassifierConfig, step: int) -> float:
     if step < warmup:
         return config.lr * (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, config.total_steps - warmup))
-    return config.lr * 0.5 * (1 + torch.cos(torch.tensor(progress * torch.pi)).item())
+    return config.lr * 0.5 * (1 + math.cos(progress * math.pi))
 
 
 def augment(config: DomainClassifierConfig, images: Tensor, rng: torch.Generator) -> Tensor:
@@ -93,8 +94,9 @@ def augment(config: DomainClassifierConfig, images: Tensor, rng: torch.Generator
         return images
     b, _, h, w = images.shape
     padded = F.pad(images, (2, 2, 2, 2), mode="replicate")
-    dy, dx = torch.randint(0, 5, (2,), generator=rng, device=rng.device).tolist()
-    shifted = padded[..., dy:dy + h, dx:dx + w]
+    # the shift is picked on the device, from every 5x5 window of the padded batch: no host sync
+    dy, dx = torch.randint(0, 5, (2,), generator=rng, device=rng.device)
+    shifted = padded.unfold(2, h, 1).unfold(3, w, 1)[:, :, dy, dx]
     if config.augment == "shift-flip":
         flip = torch.rand(b, generator=rng, device=rng.device) < 0.5
         shifted = torch.where(flip[:, None, None, None], shifted.flip(-1), shifted)

@@ -137,11 +137,21 @@ class PSNRSnapshot(nn.Module):
         self.generator = RRDBNet(config)
         self.generator.requires_grad_(False)
         self.register_buffer("taken", torch.zeros((), dtype=torch.uint8))
+        self._taken: bool | None = None  # the host's copy of ``taken``, read once after a load
+        self.register_load_state_dict_post_hook(lambda module, _: setattr(module, "_taken", None))
+
+    @property
+    def is_taken(self) -> bool:
+        """Whether the snapshot was taken (without a host-device sync at every step)."""
+        if self._taken is None:
+            self._taken = bool(self.taken)
+        return self._taken
 
     @torch.no_grad()
     def take(self, generator: nn.Module) -> None:
         self.generator.load_state_dict(generator.state_dict())
         self.taken.fill_(1)
+        self._taken = True
 
 
 def build(config: ESRGANConfig) -> nn.ModuleDict:
@@ -175,7 +185,7 @@ def train_step(config: ESRGANConfig, networks: nn.ModuleDict, optimizers: dict, 
         return pixel_phase_step(config, networks, optimizers, lr_image, hr, step, update, "l1")
     out: dict[str, Tensor] = {}
 
-    if not networks["generator_psnr"].taken:
+    if not networks["generator_psnr"].is_taken:
         networks["generator_psnr"].take(generator)
     set_lr(optimizers, {"generator": config.lr_gan, "discriminator": config.lr_gan})
     do_d, do_g = update in ("both", "d"), update in ("both", "g")
@@ -228,7 +238,7 @@ def upscale(config: ESRGANConfig, networks: nn.ModuleDict, lr_image: Tensor, alp
     if not 0.0 <= alpha <= 1.0:
         raise ConfigError(f"alpha must be between 0 (PSNR model) and 1 (GAN model), not {alpha}")
     generator = networks["generator"]
-    if alpha == 1.0 or not networks["generator_psnr"].taken:
+    if alpha == 1.0 or not networks["generator_psnr"].is_taken:
         return run_generator(generator, lr_image)
     return functional_call(generator, interpolated_weights(networks, alpha), (lr_image,)).clamp(-1, 1)
 

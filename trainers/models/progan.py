@@ -206,8 +206,8 @@ def train_step(config: ProGANConfig, networks: nn.ModuleDict, optimizers: dict, 
                            optimizers["generator"], optimizers["discriminator"],
                            real_at(real, side, level, alpha), z, get_objective(config.objective), update,
                            gp_weight=config.gp_weight, rng=rng)
-    out["resolution"] = torch.tensor(float(side), device=real.device)
-    out["alpha"] = torch.tensor(alpha, device=real.device)
+    out["resolution"] = torch.full((), float(side), device=real.device)
+    out["alpha"] = torch.full((), alpha, device=real.device)
     return out
 
 

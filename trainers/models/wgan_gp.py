@@ -203,7 +203,7 @@ def train_step(config: WGANGPConfig, networks: nn.ModuleDict, optimizers: dict, 
         for group in optimizers[name].param_groups:
             group["lr"] = base * scale
     out = gan_train_step(config, networks, optimizers, real, labels, step, rng, update)
-    out["lr_g"] = torch.tensor(config.lr_g * scale, device=real.device)
+    out["lr_g"] = torch.full((), config.lr_g * scale, device=real.device)
     return out
 
 
