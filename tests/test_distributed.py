@@ -23,9 +23,10 @@ from trainers.model import GANModel
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xdist_group("distributed")  # each test runs two processes: one at a time
-#: a 50-step window's mean loss, 2 processes vs 1, may differ by this much (measured: 0.03 for D and
-#: 0.09 for G over the first 300 steps, while D's loss itself falls from 0.64 to 0.22)
+#: a 50-step window's mean loss, 2 processes vs 1, may differ by this much (measured over the first
+#: 300 steps: at most 0.03 for D and 0.09 for G, while D's loss itself falls from 0.64 to 0.22)
 TRACKING_TOLERANCE = {"loss_d": 0.1, "loss_g": 0.3}
+TRACKED_EVENTS = 30  # progress events every 10 steps: the first 300 steps
 
 
 def torchrun(*args: str, processes: int = 2, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -48,7 +49,10 @@ def window_means(values: list[float], per_window: int) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_two_processes_learn_mnist_and_track_one_process(tmp_path, data_dir):
+def test_dcgan_learns_mnist_in_one_process_and_in_two_alike(tmp_path, data_dir):
+    """DCGAN's MNIST learning test, in one process and under torchrun in two: both draw digits a
+    classifier reads, of most classes, and their loss curves follow the same course."""
+    judge, _ = mnist_judge(str(data_dir))
     out = tmp_path / "ddp"
     done = train("--model", "dcgan", "--dataset", "mnist", "--preset", "cpu-small", "--steps", "600",
                  "--batch-size", "64", "--seed", "0", "--log-every", "10", "--sample-every", "300",
@@ -60,24 +64,29 @@ def test_two_processes_learn_mnist_and_track_one_process(tmp_path, data_dir):
     logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [row["step"] for row in logged] == list(range(10, 601, 10))
 
-    # the rank-0 checkpoint loads and draws digits a classifier reads, of most classes
-    model = GANModel.from_pretrained(out)
-    judge, _ = mnist_judge(str(data_dir))
-    confidence, histogram, _ = read_digits(judge, model.sample(1000, seed=5))
-    print(f"2 processes, 600 steps: confidence {confidence:.3f}, histogram {histogram.tolist()}")
-    assert confidence >= 0.5 and int((histogram >= 20).sum()) >= 8, (confidence, histogram.tolist())
-
-    # one process, the same global batch and seed: its losses follow the same course
-    single = Trainer(RunConfig(model="dcgan", dataset="mnist", preset="cpu-small", steps=300, batch_size=64,
+    # one process, the same global batch and seed
+    single = Trainer(RunConfig(model="dcgan", dataset="mnist", preset="cpu-small", steps=600, batch_size=64,
                                seed=0, log_every=10, sample_every=10**6, data_dir=str(data_dir)))
+    untrained_confidence, _, _ = read_digits(judge, single.model.sample(1000, seed=5))
     alone = [event for event in single.run() if event["type"] == "metrics"]
+
+    # both learned: recognisable digits (the rank-0 checkpoint loads), of most classes
+    for name, model in (("1 process", single.model), ("2 processes", GANModel.from_pretrained(out))):
+        confidence, histogram, _ = read_digits(judge, model.sample(1000, seed=5))
+        print(f"dcgan/mnist, {name}: confidence {confidence:.3f} (untrained {untrained_confidence:.3f}), "
+              f"histogram {histogram.tolist()}")
+        assert confidence >= 0.5 and confidence >= untrained_confidence + 0.25, (name, confidence)
+        assert int((histogram >= 20).sum()) >= 8, (name, histogram.tolist())
+
+    # and their losses followed the same course: 50-step means over the first 300 steps within the
+    # tolerance (later the D losses of any two runs oscillate out of step, one process or two)
     for loss, tolerance in TRACKING_TOLERANCE.items():
-        ours = window_means([event["losses"][loss] for event in alone], 5)
-        theirs = window_means([row["losses"][loss] for row in logged[:30]], 5)
+        ours = window_means([event["losses"][loss] for event in alone[:TRACKED_EVENTS]], 5)
+        theirs = window_means([row["losses"][loss] for row in logged[:TRACKED_EVENTS]], 5)
         print(f"{loss}: 1 process {np.round(ours, 3).tolist()}, 2 processes {np.round(theirs, 3).tolist()}")
         assert np.abs(ours - theirs).max() <= tolerance, (loss, ours, theirs)
-    assert window_means([e["losses"]["loss_d"] for e in alone], 5)[0] - 0.2 > min(
-        window_means([e["losses"]["loss_d"] for e in alone], 5))  # the curve moves more than the tolerance
+    d_means = window_means([event["losses"]["loss_d"] for event in alone], 5)
+    assert d_means[0] - d_means.min() > 2 * TRACKING_TOLERANCE["loss_d"]  # the curve moves more than that
 
 
 def test_two_processes_resume_from_the_same_checkpoint_exactly(tmp_path, data_dir):
