@@ -115,8 +115,11 @@ class RRDBNet(nn.Module):
         self.tail = nn.Sequential(nn.Conv2d(nf, nf, 3, 1, 1), nn.LeakyReLU(0.2, True),
                                   nn.Conv2d(nf, config.channels, 3, 1, 1))
         self.activation = nn.LeakyReLU(0.2, True)
-        for module in self.modules():  # the paper's smaller initialisation, which stabilises deep RRDB stacks
-            if isinstance(module, nn.Conv2d):
+        # the paper's smaller initialisation inside the dense blocks, which stabilises deep RRDB stacks;
+        # the layers around them keep PyTorch's (scaled down too, the picture would leave the network
+        # 10^5 times too faint and the PSNR phase would plateau below bicubic)
+        for module in self.body.modules():
+            if isinstance(module, nn.Conv2d) and module is not self.body[-1]:
                 nn.init.kaiming_normal_(module.weight, a=0, mode="fan_in")
                 module.weight.data.mul_(0.1)
                 nn.init.zeros_(module.bias)
