@@ -153,4 +153,14 @@ def test_bad_launches_are_refused_with_a_clear_error(tmp_path, monkeypatch, caps
     monkeypatch.setenv("WORLD_SIZE", "two")
     assert main(["train", "--model", "dcgan", "--dataset", "digits", "--steps", "2", "--out", str(out)]) == 2
     assert "WORLD_SIZE='two' is not a number" in capsys.readouterr().err
+    # a device the process group cannot use, refused before any process group is made
+    for name, value in (("WORLD_SIZE", "2"), ("RANK", "0"), ("LOCAL_RANK", "0"), ("MASTER_ADDR", "127.0.0.1"),
+                        ("MASTER_PORT", "29999")):
+        monkeypatch.setenv(name, value)
+    for device, message in (("mps", "runs on cuda (NCCL) or cpu (gloo), not mps"),
+                            ("cuda", "CUDA was asked for but no CUDA GPU is available")):
+        if device == "cuda" and torch.cuda.is_available():
+            continue
+        assert main(["train", "--model", "dcgan", "--dataset", "digits", "--device", device, "--out", str(out)]) == 2
+        assert message in capsys.readouterr().err
     assert not out.exists() and not dist.is_initialized()

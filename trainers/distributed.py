@@ -56,12 +56,6 @@ class Distributed:
             raise ConfigError(f"batch_size: {batch_size} is the global batch and must split evenly over "
                               f"{self.world_size} processes; use a multiple of {self.world_size}")
 
-    def mean(self, values: Tensor) -> Tensor:
-        """The mean of ``values`` over all ranks (every rank must call it, in the same order)."""
-        values = values.clone()
-        dist.all_reduce(values, op=dist.ReduceOp.SUM)
-        return values / self.world_size
-
 
 def world_size_from_environment() -> int:
     """How many processes torchrun started (1 without torchrun)."""
@@ -136,8 +130,9 @@ class Replica(DistributedDataParallel):
 
 
 def mean_over_ranks(value: Tensor) -> Tensor:
-    """``value`` averaged over the ranks of a torchrun job (as it is in one process): for a decision
-    every rank must take alike, such as E-GAN's choice of the fittest child."""
+    """``value`` averaged over the ranks of a torchrun job (as it is in one process): the logged
+    losses, and a decision every rank must take alike, such as E-GAN's choice of the fittest child.
+    Every rank must call it, in the same order."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return value
     value = value.detach().clone()

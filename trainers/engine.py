@@ -45,7 +45,7 @@ from .checkpoint import CARD_FILE, OPTIMIZER_FILE, STATE_FILE, flatten_optimizer
 from .config import apply_overrides, field, to_dict, validate
 from .data import DATASETS, Dataset, EpochSampler, dataset_kind, load_dataset
 from .device import choose_fast_path, resolve_device
-from .distributed import Distributed, replicate
+from .distributed import Distributed, mean_over_ranks, replicate
 from .errors import CheckpointError, ConfigError, DatasetUnavailable
 from .model import GANModel
 from .models.image_to_image import as_rgb
@@ -671,7 +671,7 @@ def means(sums: dict[str, Tensor], counts: dict[str, int],
     keys = list(sums)
     stacked = torch.stack([sums[k].float().reshape(()).to(sums[keys[0]].device) / counts[k] for k in keys])
     if distributed is not None:
-        stacked = distributed.mean(stacked)
+        stacked = mean_over_ranks(stacked)
     return dict(zip(keys, stacked.cpu().tolist()))
 
 
