@@ -314,3 +314,16 @@ def test_inpainting_uploads_become_a_dataset_or_a_clear_error(tmp_path):
         inpainting_dataset(picture, tmp_path, mask=np.zeros((100, 140), np.uint8))
     with pytest.raises(PlaygroundError, match="at least 32x32"):
         inpainting_dataset(np.zeros((20, 20, 3), np.uint8), tmp_path, mask_kind="box")
+
+
+def test_an_untrained_rrdb_net_lets_the_picture_through():
+    """Only the dense blocks start scaled by 0.1 (the paper's init): scaling every layer left the
+    output 10^5 times fainter than its input, and the PSNR phase then plateaued 2 dB below bicubic
+    (Set5 26.2 dB vs 28.4 after 1500 steps; 28.5 after 500 with this init)."""
+    from trainers.models.esrgan import ESRGANConfig, RRDBNet
+
+    torch.manual_seed(0)
+    net = RRDBNet(ESRGANConfig(image_size=32, channels=3, g_width=32, growth=16, blocks=3))
+    picture = torch.rand(2, 3, 8, 8) * 2 - 1
+    with torch.no_grad():
+        assert net(picture).std() > 0.01 * picture.std()
