@@ -40,7 +40,9 @@ def test_shelf_lists_by_demo_and_loads_once(shelf):
     assert "cgan_mnist" in shelf.names("conditional") and "cgan_mnist" in shelf.names("generator")
     assert "mnist_cnn" not in shelf.names("generator")  # a classifier serves no demo
     assert set(shelf.names("translator")) == {"cyclegan_mnist", "pix2pix_facades"}
-    assert shelf.names("upscaler") == ["srresnet_x4"] and shelf.dataset_of("srresnet_x4") == "sr-natural"
+    upscalers = shelf.names("upscaler")
+    assert upscalers[0] == "srresnet_x4" and set(upscalers) <= {"srresnet_x4", "esrgan_x4"}  # featured first
+    assert all(shelf.dataset_of(name) == "sr-natural" for name in upscalers)
     model = shelf.load("dcgan_mnist")
     assert shelf.load("dcgan_mnist") is model  # once per process, shared
     assert not any(p.requires_grad for p in model.networks.parameters()) and not model.networks.training
