@@ -11,10 +11,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import __version__
 from .errors import CheckpointError, PlaygroundError
+
+if TYPE_CHECKING:  # torch.distributed loads only when a run starts
+    from .distributed import Distributed
+    from .engine import Trainer
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -189,7 +193,7 @@ def _train(args: argparse.Namespace) -> int:
     return status
 
 
-def _train_in(args: argparse.Namespace, distributed: Any, device: str) -> int:
+def _train_in(args: argparse.Namespace, distributed: Distributed | None, device: str) -> int:
     from PIL import Image
     from tqdm import tqdm
 
@@ -294,7 +298,7 @@ class MetricsLog:
             log.write(json.dumps(event) + "\n")
 
 
-def _drain(trainer: Any) -> int:
+def _drain(trainer: Trainer) -> int:
     """Run a non-zero rank's loop: it trains its share and reports nothing (rank 0 logs the means)."""
     for event in trainer.run():
         if event["type"] == "error":
