@@ -219,6 +219,33 @@ def test_sr_gan_phase_on_the_discriminator_substitute_keeps_a_pixel_loss(data_di
     assert kept > start - 1.0 and drifted < kept - 1.0
 
 
+def test_esrgan_gan_phase_without_a_content_loss_keeps_the_picture_and_says_so(data_dir, tmp_path):
+    """perceptual_weight=0 (the shipped esrgan_x4's recipe, with no VGG19 here): no feature network
+    runs, the GAN phase is pixel L1 plus a small RaGAN term, the card says so, and the picture moves
+    (the adversarial term acts) without losing the PSNR model's content."""
+    tiny = {"g_width": 8, "growth": 8, "blocks": 1, "d_width": 8, "scale": 2, "lr": 2e-3}
+    base = dict(model="esrgan", dataset="cifar10", batch_size=16, data_dir=str(data_dir), sample_every=10**6,
+                log_every=10**6)
+    psnr_model = tmp_path / "psnr"
+    list(Trainer(RunConfig(**base, steps=150, out=str(psnr_model), overrides={**tiny, "pretrain_steps": 10**6})).run())
+    hr, _ = load_dataset("cifar10", data_dir, "test").batch(torch.arange(0, 2000, 20))
+    lr = downscale(hr, 2)
+    start = GANModel.from_pretrained(psnr_model).translate(lr)
+
+    trainer = Trainer(RunConfig(**base, steps=60, init_from=str(psnr_model), overrides={
+        **tiny, "pretrain_steps": 0, "perceptual_weight": 0.0, "adversarial_weight": 1e-3}))
+    events = list(trainer.run())
+    assert any(note.startswith("no content (perceptual) loss") for note in events[0]["notes"])
+    logged = [e for e in events if e["type"] == "metrics"][-1]["losses"]
+    assert "loss_perceptual" not in logged and logged["loss_l1"] > 0 and "loss_g" in logged
+    trainer.save_pretrained(tmp_path / "gan")
+    assert "no content (perceptual) loss" in (tmp_path / "gan" / "README.md").read_text()
+    after = trainer.model.translate(lr)
+    before_db, after_db = sr_psnr_ssim(start, hr, 2)[0], sr_psnr_ssim(after, hr, 2)[0]
+    print(f"ESRGAN GAN phase without a content loss, 60 steps: {before_db:.2f} -> {after_db:.2f} dB")
+    assert (after - start).abs().mean() > 1e-3 and after_db > before_db - 0.5
+
+
 # ----- CLI and session: translate, evaluate, bad inputs --------------------------------
 
 @pytest.fixture(scope="module")

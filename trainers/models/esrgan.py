@@ -32,7 +32,7 @@ from ..errors import ConfigError
 from ..family import FamilySpec, image_fields
 from .adversarial import buffers_kept, frozen, grad_norm
 from .image_to_image import no_sampling, set_lr
-from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, feature_network, gan_pixel_weight,
+from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, content_loss, gan_pixel_weight,
                                perceptual_note, pixel_phase_step, preview, run_generator, training_pair,
                                upsampling_steps)
 
@@ -209,21 +209,23 @@ def train_step(config: ESRGANConfig, networks: nn.ModuleDict, optimizers: dict, 
 
     # (2) update G: the same game from the other side, plus features and pixels
     if do_g:
-        features = feature_network(config, networks, hr.device, before_activation=True)
         with frozen(discriminator), buffers_kept(discriminator):
             real_logits = discriminator(hr).detach()
             fake_logits = discriminator(sr)
             _, loss_adv = relativistic_losses(real_logits, fake_logits)
-            loss_perceptual = F.l1_loss(features(sr), features(hr).detach())
+            loss_perceptual = content_loss(config, networks, sr, hr, config.perceptual_weight, F.l1_loss,
+                                           before_activation=True)
             loss_l1 = F.l1_loss(sr, hr)
-            loss_g = (config.perceptual_weight * loss_perceptual + config.adversarial_weight * loss_adv
-                      + gan_pixel_weight(config) * loss_l1)
+            loss_g = config.adversarial_weight * loss_adv + gan_pixel_weight(config) * loss_l1
+            if loss_perceptual is not None:
+                loss_g = (config.perceptual_weight * loss_perceptual + config.adversarial_weight * loss_adv
+                          + gan_pixel_weight(config) * loss_l1)
+                out["loss_perceptual"] = loss_perceptual.detach()
             optimizers["generator"].zero_grad(set_to_none=True)
             loss_g.backward()  # inside the block: batch norm's backward checks its running statistics
         out["grad_norm_g"] = grad_norm(generator)
         optimizers["generator"].step()
         out["loss_g"] = loss_adv.detach()
-        out["loss_perceptual"] = loss_perceptual.detach()
         out["loss_l1"] = loss_l1.detach()
     return out
 
@@ -250,7 +252,7 @@ def notes(config: ESRGANConfig) -> list[str]:
     return [f"steps 0-{config.pretrain_steps - 1} train the PSNR-oriented RRDB model (pixel L1 only); the GAN "
             f"phase follows and its start is kept for network interpolation"
             if config.pretrain_steps else "pretrain_steps=0: the GAN phase starts at step 0, from the initial weights",
-            perceptual_note(config)]
+            perceptual_note(config, config.perceptual_weight)]
 
 
 SPEC = FamilySpec(

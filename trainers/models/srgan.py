@@ -32,7 +32,7 @@ from ..family import FamilySpec, image_fields
 from ..objectives import get_objective
 from .adversarial import buffers_kept, frozen, grad_norm
 from .image_to_image import no_sampling, set_lr
-from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, feature_network, gan_pixel_weight,
+from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, content_loss, gan_pixel_weight,
                                perceptual_note, pixel_phase_step, preview, run_generator, training_pair,
                                upsampling_steps)
 
@@ -142,21 +142,23 @@ def train_step(config: SRGANConfig, networks: nn.ModuleDict, optimizers: dict, h
 
     # (2) update G: look like the original in feature space, and real to D
     if do_g:
-        features = feature_network(config, networks, hr.device, before_activation=False)
         # backward inside the block: batch norm's backward checks the running statistics it saw
         with frozen(discriminator), buffers_kept(discriminator):
-            loss_content = F.mse_loss(features(sr), features(hr).detach())
+            loss_content = content_loss(config, networks, sr, hr, config.content_weight, F.mse_loss,
+                                        before_activation=False)
             fake_logits = discriminator(sr)
             loss_adv = objective.g_loss(fake_logits)
             loss_mse = F.mse_loss(sr, hr)
-            loss_g = (config.content_weight * loss_content + config.adversarial_weight * loss_adv
-                      + gan_pixel_weight(config) * loss_mse)
+            loss_g = config.adversarial_weight * loss_adv + gan_pixel_weight(config) * loss_mse
+            if loss_content is not None:
+                loss_g = (config.content_weight * loss_content + config.adversarial_weight * loss_adv
+                          + gan_pixel_weight(config) * loss_mse)
+                out["loss_content"] = loss_content.detach()
             optimizers["generator"].zero_grad(set_to_none=True)
             loss_g.backward()
         out["grad_norm_g"] = grad_norm(generator)
         optimizers["generator"].step()
         out["loss_g"] = loss_adv.detach()
-        out["loss_content"] = loss_content.detach()
         out["loss_mse"] = loss_mse.detach()
         out.setdefault("d_fake", objective.score(fake_logits.detach()).mean())
     return out
@@ -170,7 +172,7 @@ def upscale(config: SRGANConfig, networks: nn.ModuleDict, lr_image: Tensor) -> T
 def notes(config: SRGANConfig) -> list[str]:
     return [f"steps 0-{config.pretrain_steps - 1} train SRResNet (pixel MSE only); the GAN phase follows"
             if config.pretrain_steps else "pretrain_steps=0: the GAN phase starts at step 0, from the initial weights",
-            perceptual_note(config)]
+            perceptual_note(config, config.content_weight)]
 
 
 SPEC = FamilySpec(

@@ -97,6 +97,16 @@ def feature_network(config, networks: nn.ModuleDict, device: torch.device,
     return lambda x: discriminator.features(x, before_activation)
 
 
+def content_loss(config, networks: nn.ModuleDict, sr: Tensor, hr: Tensor, weight: float,
+                 distance: Callable[[Tensor, Tensor], Tensor], before_activation: bool) -> Tensor | None:
+    """distance(features(sr), features(hr)) for the GAN phase's content loss, or None when its
+    ``weight`` is 0 (then no feature network runs at all)."""
+    if weight == 0:
+        return None
+    features = feature_network(config, networks, hr.device, before_activation)
+    return distance(features(sr), features(hr).detach())
+
+
 def gan_pixel_weight(config) -> float:
     """The GAN phase's pixel-loss weight: ``pixel_weight`` with VGG19's features, and at least
     ``substitute_pixel_weight`` with D's own, which do not hold a picture's content as VGG's do (a
@@ -106,7 +116,11 @@ def gan_pixel_weight(config) -> float:
     return max(config.pixel_weight, config.substitute_pixel_weight)
 
 
-def perceptual_note(config) -> str:
+def perceptual_note(config, weight: float) -> str:
+    """What the GAN phase's content loss is; ``weight`` is the family's weight of it."""
+    if weight == 0:
+        return (f"no content (perceptual) loss: its weight is 0, so the GAN phase is the pixel loss (weight "
+                f"{gan_pixel_weight(config):g}) plus the adversarial loss (weight {config.adversarial_weight:g})")
     chosen, note = perceptual.resolve(config.perceptual)
     if chosen != "vgg19" and config.substitute_pixel_weight > config.pixel_weight:
         note += (f"; with these features the GAN phase keeps a pixel loss of weight "
