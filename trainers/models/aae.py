@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ..optim import adam
 from ..config import field
 from ..family import FamilySpec, image_fields
 from ..objectives import get_objective
@@ -100,10 +101,10 @@ def make_optimizers(config: AAEConfig, networks: nn.ModuleDict) -> dict[str, tor
     betas = (config.beta1, config.beta2)
     autoencoder_parameters = [*networks["encoder"].parameters(), *networks["decoder"].parameters()]
     return {
-        "autoencoder": torch.optim.Adam(autoencoder_parameters, config.lr, betas=betas),
-        "latent_discriminator": torch.optim.Adam(networks["latent_discriminator"].parameters(),
+        "autoencoder": adam(autoencoder_parameters, config.lr, betas=betas),
+        "latent_discriminator": adam(networks["latent_discriminator"].parameters(),
                                                  config.lr_d, betas=betas),
-        "encoder": torch.optim.Adam(networks["encoder"].parameters(), config.lr_g, betas=betas),
+        "encoder": adam(networks["encoder"].parameters(), config.lr_g, betas=betas),
     }
 
 

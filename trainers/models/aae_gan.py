@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..optim import adam
 from ..config import field
 from ..family import FamilySpec, image_fields
 from ..objectives import get_objective
@@ -71,9 +72,9 @@ def make_optimizers(config: AAEGANConfig, networks: nn.ModuleDict) -> dict[str, 
     betas = (config.beta1, config.beta2)
     encoder_generator = [*networks["encoder"].parameters(), *networks["generator"].parameters()]
     return {
-        "generator": torch.optim.Adam(encoder_generator, config.lr_g, betas=betas),
-        "discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr_d, betas=betas),
-        "latent_discriminator": torch.optim.Adam(networks["latent_discriminator"].parameters(), config.lr_d,
+        "generator": adam(encoder_generator, config.lr_g, betas=betas),
+        "discriminator": adam(networks["discriminator"].parameters(), config.lr_d, betas=betas),
+        "latent_discriminator": adam(networks["latent_discriminator"].parameters(), config.lr_d,
                                                  betas=betas),
     }
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ..optim import adam
 from ..errors import ConfigError
 from ..objectives import Objective, clip_weights, get_objective, gradient_penalty
 
@@ -147,8 +148,8 @@ def make_adam_pair(config, networks: nn.ModuleDict) -> dict[str, torch.optim.Opt
     """Adam for each network with its own learning rate (TTUR-ready), shared betas."""
     betas = (config.beta1, config.beta2)
     return {
-        "generator": torch.optim.Adam(networks["generator"].parameters(), config.lr_g, betas=betas),
-        "discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr_d, betas=betas),
+        "generator": adam(networks["generator"].parameters(), config.lr_g, betas=betas),
+        "discriminator": adam(networks["discriminator"].parameters(), config.lr_d, betas=betas),
     }
 
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..optim import adam
 from ..config import field
 from ..family import FamilySpec, image_fields
 from . import dcgan
@@ -69,7 +70,7 @@ def build(config: AutoencoderConfig) -> nn.ModuleDict:
 
 
 def make_optimizers(config: AutoencoderConfig, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
-    return {"autoencoder": torch.optim.Adam(networks.parameters(), config.lr, betas=(config.beta1, config.beta2))}
+    return {"autoencoder": adam(networks.parameters(), config.lr, betas=(config.beta1, config.beta2))}
 
 
 def reconstruction_error(config: AutoencoderConfig, x: Tensor, rebuilt: Tensor) -> Tensor:

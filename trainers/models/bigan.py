@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ..optim import adam
 from ..config import field
 from ..family import FamilySpec, image_fields
 from ..objectives import get_objective
@@ -104,8 +105,8 @@ def make_optimizers(config: BiGANConfig, networks: nn.ModuleDict) -> dict[str, t
     betas = (config.beta1, config.beta2)
     encoder_generator = [*networks["encoder"].parameters(), *networks["generator"].parameters()]
     return {
-        "generator": torch.optim.Adam(encoder_generator, config.lr, betas=betas, weight_decay=config.weight_decay),
-        "discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr, betas=betas,
+        "generator": adam(encoder_generator, config.lr, betas=betas, weight_decay=config.weight_decay),
+        "discriminator": adam(networks["discriminator"].parameters(), config.lr, betas=betas,
                                           weight_decay=config.weight_decay),
     }
 

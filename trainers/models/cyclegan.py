@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..optim import adam
 from ..config import field
 from ..errors import ConfigError
 from ..family import FamilySpec, Preview
@@ -157,8 +158,8 @@ def make_optimizers(config: CycleGANConfig, networks: nn.ModuleDict) -> dict[str
     betas = (config.beta1, config.beta2)
     generators = [*networks["generator_ab"].parameters(), *networks["generator_ba"].parameters()]
     discriminators = [*networks["discriminator_a"].parameters(), *networks["discriminator_b"].parameters()]
-    return {"generator": torch.optim.Adam(generators, config.lr, betas=betas),
-            "discriminator": torch.optim.Adam(discriminators, config.lr, betas=betas)}
+    return {"generator": adam(generators, config.lr, betas=betas),
+            "discriminator": adam(discriminators, config.lr, betas=betas)}
 
 
 def train_step(config: CycleGANConfig, networks: nn.ModuleDict, optimizers: dict, real_b: Tensor,

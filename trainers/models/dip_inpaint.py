@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..optim import adam
 from ..config import field
 from ..errors import ConfigError
 from ..family import FamilySpec, Preview
@@ -108,7 +109,7 @@ def build(config: DIPConfig) -> nn.ModuleDict:
 
 
 def make_optimizers(config: DIPConfig, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
-    return {"generator": torch.optim.Adam(networks["generator"].parameters(), config.lr)}
+    return {"generator": adam(networks["generator"].parameters(), config.lr)}
 
 
 def train_step(config: DIPConfig, networks: nn.ModuleDict, optimizers: dict, image: Tensor, mask: Tensor,

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..optim import adam
 from ..config import field
 from ..family import FamilySpec
 from .adversarial import classification_step, no_generator
@@ -75,7 +76,7 @@ def build(config: DomainClassifierConfig) -> nn.ModuleDict:
 
 
 def make_optimizers(config: DomainClassifierConfig, networks: nn.ModuleDict) -> dict:
-    return {"classifier": torch.optim.AdamW(networks["classifier"].parameters(), config.lr,
+    return {"classifier": adam(networks["classifier"].parameters(), config.lr, decoupled=True,
                                             weight_decay=config.weight_decay)}
 
 

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from ..optim import adam
 from ..config import field
 from ..errors import ConfigError
 from ..family import FamilySpec, image_fields
@@ -164,8 +165,8 @@ def build(config: ESRGANConfig) -> nn.ModuleDict:
 
 def make_optimizers(config: ESRGANConfig, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
     betas = (config.beta1, config.beta2)
-    return {"generator": torch.optim.Adam(networks["generator"].parameters(), config.lr, betas=betas),
-            "discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr_gan, betas=betas)}
+    return {"generator": adam(networks["generator"].parameters(), config.lr, betas=betas),
+            "discriminator": adam(networks["discriminator"].parameters(), config.lr_gan, betas=betas)}
 
 
 def relativistic_losses(real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, Tensor]:

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..optim import adam
 from ..config import field
 from ..family import FamilySpec
 from . import dcgan
@@ -54,7 +55,7 @@ def build(config: MulticlassDiscriminatorConfig) -> nn.ModuleDict:
 
 
 def make_optimizers(config: MulticlassDiscriminatorConfig, networks: nn.ModuleDict) -> dict:
-    return {"discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr,
+    return {"discriminator": adam(networks["discriminator"].parameters(), config.lr,
                                               betas=(config.beta1, config.beta2))}
 
 

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..optim import adam
 from ..config import field
 from ..family import FamilySpec, Preview
 from ..metrics.image_quality import l1, psnr
@@ -121,8 +122,8 @@ def build(config: Pix2PixConfig) -> nn.ModuleDict:
 
 def make_optimizers(config: Pix2PixConfig, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
     betas = (config.beta1, config.beta2)
-    return {"generator": torch.optim.Adam(networks["generator"].parameters(), config.lr_g, betas=betas),
-            "discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr_d, betas=betas)}
+    return {"generator": adam(networks["generator"].parameters(), config.lr_g, betas=betas),
+            "discriminator": adam(networks["discriminator"].parameters(), config.lr_d, betas=betas)}
 
 
 def train_step(config: Pix2PixConfig, networks: nn.ModuleDict, optimizers: dict, target: Tensor,

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..optim import adam
 from ..config import field
 from ..family import FamilySpec, image_fields
 from ..objectives import get_objective
@@ -106,8 +107,8 @@ def build(config: SRGANConfig) -> nn.ModuleDict:
 
 def make_optimizers(config: SRGANConfig, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
     betas = (config.beta1, config.beta2)
-    return {"generator": torch.optim.Adam(networks["generator"].parameters(), config.lr, betas=betas),
-            "discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr_gan, betas=betas)}
+    return {"generator": adam(networks["generator"].parameters(), config.lr, betas=betas),
+            "discriminator": adam(networks["discriminator"].parameters(), config.lr_gan, betas=betas)}
 
 
 def train_step(config: SRGANConfig, networks: nn.ModuleDict, optimizers: dict, hr: Tensor,

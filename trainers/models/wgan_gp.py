@@ -35,6 +35,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from ..optim import adam
 from ..config import field
 from ..errors import ConfigError
 from ..family import FamilySpec, image_fields
@@ -181,8 +182,8 @@ def build(config: WGANGPConfig) -> nn.ModuleDict:
 def make_optimizers(config: WGANGPConfig, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
     betas = (config.beta1, config.beta2)
     return {
-        "generator": torch.optim.Adam(networks["generator"].parameters(), config.lr_g, betas=betas),
-        "discriminator": torch.optim.Adam(networks["discriminator"].parameters(), config.lr_d, betas=betas),
+        "generator": adam(networks["generator"].parameters(), config.lr_g, betas=betas),
+        "discriminator": adam(networks["discriminator"].parameters(), config.lr_d, betas=betas),
     }
 
 
