@@ -13,11 +13,14 @@ Every figure sets `uirevision`, so a user's zoom survives the periodic refresh.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 __all__ = [
@@ -91,8 +94,31 @@ QUALITY_PANELS: tuple[tuple[str, str], ...] = (
 #: One colour per class for the code map (plotly's D3 palette: ten distinct hues).
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def _slim_template() -> go.layout.Template:
+    """plotly_white's look without its 3-D, polar and map sections: every figure deep-copies its
+    template, and the full one cost about 7 ms a figure and 7 KB of every figure's JSON."""
+    full = pio.templates["plotly_white"]
+    layout = {k: v for k, v in full.layout.to_plotly_json().items() if k not in ("polar", "ternary", "scene", "geo")}
+    data = {k: v for k, v in full.data.to_plotly_json().items()
+            if k in ("scatter", "scattergl", "heatmap", "histogram", "bar")}
+    return go.layout.Template(layout=layout, data=data)
+
+
+_TEMPLATE = _slim_template()
+#: Plotly checks every property it is given against its schema, which was most of the cost of a
+#: live redraw (about 35 ms for the loss curves on this CPU, twice a second during a run). The
+#: figures here are fixed code: tests build each one with this on, so a wrong property still fails.
+_VALIDATE = False
+
+
+def _new_figure() -> go.Figure:
+    return go.Figure(_validate=_VALIDATE)
+
+
 _LAYOUT = dict(
-    template="plotly_white",
+    template=_TEMPLATE,
     margin=dict(l=50, r=20, t=40, b=40),
     legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
     uirevision="keep",
@@ -101,7 +127,7 @@ _LAYOUT = dict(
 
 def empty_figure(message: str = "Press Start to train", height: int = 360) -> go.Figure:
     """A blank figure with a centred hint, so a plot area is never just empty."""
-    fig = go.Figure()
+    fig = _new_figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                        font=dict(size=15, color="#888"))
     fig.update_xaxes(visible=False)
@@ -144,20 +170,54 @@ def loss_figure(
     # each signal panel adds `panel_height`
     weights = [0.6 * height, 0.4 * height] if shown_stats else [float(height)]
     weights += [float(panel_height)] * (rows - len(weights))
-    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=min(0.08, 0.3 / rows),
-                        row_heights=weights if rows > 1 else None)
+    layout = _stacked_panels(tuple(weights))
+    traces: list[go.Scatter] = []
     for row, (name, keys) in enumerate(panels, start=1):
-        for key in keys:
-            fig.add_trace(_line(steps, metrics[key], key), row=row, col=1)
+        traces += [_on_row(_line(steps, metrics[key], key), row) for key in keys]
         unit = name == "D output" and _within_unit(metrics, keys)
-        fig.update_yaxes(title_text=name, row=row, col=1, range=[-0.02, 1.02] if unit else None)
+        _y_axis(layout, row).update(title={"text": name}, **({"range": [-0.02, 1.02]} if unit else {}))
     for row, (name, key) in enumerate(quality_panels, start=len(panels) + 1):
         errors = quality.get(key.replace("kid_", "kid_se_", 1)) if key.startswith("kid_") else None
-        fig.add_trace(_line(quality_steps, quality[key], key, markers=True, errors=errors), row=row, col=1)
-        fig.update_yaxes(title_text=name, row=row, col=1)
-    fig.update_xaxes(title_text="step", row=rows, col=1)
-    fig.update_layout(**_LAYOUT, height=int(sum(weights)), title=_title(title))
+        traces.append(_on_row(_line(quality_steps, quality[key], key, markers=True, errors=errors), row))
+        _y_axis(layout, row)["title"] = {"text": name}
+    _x_axis(layout, rows)["title"] = {"text": "step"}
+    layout.update(_LAYOUT, height=int(sum(weights)), title=_title(title))
+    fig = go.Figure(data=traces, layout=layout, _validate=_VALIDATE)
     return fig
+
+
+@functools.lru_cache(maxsize=64)
+def _stacked_layout(weights: tuple[float, ...]) -> str:
+    """The layout of panels stacked in one column over a shared step axis, with row heights in
+    proportion to ``weights``, as JSON. Plotly's make_subplots works it out through its checked
+    property paths (about 30 ms); the curves redraw twice a second, so it is done once per shape."""
+    rows = len(weights)
+    fig = make_subplots(figure=_new_figure(), rows=rows, cols=1, shared_xaxes=True,
+                        vertical_spacing=min(0.08, 0.3 / rows), row_heights=list(weights) if rows > 1 else None)
+    return json.dumps({k: v for k, v in fig.layout.to_plotly_json().items() if k != "template"})
+
+
+def _stacked_panels(weights: tuple[float, ...]) -> dict[str, Any]:
+    """A fresh copy of :func:`_stacked_layout`'s layout, to fill in (axis titles, size)."""
+    return json.loads(_stacked_layout(weights))
+
+
+def _axis_suffix(row: int) -> str:
+    return "" if row == 1 else str(row)
+
+
+def _x_axis(layout: dict[str, Any], row: int) -> dict[str, Any]:
+    return layout.setdefault(f"xaxis{_axis_suffix(row)}", {})
+
+
+def _y_axis(layout: dict[str, Any], row: int) -> dict[str, Any]:
+    return layout.setdefault(f"yaxis{_axis_suffix(row)}", {})
+
+
+def _on_row(trace: go.Scatter, row: int) -> go.Scatter:
+    """``trace`` drawn in the ``row``-th panel of a :func:`_stacked_panels` layout."""
+    trace.xaxis, trace.yaxis = f"x{_axis_suffix(row)}", f"y{_axis_suffix(row)}"
+    return trace
 
 
 def signal_panels(series: Sequence[str]) -> list[tuple[str, list[str]]]:
@@ -190,12 +250,12 @@ def quality_series(quality: Mapping[str, Sequence[float]]) -> list[tuple[str, st
 def _line(steps: np.ndarray, values: Sequence[float], key: str, *, markers: bool = False,
           errors: Sequence[float] | None = None) -> go.Scatter:
     # float32 halves the JSON (Plotly sends arrays base64-encoded); plenty for a curve.
-    return go.Scatter(
+    return go.Scatter(_validate=_VALIDATE, 
         x=steps.astype(np.float32),
         y=np.asarray(values, dtype=np.float32),
         mode="lines+markers" if markers else "lines",
         name=_LABELS.get(key, key),
-        line=dict(color=COLORS.get(key), width=2),
+        line=dict(width=2, **({"color": COLORS[key]} if key in COLORS else {})),
         error_y=None if errors is None else dict(type="data", array=np.asarray(errors, dtype=np.float32), visible=True),
     )
 
@@ -243,7 +303,7 @@ def _arrows(starts: np.ndarray, gradients: np.ndarray) -> go.Scattergl:
     ends = starts + steps
     xs = np.stack([starts[:, 0], ends[:, 0], np.full(len(starts), np.nan)], 1).ravel()
     ys = np.stack([starts[:, 1], ends[:, 1], np.full(len(starts), np.nan)], 1).ravel()
-    return go.Scattergl(x=xs, y=ys, mode="lines", name="G's gradient", hoverinfo="skip",
+    return go.Scattergl(_validate=_VALIDATE, x=xs, y=ys, mode="lines", name="G's gradient", hoverinfo="skip",
                         line=dict(color="#4b0082", width=1.2))
 
 
@@ -252,7 +312,7 @@ def _grid_lines(mapped: np.ndarray) -> go.Scattergl:
     lines = [*mapped, *mapped.transpose(1, 0, 2)]
     gap = np.full((1, 2), np.nan, dtype=np.float32)
     path = np.concatenate([np.concatenate([line[:, :2], gap]) for line in lines])
-    return go.Scattergl(x=path[:, 0], y=path[:, 1], mode="lines", name="G(noise grid)", hoverinfo="skip",
+    return go.Scattergl(_validate=_VALIDATE, x=path[:, 0], y=path[:, 1], mode="lines", name="G(noise grid)", hoverinfo="skip",
                         line=dict(color="rgba(80, 80, 80, 0.45)", width=1), visible="legendonly")
 
 
@@ -275,10 +335,10 @@ def codes_figure(
     if points is None or len(points) == 0:
         return empty_figure("No codes yet", height=height)
     points = np.asarray(points, dtype=np.float32)[:, :2]
-    fig = go.Figure()
+    fig = _new_figure()
     if prior is not None and len(prior):
         prior = np.asarray(prior, dtype=np.float32)[:, :2]
-        fig.add_trace(go.Scatter(x=prior[:, 0], y=prior[:, 1], mode="markers", name="prior p(z)",
+        fig.add_trace(go.Scatter(_validate=_VALIDATE, x=prior[:, 0], y=prior[:, 1], mode="markers", name="prior p(z)",
                                  marker=dict(size=4, color="#bbbbbb", opacity=0.35)))
     groups = [(None, np.ones(len(points), bool))] if labels is None else [
         (int(c), np.asarray(labels) == c) for c in np.unique(labels)]
@@ -286,7 +346,7 @@ def codes_figure(
         name = ("codes" if label is None else
                 class_names[label] if label < len(class_names) else str(label))
         color = CLASS_COLORS[0 if label is None else label % len(CLASS_COLORS)]
-        fig.add_trace(go.Scatter(x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
+        fig.add_trace(go.Scatter(_validate=_VALIDATE, x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
                                    marker=dict(size=4, color=color, opacity=0.7)))
     fig.update_xaxes(title_text="code 1", zeroline=True)
     fig.update_yaxes(title_text="code 2", zeroline=True, scaleanchor="x", scaleratio=1)
@@ -303,7 +363,7 @@ def field_2d_figure(
     height: int = 460,
 ) -> go.Figure:
     """Real and generated points over D(x) on a grid, as GAN Lab draws them."""
-    fig = go.Figure()
+    fig = _new_figure()
     heat = _heatmap(field)
     if heat is not None:
         fig.add_trace(heat)
@@ -311,7 +371,7 @@ def field_2d_figure(
         arr = _points(pts, 2)
         if arr is None:
             continue
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(go.Scattergl(_validate=_VALIDATE, 
             x=arr[:, 0], y=arr[:, 1], mode="markers", name="real data" if name == "real" else "generated",
             marker=dict(color=COLORS[name], size=5, opacity=0.75, line=dict(width=0)),
         ))
@@ -337,7 +397,7 @@ def _heatmap(field: Mapping[str, Any] | None) -> go.Heatmap | None:
         return None
     finite = z[np.isfinite(z)]
     unit = finite.size > 0 and finite.min() >= 0.0 and finite.max() <= 1.0
-    return go.Heatmap(
+    return go.Heatmap(_validate=_VALIDATE, 
         x=x, y=y, z=z, zmin=0.0 if unit else None, zmax=1.0 if unit else None,
         colorscale=FIELD_COLORSCALE, name="D(x)",
         colorbar=dict(title=dict(text="D(x)", side="right"), thickness=12, len=0.8),
@@ -355,7 +415,7 @@ def field_1d_figure(
     bins: int = 60,
 ) -> go.Figure:
     """Density histograms of real and generated values, with D's output on a second axis."""
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = make_subplots(figure=_new_figure(), specs=[[{"secondary_y": True}]])
     arrays = [a for a in (_points(real, 1), _points(fake, 1)) if a is not None]
     edges = _shared_edges(arrays, field, bins)
     for name, pts in (("real", real), ("fake", fake)):
@@ -364,13 +424,13 @@ def field_1d_figure(
             continue
         density, _ = np.histogram(arr[:, 0], bins=edges, density=True)
         centres = (edges[:-1] + edges[1:]) / 2
-        fig.add_trace(go.Bar(
+        fig.add_trace(go.Bar(_validate=_VALIDATE, 
             x=centres, y=density, width=np.diff(edges), name="real data" if name == "real" else "generated",
             marker=dict(color=COLORS[name]), opacity=0.55,
         ), secondary_y=False)
     curve = _field_curve(field)
     if curve is not None:
-        fig.add_trace(go.Scatter(x=curve[0], y=curve[1], mode="lines", name="D(x)",
+        fig.add_trace(go.Scatter(_validate=_VALIDATE, x=curve[0], y=curve[1], mode="lines", name="D(x)",
                                  line=dict(color="#333", width=2, dash="dot")), secondary_y=True)
     fig.update_yaxes(title_text="density", secondary_y=False)
     fig.update_yaxes(title_text="D(x)", range=[0, 1], secondary_y=True, showgrid=False)
@@ -447,23 +507,25 @@ def compare_figure(runs: Sequence[Mapping[str, Any]], *, height: int = 300) -> g
     panels = [("metrics", key) for key in loss_keys] + [("quality", key) for key in quality_keys]
     if not panels:
         return empty_figure("These runs have no curves yet", height=height)
-    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=min(0.08, 0.3 / len(panels)))
+    layout = _stacked_panels((1.0,) * len(panels))
+    traces = []
     for index, run in enumerate(runs):
         color, in_legend = RUN_COLORS[index % len(RUN_COLORS)], False
         for row, (source, key) in enumerate(panels, start=1):
             series = run[source]
             if key not in series or not series.get("step"):
                 continue
-            fig.add_trace(go.Scatter(x=np.asarray(series["step"], dtype=np.float32),
-                                     y=np.asarray(series[key], dtype=np.float32),
-                                     mode="lines+markers" if source == "quality" else "lines",
-                                     name=run["label"], legendgroup=str(run["run_id"]), showlegend=not in_legend,
-                                     line=dict(color=color, width=2)), row=row, col=1)
+            traces.append(_on_row(go.Scatter(_validate=_VALIDATE, x=np.asarray(series["step"], dtype=np.float32),
+                                             y=np.asarray(series[key], dtype=np.float32),
+                                             mode="lines+markers" if source == "quality" else "lines",
+                                             name=run["label"], legendgroup=str(run["run_id"]),
+                                             showlegend=not in_legend, line=dict(color=color, width=2)), row))
             in_legend = True
     for row, (_, key) in enumerate(panels, start=1):
-        fig.update_yaxes(title_text=_LABELS.get(key, key), row=row, col=1)
-    fig.update_xaxes(title_text="step", row=len(panels), col=1)
-    fig.update_layout(**{**_LAYOUT, "uirevision": None}, height=max(height, 220 * len(panels)))
+        _y_axis(layout, row)["title"] = {"text": _LABELS.get(key, key)}
+    _x_axis(layout, len(panels))["title"] = {"text": "step"}
+    layout.update({**_LAYOUT, "uirevision": None}, height=max(height, 220 * len(panels)))
+    fig = go.Figure(data=traces, layout=layout, _validate=_VALIDATE)
     return fig
 
 
@@ -481,10 +543,10 @@ def score_histogram_figure(scores: Mapping[str, Any] | None, *, height: int = 22
     unit = both.size > 0 and float(both.min()) >= 0.0 and float(both.max()) <= 1.0
     low, high = (0.0, 1.0) if unit else (float(both.min(initial=0.0)), float(both.max(initial=1.0)))
     size = (high - low) / 25 or 1.0
-    fig = go.Figure()
+    fig = _new_figure()
     for name, values, color in (("D(x), real", real, COLORS.get("d_real")), ("D(G(z)), generated", fake,
                                                                               COLORS.get("d_fake"))):
-        fig.add_trace(go.Histogram(x=values, name=name, opacity=0.6, marker_color=color,
+        fig.add_trace(go.Histogram(_validate=_VALIDATE, x=values, name=name, opacity=0.6, marker_color=color,
                                    xbins=dict(start=low, end=high + size, size=size)))
     fig.update_layout(**_LAYOUT, barmode="overlay", height=height, title=_title(title))
     fig.update_xaxes(title_text="D's output" + (" (probability real)" if unit else " (score)"),
@@ -516,11 +578,11 @@ def sample_image(grid: np.ndarray | None, min_px: int = MIN_DISPLAY_PX) -> np.nd
 def drawing_figure(points: Sequence[Sequence[float]], grid: np.ndarray, extent: float, *, height: int = 360) -> go.Figure:
     """The plot canvas for drawing a 2-D distribution: faint markers at ``grid`` to click, and the
     placed ``points`` in the real data's green."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=grid[:, 0], y=grid[:, 1], mode="markers", name="click to place",
+    fig = _new_figure()
+    fig.add_trace(go.Scatter(_validate=_VALIDATE, x=grid[:, 0], y=grid[:, 1], mode="markers", name="click to place",
                              marker={"size": 9, "color": "#d0d0d0", "opacity": 0.35}, hoverinfo="x+y"))
     placed = np.asarray(points, dtype=float).reshape(-1, 2)
-    fig.add_trace(go.Scatter(x=placed[:, 0], y=placed[:, 1], mode="markers", name="your points",
+    fig.add_trace(go.Scatter(_validate=_VALIDATE, x=placed[:, 0], y=placed[:, 1], mode="markers", name="your points",
                              marker={"size": 12, "color": COLORS["real"]}, hoverinfo="skip"))
     fig.update_layout(**_LAYOUT, height=height, showlegend=False, clickmode="event+select", dragmode=False)
     fig.update_xaxes(range=[-extent * 1.05, extent * 1.05], zeroline=True)

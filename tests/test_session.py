@@ -7,6 +7,7 @@ sleeping a fixed time, so the tests hold on a busy 2-core machine.
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -533,3 +534,46 @@ def test_probe_refuses_families_without_an_encoder_and_unlabelled_folders(sessio
     with pytest.raises(PlaygroundError, match="labelled dataset with a test split"):
         session.probe()
     assert session.probe_table() == []
+
+
+def _figure_json(build) -> dict:
+    fig = json.loads(build().to_json())
+    fig["layout"].pop("title", None)  # a validated figure writes an unset title as {}
+    return fig
+
+
+def test_every_figure_passes_plotlys_validation_unchanged(monkeypatch):
+    """The figures skip Plotly's schema checks for speed (a live redraw twice a second); built with
+    the checks on, each must come out the same, so a misspelt property still fails here."""
+    rng = np.random.default_rng(0)
+    steps = list(range(0, 500, 5))
+    metrics = {"step": steps, **{key: list(rng.random(len(steps))) for key in
+                                 ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "wasserstein_estimate",
+                                  "alpha", "win_minimax", "lr_g", "code_std")}}
+    quality = {"step": [0, 250, 500], "kid_mnist_cnn": [0.3, 0.1, 0.05], "kid_se_mnist_cnn": [0.01] * 3,
+               "fid_mnist_cnn": [90.0, 40.0, 20.0], "classes_covered_mnist_cnn": [2, 8, 10]}
+    points, field = rng.normal(size=(200, 2)), {"x": np.linspace(-1, 1, 5), "y": np.linspace(-1, 1, 4),
+                                                 "values": rng.random((4, 5))}
+    line, grid, labels = rng.normal(size=(200, 1)), rng.normal(size=(15, 15, 2)), rng.integers(0, 3, 200)
+    canvas, scores = rng.normal(size=(100, 2)), {"real": rng.random(64), "fake": rng.random(64)}
+    curve = {"x": np.linspace(-2, 2, 50), "values": rng.random(50)}
+    runs = [{"run_id": i, "label": f"run {i}", "metrics": metrics, "quality": quality if i else {"step": []}}
+            for i in range(2)]
+    builders = {
+        "empty": lambda: figures.empty_figure(),
+        "losses": lambda: figures.loss_figure(metrics, quality=quality, title="a run"),
+        "2-D points": lambda: figures.points_figure(points, points + 0.1, field, gradients=points * 0.01,
+                                                    noise_grid=grid),
+        "1-D points": lambda: figures.points_figure(line, line + 0.1, curve),
+        "codes": lambda: figures.codes_figure(points, labels, ("a", "b", "c"), prior=points),
+        "compare": lambda: figures.compare_figure(runs),
+        "histogram": lambda: figures.score_histogram_figure(scores),
+        "drawing": lambda: figures.drawing_figure([[0.1, 0.2]], canvas, 1.5),
+    }
+    for name, build in builders.items():
+        unchecked = _figure_json(build)
+        monkeypatch.setattr(figures, "_VALIDATE", True)
+        checked = _figure_json(build)
+        monkeypatch.setattr(figures, "_VALIDATE", False)
+        assert checked == unchecked, name
+        assert unchecked["data"] or unchecked["layout"].get("annotations"), name

@@ -1,0 +1,117 @@
+"""Training throughput: the library's run against the plain reference loop, and its share of peak.
+
+Figures 1 (throughput vs reference), 4 (GFLOP/s as a share of the measured fp32 matmul peak) and
+8 (throughput vs batch size and image size). Every library figure is ``Trainer.run()`` as the CLI
+and the playground drive it (events, metrics read back every ``log_every`` steps, a sample grid
+every window), against :mod:`bench.reference`'s loop on the same networks, optimizer settings and
+data, interleaved in windows (:func:`bench.timing.interleaved`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from bench import reference
+from bench.timing import Window, interleaved
+from trainers.engine import RunConfig, Trainer
+
+
+@dataclass
+class Case:
+    """One throughput figure: a library run and the reference loop that mirrors it."""
+    name: str
+    model: str
+    dataset: str
+    batch_size: int
+    loop: str                    # "dcgan", "wgan-gp" or "toy": which reference loop
+    units: int                   # steps per timed window (and the sample-grid interval of both)
+    preset: str = ""
+    image_size: int | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    goal: float = 1.0            # library / reference at least this
+
+    def run_config(self, steps: int = 10_000_000) -> RunConfig:
+        return RunConfig(model=self.model, dataset=self.dataset, preset=self.preset, batch_size=self.batch_size,
+                         image_size=self.image_size, steps=steps, log_every=10, sample_every=self.units,
+                         overrides=dict(self.overrides), device="cpu")
+
+
+THROUGHPUT_CASES = (
+    Case("dcgan 28x28, batch 64", "dcgan", "mnist", 64, "dcgan", 20),
+    Case("dcgan 28x28, batch 128", "dcgan", "mnist", 128, "dcgan", 10),
+    Case("dcgan 64x64, batch 64", "dcgan", "mnist", 64, "dcgan", 10, image_size=64),
+    Case("wgan-gp (n_critic 5), batch 64", "wgan-gp", "mnist", 64, "wgan-gp", 20),
+    Case("mlp-gan 2-D ring, batch 256", "mlp-gan", "ring", 256, "toy", 200, goal=2.0),
+    Case("mlp-gan 2-D ring, batch 512", "mlp-gan", "ring", 512, "toy", 200, goal=2.0),
+)
+
+
+def library_window(trainer: Trainer) -> Window:
+    """``run(n)``: pull the trainer's events until it has trained n more steps."""
+    events = trainer.run()
+    batch = trainer.run_config.batch_size
+
+    def run(steps: int) -> float:
+        target = trainer.step + steps
+        while trainer.step < target:
+            next(events)
+        return float(steps * batch)
+
+    return Window("library", run)
+
+
+def reference_window(case: Case, trainer: Trainer) -> Window:
+    """The reference loop on a twin of ``trainer``'s networks (same seed, so the same weights)."""
+    config, networks = trainer.model.config, trainer.model.networks
+    if case.loop == "toy":
+        return reference.toy_loop(config, networks, case.batch_size)
+    images = trainer.dataset.to_model_range(trainer.dataset.data)
+    loop = reference.dcgan_loop if case.loop == "dcgan" else reference.wgan_gp_loop
+    return loop(config, networks, images, case.batch_size)
+
+
+def compare(case: Case, windows: int) -> dict[str, Any]:
+    library = Trainer(case.run_config())
+    twin = Trainer(case.run_config())
+    result = interleaved(library_window(library), reference_window(case, twin), units=case.units, windows=windows)
+    unit = "points/s" if case.loop == "toy" else "images/s"
+    return {"case": case.name, "unit": unit, "goal": case.goal, "meets_goal": result.ratio >= case.goal,
+            "library_steps_per_s": round(result.candidate_rate / case.batch_size, 2),
+            "reference_steps_per_s": round(result.baseline_rate / case.batch_size, 2), **result.as_dict()}
+
+
+def step_flops(case: Case) -> int:
+    """Floating-point operations of one reference training iteration (forward and backward of
+    both networks), counted by PyTorch's FlopCounterMode (matmuls and convolutions)."""
+    twin = Trainer(case.run_config())
+    window = reference_window(case, twin)
+    window.run(1)
+    with FlopCounterMode(display=False) as counter:
+        window.run(1)
+    return counter.get_total_flops()
+
+
+def matmul_peak_gflops(size: int = 2048, seconds: float = 2.0) -> float:
+    """This machine's fp32 matmul rate with the current thread count: the best of several timed runs."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = max(best, 2 * size ** 3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def share_of_peak(case: Case, steps_per_s: float, peak: float) -> dict[str, Any]:
+    flops = step_flops(case)
+    achieved = flops * steps_per_s / 1e9
+    return {"case": case.name, "gflop_per_step": round(flops / 1e9, 3), "steps_per_s": round(steps_per_s, 2),
+            "achieved_gflops": round(achieved, 1), "peak_gflops": round(peak, 1),
+            "share_of_peak": round(achieved / peak, 3)}
