@@ -184,6 +184,20 @@ def test_tiled_super_resolution_of_a_large_image_stays_in_bounded_memory():
     assert report["shape"] == [4096, 4096, 3] and added < 400
 
 
+def test_tiles_cover_each_axis_evenly_in_as_few_as_the_largest_allows():
+    from trainers.tiling import even_tile, tile_starts
+
+    for length in (7, 128, 256, 257, 500, 512, 1000, 2048):
+        for largest in (32, 128, 256):
+            side = even_tile(length, largest, 16)
+            starts = tile_starts(length, side, 16)
+            fewest = len(tile_starts(length, min(largest, length), 16))
+            assert side <= largest and len(starts) == fewest, (length, largest)
+            assert starts[0] == 0 and starts[-1] + side == length  # every pixel inside some tile
+            assert all(b - a <= side - 16 for a, b in zip(starts, starts[1:]))  # neighbours share 16
+    assert even_tile(512, 256, 16) == 182 and even_tile(256, 256, 16) == 256
+
+
 def test_tiling_refuses_too_large_images():
     with pytest.raises(ConfigError, match="2048x2048"):
         check_size(3000, 2000)
