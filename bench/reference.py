@@ -48,24 +48,26 @@ def _endless_loader(images: torch.Tensor, batch_size: int, seed: int) -> itertoo
 
 def dcgan_loop(config, networks: nn.ModuleDict, images: torch.Tensor, batch_size: int, seed: int = 0) -> Window:
     generator, discriminator = networks["generator"], networks["discriminator"]
+    device = next(generator.parameters()).device
     opt_g, opt_d = _adam_pair(config, networks)
     batches = _endless_loader(images, batch_size, seed)
-    fixed_noise = torch.randn(64, config.latent_dim)
+    fixed_noise = torch.randn(64, config.latent_dim, device=device)
     criterion = nn.BCEWithLogitsLoss()
     state = {"step": 0}
 
     def run(iterations: int) -> float:
         for _ in range(iterations):
             (real,) = next(batches)
+            real = real.to(device)
             n = real.size(0)
             # (1) update D: maximize log(D(x)) + log(1 - D(G(z)))
             discriminator.zero_grad()
-            label = torch.full((n,), 1.0)
+            label = torch.full((n,), 1.0, device=device)
             output = discriminator(real).view(-1)
             err_real = criterion(output, label)
             err_real.backward()
             d_x = output.mean().item()
-            noise = torch.randn(n, config.latent_dim)
+            noise = torch.randn(n, config.latent_dim, device=device)
             fake = generator(noise)
             label.fill_(0.0)
             output = discriminator(fake.detach()).view(-1)
@@ -95,16 +97,17 @@ def dcgan_loop(config, networks: nn.ModuleDict, images: torch.Tensor, batch_size
 def wgan_gp_loop(config, networks: nn.ModuleDict, images: torch.Tensor, batch_size: int, seed: int = 0,
                  n_critic: int = 5) -> Window:
     generator, discriminator = networks["generator"], networks["discriminator"]
+    device = next(generator.parameters()).device
     opt_g, opt_d = _adam_pair(config, networks)
     batches = _endless_loader(images, batch_size, seed)
-    fixed_noise = torch.randn(64, config.latent_dim)
+    fixed_noise = torch.randn(64, config.latent_dim, device=device)
     state = {"step": 0}
 
     def gradient_penalty(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        alpha = torch.from_numpy(np.random.random((real.size(0), 1, 1, 1))).float()
+        alpha = torch.from_numpy(np.random.random((real.size(0), 1, 1, 1))).float().to(real.device)
         interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
         d_interpolates = discriminator(interpolates)
-        ones = torch.ones(d_interpolates.shape)
+        ones = torch.ones(d_interpolates.shape, device=real.device)
         (gradients,) = torch.autograd.grad(d_interpolates, interpolates, grad_outputs=ones,
                                            create_graph=True, retain_graph=True, only_inputs=True)
         return ((gradients.view(gradients.size(0), -1).norm(2, dim=1) - 1) ** 2).mean()
@@ -112,9 +115,10 @@ def wgan_gp_loop(config, networks: nn.ModuleDict, images: torch.Tensor, batch_si
     def run(iterations: int) -> float:
         for _ in range(iterations):
             (real,) = next(batches)
+            real = real.to(device)
             # (1) update the critic
             opt_d.zero_grad()
-            z = torch.randn(real.size(0), config.latent_dim)
+            z = torch.randn(real.size(0), config.latent_dim, device=device)
             fake = generator(z)
             real_validity, fake_validity = discriminator(real), discriminator(fake)
             penalty = gradient_penalty(real.data, fake.data)
@@ -152,25 +156,26 @@ def ring_sampler(batch_size: int, seed: int = 0, modes: int = 8, radius: float =
 
 def toy_loop(config, networks: nn.ModuleDict, batch_size: int, seed: int = 0) -> Window:
     generator, discriminator = networks["generator"], networks["discriminator"]
+    device = next(generator.parameters()).device
     opt_g, opt_d = _adam_pair(config, networks)
     draw = ring_sampler(batch_size, seed)
     history: list[tuple[float, float]] = []
 
     def run(iterations: int) -> float:
         for _ in range(iterations):
-            real = draw()
+            real = draw().to(device)
             # (1) update D
             opt_d.zero_grad()
-            fake = generator(torch.randn(batch_size, config.latent_dim))
+            fake = generator(torch.randn(batch_size, config.latent_dim, device=device))
             real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
-            d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones(batch_size, 1))
-                      + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros(batch_size, 1)))
+            d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones(batch_size, 1, device=device))
+                      + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros(batch_size, 1, device=device)))
             d_loss.backward()
             opt_d.step()
             # (2) update G (non-saturating) on fresh noise
             opt_g.zero_grad()
-            fake = generator(torch.randn(batch_size, config.latent_dim))
-            g_loss = F.binary_cross_entropy_with_logits(discriminator(fake), torch.ones(batch_size, 1))
+            fake = generator(torch.randn(batch_size, config.latent_dim, device=device))
+            g_loss = F.binary_cross_entropy_with_logits(discriminator(fake), torch.ones(batch_size, 1, device=device))
             g_loss.backward()
             opt_g.step()
             history.append((d_loss.item(), g_loss.item()))

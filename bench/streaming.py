@@ -87,16 +87,17 @@ def session_window(config: RunConfig, page_attached: bool = True) -> tuple[Windo
 
     def run(steps: int) -> float:
         trainer = session.trainer
-        target = trainer.step + steps
+        start = trainer.step
         if page is not None:
             page.active.set()
         session.resume()
-        while trainer.step < target:
+        while trainer.step < start + steps:
             time.sleep(0.002)
+        done = trainer.step - start  # a step in flight when the pause lands is not timed
         session.pause()
         if page is not None:
             page.active.clear()
-        return float(steps * config.batch_size)
+        return float(done * config.batch_size)
 
     return Window("session + page at 2 Hz", run), session, page
 

@@ -35,32 +35,33 @@ class Case:
     overrides: dict[str, Any] = field(default_factory=dict)
     goal: float = 1.0            # library / reference at least this
 
-    def run_config(self, steps: int = 10_000_000) -> RunConfig:
+    def run_config(self, device: str = "cpu", steps: int = 10_000_000) -> RunConfig:
         return RunConfig(model=self.model, dataset=self.dataset, preset=self.preset, batch_size=self.batch_size,
                          image_size=self.image_size, steps=steps, log_every=10, sample_every=self.units,
-                         overrides=dict(self.overrides), device="cpu")
+                         overrides=dict(self.overrides), device=device)
 
 
 THROUGHPUT_CASES = (
     Case("dcgan 28x28, batch 64", "dcgan", "mnist", 64, "dcgan", 20),
     Case("dcgan 28x28, batch 128", "dcgan", "mnist", 128, "dcgan", 10),
     Case("dcgan 64x64, batch 64", "dcgan", "mnist", 64, "dcgan", 10, image_size=64),
-    Case("wgan-gp (n_critic 5), batch 64", "wgan-gp", "mnist", 64, "wgan-gp", 20),
+    Case("wgan-gp (n_critic 5), cpu preset, batch 64", "wgan-gp", "mnist", 64, "wgan-gp", 20, preset="cpu"),
     Case("mlp-gan 2-D ring, batch 256", "mlp-gan", "ring", 256, "toy", 200, goal=2.0),
     Case("mlp-gan 2-D ring, batch 512", "mlp-gan", "ring", 512, "toy", 200, goal=2.0),
 )
 
 
 def library_window(trainer: Trainer) -> Window:
-    """``run(n)``: pull the trainer's events until it has trained n more steps."""
+    """``run(n)``: pull the trainer's events until it has trained at least n more steps (events
+    come every ``log_every`` steps, so a window ends on one); returns the images of the steps done."""
     events = trainer.run()
     batch = trainer.run_config.batch_size
 
     def run(steps: int) -> float:
-        target = trainer.step + steps
-        while trainer.step < target:
+        start = trainer.step
+        while trainer.step < start + steps:
             next(events)
-        return float(steps * batch)
+        return float((trainer.step - start) * batch)
 
     return Window("library", run)
 
@@ -75,9 +76,9 @@ def reference_window(case: Case, trainer: Trainer) -> Window:
     return loop(config, networks, images, case.batch_size)
 
 
-def compare(case: Case, windows: int) -> dict[str, Any]:
-    library = Trainer(case.run_config())
-    twin = Trainer(case.run_config())
+def compare(case: Case, windows: int, device: str = "cpu") -> dict[str, Any]:
+    library = Trainer(case.run_config(device))
+    twin = Trainer(case.run_config(device))
     result = interleaved(library_window(library), reference_window(case, twin), units=case.units, windows=windows)
     unit = "points/s" if case.loop == "toy" else "images/s"
     return {"case": case.name, "unit": unit, "goal": case.goal, "meets_goal": result.ratio >= case.goal,
@@ -85,10 +86,10 @@ def compare(case: Case, windows: int) -> dict[str, Any]:
             "reference_steps_per_s": round(result.baseline_rate / case.batch_size, 2), **result.as_dict()}
 
 
-def step_flops(case: Case) -> int:
+def step_flops(case: Case, device: str = "cpu") -> int:
     """Floating-point operations of one reference training iteration (forward and backward of
     both networks), counted by PyTorch's FlopCounterMode (matmuls and convolutions)."""
-    twin = Trainer(case.run_config())
+    twin = Trainer(case.run_config(device))
     window = reference_window(case, twin)
     window.run(1)
     with FlopCounterMode(display=False) as counter:
@@ -96,21 +97,23 @@ def step_flops(case: Case) -> int:
     return counter.get_total_flops()
 
 
-def matmul_peak_gflops(size: int = 2048, seconds: float = 2.0) -> float:
+def matmul_peak_gflops(size: int = 2048, seconds: float = 2.0, device: str = "cpu") -> float:
     """This machine's fp32 matmul rate with the current thread count: the best of several timed runs."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     torch.mm(a, b)
     best = 0.0
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         start = time.perf_counter()
         torch.mm(a, b)
+        if device != "cpu":
+            torch.cuda.synchronize()
         best = max(best, 2 * size ** 3 / (time.perf_counter() - start) / 1e9)
     return best
 
 
-def share_of_peak(case: Case, steps_per_s: float, peak: float) -> dict[str, Any]:
-    flops = step_flops(case)
+def share_of_peak(case: Case, steps_per_s: float, peak: float, device: str = "cpu") -> dict[str, Any]:
+    flops = step_flops(case, device)
     achieved = flops * steps_per_s / 1e9
     return {"case": case.name, "gflop_per_step": round(flops / 1e9, 3), "steps_per_s": round(steps_per_s, 2),
             "achieved_gflops": round(achieved, 1), "peak_gflops": round(peak, 1),

@@ -1,0 +1,203 @@
+"""The benchmark suite: `python -m bench` (or `python bench/run.py`).
+
+Runs the figures below, prints one table per figure and writes them all, with the machine they
+ran on, to ``bench/results.json``. Every figure is a ratio against a baseline measured in the
+same invocation (interleaved windows, medians: :mod:`bench.timing`), so a slower or busier
+machine changes the absolute numbers but not the comparison.
+
+    throughput     1. library vs plain reference loops (dcgan 28/64, wgan-gp, 2-D mlp-gan)
+    streaming      2. a playground session with its page polling at 2 Hz vs headless
+    live_metric    3. the live KID/FID metric on vs off
+    flops          4. a DCGAN step's GFLOP/s as a share of the measured fp32 matmul peak
+    demos          5. demo latencies vs the bare model call; tiled x4 SR memory of 2048x2048
+    cold_start     6. app start to first page vs a minimal Gradio app
+    time_to_quality 7. seconds until MNIST samples are confident and cover every digit
+    scaling        8. batch size, image size, concurrent sessions
+
+    python -m bench                          # everything (about 25 minutes on 2 CPU cores)
+    python -m bench --only throughput demos  # some figures
+    python -m bench --quick                  # short windows: a smoke run of the whole suite
+
+Where CUDA is present the training figures run there (``--device``), and the record says so;
+absolute GPU figures are only ever quoted from such a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import torch  # noqa: E402
+
+FIGURES = ("throughput", "streaming", "live_metric", "flops", "demos", "cold_start", "time_to_quality", "scaling")
+
+
+def machine(device: str) -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    record = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+              "torch": torch.__version__, "python": platform.python_version(), "device": device}
+    if device.startswith("cuda"):
+        record["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return record
+
+
+def figure_throughput(quick: bool, device: str, earlier: dict[str, Any]) -> list[dict[str, Any]]:
+    from bench.throughput import THROUGHPUT_CASES, compare
+
+    return [compare(case, windows=2 if quick else 5, device=device) for case in THROUGHPUT_CASES]
+
+
+def figure_flops(quick: bool, device: str, earlier: dict[str, Any]) -> dict[str, Any]:
+    from bench.throughput import THROUGHPUT_CASES, compare, matmul_peak_gflops, share_of_peak
+
+    peak = matmul_peak_gflops(seconds=1.0 if quick else 3.0, device=device)
+    measured_before = {row["case"]: row for row in earlier.get("throughput", {}).get("result", [])}
+    rows = []
+    for case in THROUGHPUT_CASES[:3]:  # the convolutional DCGANs, at the rates figure 1 measured
+        measured = measured_before.get(case.name) or compare(case, windows=1 if quick else 3, device=device)
+        rows.append({**share_of_peak(case, measured["library_steps_per_s"], peak, device),
+                     "reference_share_of_peak": share_of_peak(case, measured["reference_steps_per_s"], peak,
+                                                              device)["share_of_peak"]})
+    return {"matmul_peak_gflops": round(peak, 1), "rows": rows}
+
+
+def figure_streaming(quick: bool, device: str, earlier: dict[str, Any]) -> dict[str, Any]:
+    from bench.streaming import streaming_overhead
+
+    return streaming_overhead(units=20 if quick else 100, windows=2 if quick else 5)
+
+
+def figure_live_metric(quick: bool, device: str, earlier: dict[str, Any]) -> dict[str, Any]:
+    from bench.streaming import live_metric_overhead
+
+    return live_metric_overhead(units=50 if quick else 300, windows=2 if quick else 4)
+
+
+def figure_demos(quick: bool, device: str, earlier: dict[str, Any]) -> dict[str, Any]:
+    from bench.demos_latency import demo_latencies, tiled_sr_peak_memory
+
+    return {"latencies": demo_latencies(repeats=2 if quick else 5),
+            "tiled_sr_memory": tiled_sr_peak_memory(256 if quick else 2048)}
+
+
+def figure_cold_start(quick: bool, device: str, earlier: dict[str, Any]) -> dict[str, Any]:
+    from bench.cold_start import MINIMAL_GRADIO_APP, first_page_seconds
+
+    trials = 1 if quick else 3
+    app = [first_page_seconds() for _ in range(trials)]
+    minimal = [first_page_seconds(script=MINIMAL_GRADIO_APP) for _ in range(trials)]
+    return {"app_first_page_s": round(statistics.median(app), 2),
+            "minimal_gradio_first_page_s": round(statistics.median(minimal), 2),
+            "ratio": round(statistics.median(app) / statistics.median(minimal), 2),
+            "app_trials_s": [round(t, 2) for t in app], "minimal_trials_s": [round(t, 2) for t in minimal]}
+
+
+def figure_time_to_quality(quick: bool, device: str, earlier: dict[str, Any]) -> dict[str, Any]:
+    from bench import reference
+    from bench.streaming import lab_config
+    from bench.throughput import library_window
+    from bench.time_to_quality import generator_samples, race
+    from trainers.engine import RunConfig, Trainer
+
+    limit, every = (20.0, 10.0) if quick else (180.0, 10.0)
+    library = Trainer(lab_config(device=device))
+    generator = library.model.networks["generator"]
+    ours = race(library_window(library), lambda: generator_samples(generator, library.model.config.latent_dim),
+                limit_s=limit, check_every_s=every, chunk_steps=5)
+    plain = Trainer(RunConfig(model="dcgan", dataset="mnist", preset="cpu-small", batch_size=64, device=device,
+                              steps=10_000_000))
+    window = reference.dcgan_loop(plain.model.config, plain.model.networks,
+                                  plain.dataset.to_model_range(plain.dataset.data), 64)
+    theirs = race(window, lambda: generator_samples(plain.model.networks["generator"], plain.model.config.latent_dim),
+                  limit_s=limit, check_every_s=every, chunk_steps=5)
+    config = library.run_config
+    return {"library_run": f"{config.model} preset {config.preset or 'default'}, batch {config.batch_size}, "
+                           f"overrides {config.overrides}",
+            "baseline_run": "pytorch/examples DCGAN loop, 32 base filters, batch 64, Adam 2e-4",
+            "goal_s": 60.0, "library": ours, "baseline": theirs,
+            "ratio_baseline_over_library": (round(theirs["seconds_to_quality"] / ours["seconds_to_quality"], 2)
+                                            if ours["seconds_to_quality"] and theirs["seconds_to_quality"] else None)}
+
+
+def figure_scaling(quick: bool, device: str, earlier: dict[str, Any]) -> dict[str, Any]:
+    from bench.scaling import batch_sweep, concurrent_sessions, image_size_sweep
+
+    windows = 1 if quick else 3
+    return {"batch_size": batch_sweep(units=4 if quick else 10, windows=windows),
+            "image_size": image_size_sweep(units=4 if quick else 10, windows=windows),
+            "concurrent_sessions": concurrent_sessions(seconds=4.0 if quick else 15.0)}
+
+
+RUNNERS: dict[str, Callable[[bool, str, dict[str, Any]], Any]] = {name: globals()[f"figure_{name}"] for name in FIGURES}
+
+
+def table(name: str, result: Any) -> str:
+    """A short plain-text view of one figure's result for the terminal: its scalars, then each
+    list of rows as a table."""
+    lines = [f"== {name}"]
+    tables = {name: result} if isinstance(result, list) else {}
+    if isinstance(result, dict):
+        for key, value in result.items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                tables[key] = value
+            elif isinstance(value, dict):
+                lines.append(f"  {key}: {json.dumps(value)}")
+            elif not isinstance(value, list):
+                lines.append(f"  {key}: {value}")
+    for title, rows in tables.items():
+        keys = [k for k in rows[0] if not isinstance(rows[0][k], (list, dict))]
+        lines += [f"  -- {title}", "  " + " | ".join(keys)]
+        lines += ["  " + " | ".join(str(row.get(k)) for k in keys) for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--only", nargs="+", choices=FIGURES, help="run only these figures")
+    parser.add_argument("--quick", action="store_true", help="short windows: a smoke run, not figures to quote")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"),
+                        help="where to write the results (merged into what is there for figures not run)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("GAN_OFFLINE", "1")
+    out = Path(args.json)
+    record: dict[str, Any] = json.loads(out.read_text()) if out.is_file() else {}
+    record.setdefault("figures", {})
+    record["machine"] = machine(args.device)
+    record["command"] = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    record["quick"] = args.quick
+    this_run: dict[str, Any] = {}  # figures may reuse only what this invocation measured
+    for name in args.only or FIGURES:
+        started = time.perf_counter()
+        result = RUNNERS[name](args.quick, args.device, this_run)
+        this_run[name] = {"result": result}
+        record["figures"][name] = {"result": result, "seconds": round(time.perf_counter() - started, 1),
+                                   "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+        print(table(name, result), flush=True)
+        out.write_text(json.dumps(record, indent=1, default=str))
+    return record
+
+
+if __name__ == "__main__":
+    main()

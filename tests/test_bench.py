@@ -1,0 +1,60 @@
+"""The benchmark harness itself: its comparisons must be right before its figures mean anything.
+(Timings of the library are never asserted here; bench/ reports them.)"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from bench import reference
+from bench.throughput import THROUGHPUT_CASES, library_window, reference_window
+from bench.timing import Window, interleaved
+from trainers.engine import Trainer
+
+
+def test_interleaved_windows_measure_a_known_ratio():
+    """A side that takes twice as long per unit reads as half the rate, and the windows alternate."""
+    order: list[str] = []
+
+    def sleeper(name: str, seconds_per_unit: float) -> Window:
+        def run(units: int) -> float:
+            order.append(name)
+            time.sleep(units * seconds_per_unit)
+            return float(units)
+        return Window(name, run)
+
+    result = interleaved(sleeper("slow", 0.004), sleeper("fast", 0.002), units=5, windows=4)
+    assert result.ratio == pytest.approx(0.5, rel=0.15)
+    timed = order[2:]  # after one warm-up window each
+    assert sorted(timed[:2]) == ["fast", "slow"] and timed[:2] != timed[2:4]  # the order alternates
+
+
+def test_library_and_reference_windows_train_the_same_networks_on_the_same_data(data_dir):
+    """The DCGAN comparison is fair: both sides start from the same weights and consume batches of
+    the same size, and a window of n steps moves the trainer by exactly n."""
+    case = next(c for c in THROUGHPUT_CASES if c.loop == "dcgan")
+    library, twin = Trainer(case.run_config()), Trainer(case.run_config())
+    for a, b in zip(library.model.networks.parameters(), twin.model.networks.parameters()):
+        assert torch.equal(a, b)
+    before = [p.detach().clone() for p in twin.model.networks["generator"].parameters()]
+    assert reference_window(case, twin).run(3) == 3 * case.batch_size
+    # the library's window ends on an event (every log_every steps) and counts what it trained
+    assert library_window(library).run(3) == library.step * case.batch_size == 10 * case.batch_size
+    moved = [not torch.equal(a, b) for a, b in zip(before, twin.model.networks["generator"].parameters())]
+    assert all(moved)  # the reference loop trained G too
+
+
+def test_the_toy_reference_draws_the_libraries_ring():
+    """The 2-D reference samples the same 8-Gaussian ring the library trains on."""
+    from trainers.data import load_dataset
+
+    drawn = reference.ring_sampler(4000)()
+    ring = load_dataset("ring").data
+    for points in (drawn, ring):
+        radius = points.norm(dim=1)
+        assert radius.mean().item() == pytest.approx(0.8, abs=0.02)
+        angles = torch.atan2(points[:, 1], points[:, 0])
+        modes = torch.round(angles / (torch.pi / 4)) % 8
+        assert torch.bincount(modes.long(), minlength=8).min() > len(points) / 8 * 0.8
