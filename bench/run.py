@@ -17,6 +17,7 @@ machine changes the absolute numbers but not the comparison.
     python -m bench                          # everything (about 25 minutes on 2 CPU cores)
     python -m bench --only throughput demos  # some figures
     python -m bench --quick                  # short windows: a smoke run of the whole suite
+    python -m bench --markdown               # bench/results.json as the README's table
 
 Where CUDA is present the training figures run there (``--device``), and the record says so;
 absolute GPU figures are only ever quoted from such a run.
@@ -171,6 +172,70 @@ def table(name: str, result: Any) -> str:
     return "\n".join(lines)
 
 
+def markdown(record: dict[str, Any]) -> str:
+    """The README's summary table of a results file: one row per figure (and per case)."""
+    figures, rows = record.get("figures", {}), []
+
+    def result(name: str) -> Any:
+        return figures.get(name, {}).get("result")
+
+    for row in result("throughput") or []:
+        rows.append((f"1. {row['case']}: library vs reference loop",
+                     f"{row['candidate_rate']:.0f} vs {row['baseline_rate']:.0f} {row['unit']}",
+                     f"**{row['ratio']:.2f}x** (goal {row['goal']:g}x)"))
+    if result("streaming"):
+        r = result("streaming")
+        rows.append(("2. session + page polling at 2 Hz vs headless", f"{r['candidate_rate']:.0f} vs "
+                     f"{r['baseline_rate']:.0f} images/s; a tick {r['mean_tick_ms']} ms, {r['kb_sent_per_tick']} KB",
+                     f"**{r['ratio']:.3f}x** (goal at most 3% slower)"))
+    if result("live_metric"):
+        r = result("live_metric")
+        rows.append(("3. live KID/FID every 25 steps vs off", f"{r['candidate_rate']:.0f} vs {r['baseline_rate']:.0f} "
+                     f"images/s", f"**{r['ratio']:.3f}x** (goal at most 10% slower)"))
+    if result("flops"):
+        r = result("flops")
+        for row in r["rows"]:
+            rows.append((f"4. {row['case']}: GFLOP/s of a training step", f"{row['achieved_gflops']} of a "
+                         f"{row['peak_gflops']} GFLOP/s fp32 matmul peak (reference loop "
+                         f"{row['reference_share_of_peak']:.0%})", f"**{row['share_of_peak']:.0%}** of peak"))
+    if result("demos"):
+        r = result("demos")
+        for row in r["latencies"]:
+            rows.append((f"5. {row['demo']}", f"{row['seconds'] * 1000:.0f} ms (bare model {row['bare_model_seconds'] * 1000:.0f} ms)",
+                         f"**{row['ratio']:.2f}x** the bare call"))
+        m = r["tiled_sr_memory"]
+        rows.append((f"5. tiled x4 super-resolution of {m['picture'].split(' ')[0]}",
+                     f"{m['seconds']:.0f} s; resident memory +{m['growth_mb']:.0f} MB for a {m['output_mb']:.0f} MB result",
+                     f"**{m['growth_over_output']:.1f}x** the result's size"))
+    if result("cold_start"):
+        r = result("cold_start")
+        rows.append(("6. app start to first page vs a minimal Gradio app", f"{r['app_first_page_s']} s vs "
+                     f"{r['minimal_gradio_first_page_s']} s", f"**{r['ratio']:.2f}x**"))
+    if result("time_to_quality"):
+        r = result("time_to_quality")
+        for side, label in (("library", r["library_run"]), ("baseline", r["baseline_run"])):
+            checks = r[side]["checks"]
+            at_60 = next((c for c in checks if c["training_s"] >= 59), checks[-1] if checks else None)
+            reached = r[side]["seconds_to_quality"]
+            rows.append((f"7. time to quality: {label}",
+                         f"at {at_60['training_s']:.0f} s: confidence {at_60['confidence']:.3f}, "
+                         f"{at_60['classes_at_5pct']} digits at 5%+" if at_60 else "-",
+                         f"**{reached} s**" if reached else f"not within {r[side]['limit_s']:.0f} s (goal 60 s)"))
+    if result("scaling"):
+        r = result("scaling")
+        rows.append(("8. images/s by batch size (32, 64, 128, 256, 512)",
+                     ", ".join(f"{row['images_per_s']:.0f}" for row in r["batch_size"]),
+                     ", ".join(f"{row['ratio_vs_64']:.2f}" for row in r["batch_size"]) + " x batch 64"))
+        rows.append(("8. images/s by image size (28, 32, 64)",
+                     ", ".join(f"{row['images_per_s']:.0f}" for row in r["image_size"]),
+                     ", ".join(f"{row['ratio_vs_28']:.2f}" for row in r["image_size"]) + " x 28 px"))
+        rows.append(("8. seconds a step, 1, 2, 4 sessions at once",
+                     ", ".join(f"{row['seconds_per_step']:.3f}" for row in r["concurrent_sessions"]),
+                     ", ".join(f"{row['ratio_vs_1']:.2f}" for row in r["concurrent_sessions"]) + " x one session"))
+    lines = ["| figure | measured | ratio |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -179,7 +244,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"),
                         help="where to write the results (merged into what is there for figures not run)")
+    parser.add_argument("--markdown", action="store_true", help="print the results file as a table; run nothing")
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(Path(args.json).read_text())))
+        return {}
     os.environ.setdefault("GAN_OFFLINE", "1")
     out = Path(args.json)
     record: dict[str, Any] = json.loads(out.read_text()) if out.is_file() else {}
