@@ -40,6 +40,13 @@ def _adam_pair(config, networks: nn.ModuleDict) -> tuple[torch.optim.Adam, torch
             torch.optim.Adam(networks["discriminator"].parameters(), lr=config.lr_d, betas=betas))
 
 
+def _sample_now_and_then(generator: nn.Module, fixed_noise: torch.Tensor, step: int) -> None:
+    """The fixed-noise sample grid the scripts save every ``SAMPLE_EVERY`` steps."""
+    if step % SAMPLE_EVERY == 0:
+        with torch.no_grad():
+            generator(fixed_noise)
+
+
 def _endless_loader(images: torch.Tensor, batch_size: int, seed: int) -> itertools.chain:
     loader = DataLoader(TensorDataset(images), batch_size=batch_size, shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(seed))
@@ -86,9 +93,7 @@ def dcgan_loop(config, networks: nn.ModuleDict, images: torch.Tensor, batch_size
             opt_g.step()
             _ = (err_d.item(), err_g.item(), d_x, d_g_z1, d_g_z2)  # the example prints these every step
             state["step"] += 1
-            if state["step"] % SAMPLE_EVERY == 0:
-                with torch.no_grad():
-                    generator(fixed_noise)
+            _sample_now_and_then(generator, fixed_noise, state["step"])
         return float(iterations * batch_size)
 
     return Window("reference loop", run)
@@ -134,9 +139,7 @@ def wgan_gp_loop(config, networks: nn.ModuleDict, images: torch.Tensor, batch_si
                 opt_g.step()
                 _ = (d_loss.item(), g_loss.item())
             state["step"] += 1
-            if state["step"] % SAMPLE_EVERY == 0:
-                with torch.no_grad():
-                    generator(fixed_noise)
+            _sample_now_and_then(generator, fixed_noise, state["step"])
         return float(iterations * batch_size)
 
     return Window("reference loop", run)

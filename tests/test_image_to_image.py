@@ -205,16 +205,22 @@ def test_tiling_refuses_too_large_images():
         apply_tiled(lambda x: x, np.zeros((8, 8, 3), np.float32))
 
 
-def test_sr_gan_phase_on_the_discriminator_substitute_keeps_a_pixel_loss(data_dir, tmp_path):
-    """Without VGG19, the content features are D's own, which do not hold a picture's content: the
-    GAN phase keeps a pixel loss (substitute_pixel_weight), and without it the picture drifts."""
-    tiny = {"g_width": 8, "res_blocks": 2, "d_width": 8, "scale": 2, "lr": 3e-3, "perceptual": "discriminator"}
-    base = dict(model="srgan", dataset="cifar10", batch_size=16, data_dir=str(data_dir), sample_every=10**6,
+def _x2_psnr_model(model: str, tiny: dict, data_dir, tmp_path):
+    """(the run settings, a tiny x2 PSNR-phase checkpoint of ``model`` after 150 steps on CIFAR-10,
+    100 test images, their x2 downscalings) for the GAN-phase tests to start from."""
+    base = dict(model=model, dataset="cifar10", batch_size=16, data_dir=str(data_dir), sample_every=10**6,
                 log_every=10**6)
     psnr_model = tmp_path / "psnr"
     list(Trainer(RunConfig(**base, steps=150, out=str(psnr_model), overrides={**tiny, "pretrain_steps": 10**6})).run())
     hr, _ = load_dataset("cifar10", data_dir, "test").batch(torch.arange(0, 2000, 20))
-    lr = downscale(hr, 2)
+    return base, psnr_model, hr, downscale(hr, 2)
+
+
+def test_sr_gan_phase_on_the_discriminator_substitute_keeps_a_pixel_loss(data_dir, tmp_path):
+    """Without VGG19, the content features are D's own, which do not hold a picture's content: the
+    GAN phase keeps a pixel loss (substitute_pixel_weight), and without it the picture drifts."""
+    tiny = {"g_width": 8, "res_blocks": 2, "d_width": 8, "scale": 2, "lr": 3e-3, "perceptual": "discriminator"}
+    base, psnr_model, hr, lr = _x2_psnr_model("srgan", tiny, data_dir, tmp_path)
 
     def gan_phase_psnr(weight: float) -> float:
         trainer = Trainer(RunConfig(**base, steps=60, init_from=str(psnr_model), overrides={
@@ -238,12 +244,7 @@ def test_esrgan_gan_phase_without_a_content_loss_keeps_the_picture_and_says_so(d
     runs, the GAN phase is pixel L1 plus a small RaGAN term, the card says so, and the picture moves
     (the adversarial term acts) without losing the PSNR model's content."""
     tiny = {"g_width": 8, "growth": 8, "blocks": 1, "d_width": 8, "scale": 2, "lr": 2e-3}
-    base = dict(model="esrgan", dataset="cifar10", batch_size=16, data_dir=str(data_dir), sample_every=10**6,
-                log_every=10**6)
-    psnr_model = tmp_path / "psnr"
-    list(Trainer(RunConfig(**base, steps=150, out=str(psnr_model), overrides={**tiny, "pretrain_steps": 10**6})).run())
-    hr, _ = load_dataset("cifar10", data_dir, "test").batch(torch.arange(0, 2000, 20))
-    lr = downscale(hr, 2)
+    base, psnr_model, hr, lr = _x2_psnr_model("esrgan", tiny, data_dir, tmp_path)
     start = GANModel.from_pretrained(psnr_model).translate(lr)
 
     trainer = Trainer(RunConfig(**base, steps=60, init_from=str(psnr_model), overrides={
