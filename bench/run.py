@@ -247,6 +247,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--markdown", action="store_true", help="print the results file as a table; run nothing")
     args = parser.parse_args(argv)
     if args.markdown:
+        if not Path(args.json).is_file():
+            parser.error(f"--markdown: {args.json} does not exist; run `python -m bench` first")
         print(markdown(json.loads(Path(args.json).read_text())))
         return {}
     os.environ.setdefault("GAN_OFFLINE", "1")

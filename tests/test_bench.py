@@ -58,3 +58,12 @@ def test_the_toy_reference_draws_the_libraries_ring():
         angles = torch.atan2(points[:, 1], points[:, 0])
         modes = torch.round(angles / (torch.pi / 4)) % 8
         assert torch.bincount(modes.long(), minlength=8).min() > len(points) / 8 * 0.8
+
+
+def test_the_markdown_report_of_a_missing_results_file_is_a_clear_error(tmp_path, capsys):
+    from bench.run import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--markdown", "--json", str(tmp_path / "none.json")])
+    assert exit_info.value.code == 2
+    assert "none.json does not exist; run `python -m bench` first" in capsys.readouterr().err
