@@ -3,8 +3,10 @@
 Thin on purpose: the page lives in playground/gradio_app.py. Environment defaults are
 set before gradio is imported (it reads them at import time): no analytics calls and
 no Hub look-ups, so the app starts the same with or without a network.
-Honours GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, and GAN_MAX_RUNS (trainings running at
-once across all visitors; default 2, one per core of a free CPU Space).
+Honours GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, GAN_MAX_RUNS (trainings running at once
+across all visitors; default 2, one per core of a free CPU Space), GAN_IDLE_TIMEOUT_S, and the
+per-run caps GAN_MAX_STEPS, GAN_MAX_BATCH, GAN_MAX_IMAGE_SIZE and GAN_MAX_WIDTH
+(playground/limits.py).
 """
 
 import os
@@ -17,7 +19,7 @@ def main() -> None:
     from playground.gradio_app import build_app
     from playground.session import SessionRegistry
 
-    registry = SessionRegistry(max_running=int(os.environ.get("GAN_MAX_RUNS", "2")))
+    registry = SessionRegistry.from_environment()
     demo = build_app(registry)
     demo.queue(default_concurrency_limit=2)
     demo.launch(

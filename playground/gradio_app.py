@@ -354,6 +354,8 @@ def build_app(registry: SessionRegistry | None = None, shelf: demos.ModelShelf |
     with gr.Blocks(title="GAN Playground", delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown("# GAN Playground\nTrain a GAN live: watch the losses and the samples, pause, step D or G, "
                     "and compare objectives. Then explore shipped or your own models.")
+        if registry.limits.describe():
+            gr.Markdown(registry.limits.describe(), elem_id="run-caps")
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Train", id="train", elem_id="tab-train"):
                 with gr.Row():

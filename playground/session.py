@@ -13,6 +13,7 @@ the last few sample grids are kept.
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
+from playground.limits import RunLimits, whole_number_setting
 from trainers.errors import PlaygroundError
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
@@ -281,8 +283,10 @@ class TrainingSession:
         trainer_factory: Callable[[Any], Any] | None = None,
         name: str = "session",
         max_compared: int = 8,
+        limits: RunLimits | None = None,
     ) -> None:
         self._slots = slots if slots is not None else RunSlots(None)
+        self._limits = limits or RunLimits()  # the operator's caps on one run (none by default)
         self._max_points = max_points
         self._max_samples = max_samples
         self._join_timeout_s = join_timeout_s
@@ -310,7 +314,10 @@ class TrainingSession:
         """
         with self._control_lock:
             config = _as_run_config(run_config)
+            self._limits.check(config)
             trainer = self._trainer_factory(config)
+            model = getattr(trainer, "model", None)
+            self._limits.check(config, getattr(model, "config", None))  # sizes the data decided
             self._starting = True
             try:
                 return self._replace_run(config, trainer)
@@ -787,16 +794,28 @@ class SessionRegistry:
         idle_timeout_s: float = 600.0,
         session_factory: Callable[[str, RunSlots], TrainingSession] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        limits: RunLimits | None = None,
     ) -> None:
         self.slots = RunSlots(max_running)
         self.idle_timeout_s = idle_timeout_s
-        self._session_factory = session_factory or _default_session_factory
+        self.limits = limits or RunLimits()
+        self._session_factory = session_factory or (
+            lambda session_id, slots: TrainingSession(slots=slots, name=session_id[:8], limits=self.limits))
         self._clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[str, TrainingSession] = {}
         self._last_seen: dict[str, float] = {}
         self._reaper: threading.Thread | None = None
         self._reaper_stop = threading.Event()
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "SessionRegistry":
+        """The hosted app's registry: its run slots, idle timeout and per-run caps from the
+        operator's environment variables (see :mod:`playground.limits`)."""
+        environ = os.environ if environ is None else environ
+        return cls(max_running=whole_number_setting(environ, "GAN_MAX_RUNS", 2),
+                   idle_timeout_s=float(whole_number_setting(environ, "GAN_IDLE_TIMEOUT_S", 600)),
+                   limits=RunLimits.from_environment(environ))
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -880,6 +899,4 @@ class SessionRegistry:
                 continue
 
 
-def _default_session_factory(session_id: str, slots: RunSlots) -> TrainingSession:
-    return TrainingSession(slots=slots, name=session_id[:8])
 

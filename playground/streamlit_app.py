@@ -6,7 +6,8 @@ file and `streamlit_pages/` only lay out widgets. Training runs in the session's
 thread, never in Streamlit's script thread; the Train page polls it from a fragment.
 
 Environment defaults are set before anything reaches for the network: no Hub look-ups.
-Honours GAN_MAX_RUNS (trainings running at once across all visitors; default 2).
+Honours GAN_MAX_RUNS (trainings running at once across all visitors; default 2) and the per-run
+caps of playground/limits.py (GAN_MAX_STEPS, GAN_MAX_BATCH, GAN_MAX_IMAGE_SIZE, GAN_MAX_WIDTH).
 """
 
 import os

@@ -12,7 +12,6 @@ reaper frees sessions left idle.
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from typing import Any, Iterator
 
@@ -37,8 +36,9 @@ PENDING_FORM = "train-pending-form"
 
 @st.cache_resource
 def registry() -> SessionRegistry:
-    """Every visitor's sessions, and the cap on runs training at once (GAN_MAX_RUNS, default 2)."""
-    shared = SessionRegistry(max_running=int(os.environ.get("GAN_MAX_RUNS", "2")))
+    """Every visitor's sessions, with the operator's caps (GAN_MAX_RUNS, default 2 runs at once;
+    the per-run caps of playground/limits.py)."""
+    shared = SessionRegistry.from_environment()
     shared.start_reaper()
     return shared
 

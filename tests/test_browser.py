@@ -562,6 +562,46 @@ def test_dip_inpaints_an_uploaded_picture_live(page, app, tmp_path):
 
 
 @browser_test
+def test_operator_caps_refuse_a_bigger_run_in_a_toast_and_keep_the_page(page, app):
+    """A hosted app's per-run caps: a run over them is refused with the cap and its variable named;
+    one within them starts. (Sessions take the registry's caps when they are made: this page's is
+    made by its first click.)"""
+    from playground.limits import RunLimits
+
+    _, registry = app
+    before = active_runs(registry)
+    registry.limits = RunLimits(max_steps=500, max_width=48)
+    try:
+        set_number(page, "steps", 501)
+        page.click("#start-btn")
+        text = toast_text(page)
+        assert "steps 501 (at most 500, GAN_MAX_STEPS)" in text and "g_width" not in text  # cpu-quick is 32 wide
+        close_toasts(page)
+        assert active_runs(registry) == before and "idle" in status(page)
+        set_number(page, "steps", 500)
+        page.click("#start-btn")
+        wait_status(page, "running|completed")
+    finally:
+        registry.limits = RunLimits()
+        page.click("#stop-btn")
+
+
+def test_the_page_states_the_servers_caps():
+    from playground.gradio_app import build_app
+    from playground.limits import RunLimits
+
+    capped, local = SessionRegistry(limits=RunLimits(max_steps=500, max_batch_size=64)), SessionRegistry()
+    try:
+        shown = [[block.value for block in build_app(registry).blocks.values()
+                  if getattr(block, "elem_id", None) == "run-caps"] for registry in (capped, local)]
+        assert shown == [["This server caps each run at 500 steps, batch size 64."], []]
+    finally:
+        for registry in (capped, local):
+            registry.close_all()
+            registry.stop_reaper()
+
+
+@browser_test
 def test_demo_tabs_refuse_bad_input(page, app, tmp_path):
     """Nothing trained, nothing uploaded, a 1x1 picture, a text file named .png: a toast each,
     and the page keeps serving."""

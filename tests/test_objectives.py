@@ -227,3 +227,35 @@ def test_clip_weights_clamps_every_parameter_and_keeps_the_rest():
         assert torch.equal(p[inside], old[inside])  # values already inside are untouched
         assert torch.equal(p[~inside], old[~inside].sign() * 0.01)
     assert module[0].bias.tolist() == pytest.approx([0.01, -0.005, 0.0, -0.01])
+
+
+@pytest.mark.parametrize("objective", ["non-saturating", "hinge", "wgan-gp"])
+def test_one_pass_over_real_and_fake_updates_d_and_g_as_two_passes_do(objective):
+    """A discriminator without batch norm judges real and fake in one batch (fewer calls per step);
+    the update must be the one two separate passes give. The twin ends in an identity batch norm
+    (eval mode, unit variance), which sends it down the two-pass path with the same function."""
+    from trainers.models.adversarial import adversarial_step, per_sample
+
+    def pair(with_norm: bool):
+        torch.manual_seed(0)
+        generator = nn.Sequential(nn.Linear(4, 32), nn.LeakyReLU(0.2), nn.Linear(32, 2))
+        discriminator = nn.Sequential(nn.Linear(2, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1))
+        if with_norm:
+            norm = nn.BatchNorm1d(1, eps=1e-5, affine=False).eval()
+            norm.running_var.fill_(1 - 1e-5)  # (x - 0) / sqrt(var + eps) == x
+            discriminator = nn.Sequential(discriminator, norm)
+        # SGD: Adam's first step is about lr * sign(gradient), which float rounding can flip
+        return (generator, discriminator, torch.optim.SGD(generator.parameters(), 0.1),
+                torch.optim.SGD(discriminator.parameters(), 0.1))
+
+    real, noise = torch.randn(16, 2) + 3, torch.randn(16, 4)
+    one_pass, two_passes = pair(False), pair(True)
+    assert per_sample(one_pass[1]) and not per_sample(two_passes[1])
+    outs = [adversarial_step(*nets, real, noise, get_objective(objective), rng=torch.Generator().manual_seed(1))
+            for nets in (one_pass, two_passes)]
+    for key in ("loss_d", "loss_g", "d_real", "d_fake"):
+        assert torch.allclose(outs[0][key], outs[1][key], atol=1e-6), key
+    for a, b in zip([*one_pass[0].parameters(), *one_pass[1].parameters()],
+                    [*two_passes[0].parameters(), *two_passes[1][0].parameters()]):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert not torch.equal(one_pass[1][0].weight, pair(False)[1][0].weight)  # D did move

@@ -309,6 +309,56 @@ def test_registry_limits_concurrent_runs_and_queues_the_rest(new_threads):
     assert new_threads() == []
 
 
+HOSTED = {"GAN_MAX_STEPS": "500", "GAN_MAX_BATCH": "64", "GAN_MAX_IMAGE_SIZE": "64", "GAN_MAX_WIDTH": "64",
+          "GAN_MAX_RUNS": "3", "GAN_IDLE_TIMEOUT_S": "120"}
+
+
+@pytest.mark.parametrize("changes,named", [
+    ({"steps": 501}, "steps 501 (at most 500, GAN_MAX_STEPS)"),
+    ({"batch_size": 65}, "batch size 65 (at most 64, GAN_MAX_BATCH)"),
+    ({"overrides": {"hidden": 65}}, "hidden 65 (at most 64, GAN_MAX_WIDTH)"),
+    ({"model": "dcgan", "dataset": "mnist", "preset": "paper", "overrides": {"g_width": 128}},
+     "g_width 128 (at most 64, GAN_MAX_WIDTH)"),
+    ({"model": "dcgan", "dataset": "mnist", "preset": "", "image_size": 128},
+     "image size 128 (at most 64, GAN_MAX_IMAGE_SIZE)"),
+    # the size the data decides: facades are 128-pixel pictures, refused once the trainer knows it
+    ({"model": "pix2pix", "dataset": "facades", "preset": "", "overrides": {}},
+     "image_size 128 (at most 64, GAN_MAX_IMAGE_SIZE)"),
+])
+def test_operator_caps_refuse_a_bigger_run_before_anything_is_built(changes, named, new_threads):
+    """A hosted app's caps (environment variables) refuse a run that asks for more, naming the
+    cap and its variable, before a dataset or network exists; the run already going keeps going."""
+    registry = SessionRegistry.from_environment(HOSTED)
+    assert (registry.slots.limit, registry.idle_timeout_s) == (3, 120.0)
+    session = registry.get_or_create("visitor")
+    session.start(ring_config(steps=500, batch_size=64, overrides={"hidden": 64}))  # at the caps: fine
+    wait_for(lambda: session.snapshot()["step"] > 2, "a few steps")
+    with pytest.raises(PlaygroundError) as info:
+        session.start(ring_config(**{"steps": 500, "batch_size": 64, **changes}))
+    assert named in str(info.value) and "your own machine" in str(info.value)
+    assert session.status == "running" and session.snapshot()["step"] > 2
+    registry.close_all()
+    assert new_threads() == []
+
+
+def test_every_exceeded_cap_is_named_at_once():
+    from playground.limits import RunLimits
+    from trainers.engine import RunConfig
+
+    limits = RunLimits.from_environment(HOSTED)
+    with pytest.raises(PlaygroundError) as info:
+        limits.check(RunConfig(model="dcgan", steps=501, batch_size=65, overrides={"d_width": 65}))
+    assert all(part in str(info.value) for part in ("GAN_MAX_STEPS", "GAN_MAX_BATCH", "d_width 65"))
+    RunLimits().check(RunConfig(steps=10_000_000, batch_size=4096))  # no caps: a local app
+
+
+@pytest.mark.parametrize("variable,value", [("GAN_MAX_STEPS", "lots"), ("GAN_MAX_BATCH", "0"),
+                                            ("GAN_MAX_RUNS", "-1"), ("GAN_IDLE_TIMEOUT_S", "1.5")])
+def test_a_mistyped_cap_stops_the_app_at_start_naming_the_variable(variable, value):
+    with pytest.raises(ValueError, match=f"{variable}={value!r}: set it to a whole number"):
+        SessionRegistry.from_environment({**HOSTED, variable: value})
+
+
 def test_registry_releases_idle_sessions(new_threads):
     now = [1000.0]
     registry = SessionRegistry(idle_timeout_s=60.0, clock=lambda: now[0])

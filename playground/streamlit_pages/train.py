@@ -18,8 +18,8 @@ from playground import drawing, figures, lab
 from playground.config_form import FormField, form_fields
 from playground.diagnostics import diagnose, diagnosis_markdown
 from playground.session import LIVE_STATUSES
-from playground.streamlit_common import (PENDING_FORM, PICTURE_TYPES, POLL_SECONDS, current_session, show_picture,
-                                         shown_errors, user_session)
+from playground.streamlit_common import (PENDING_FORM, PICTURE_TYPES, POLL_SECONDS, current_session, registry,
+                                         show_picture, shown_errors, user_session)
 from playground.uploads import MAX_TRAINING_FILES, save_uploads, training_images
 from trainers.data.toys import DRAWN_EXTENT
 from trainers.registry import MODELS
@@ -270,6 +270,8 @@ def _probe() -> None:
 st.title("GAN Playground")
 st.caption("Train a GAN live: watch the losses and the samples, pause, step D or G, and compare objectives. "
            "Then explore shipped or your own models.")
+if registry().limits.describe():
+    st.caption(registry().limits.describe())
 _apply_pending()
 form_column, view_column = st.columns([1, 2])
 with form_column:

@@ -32,6 +32,12 @@ def grad_norm(module: nn.Module) -> Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
+def per_sample(module: nn.Module) -> bool:
+    """True when each output depends on its own input alone: no batch norm (whose batch statistics
+    mix the samples), so the module may judge real and fake images in one batch."""
+    return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
 @contextlib.contextmanager
 def frozen(module: nn.Module):
     """No parameter gradients for ``module`` inside the block (saves D's weight grads in G's step).
@@ -106,8 +112,13 @@ def adversarial_step(generator: nn.Module, discriminator: nn.Module,
                 fake_for_d = generator(noise, *extra)
         else:
             fake_for_d = fake.detach()
-        real_logits = judge(real)
-        fake_logits = judge(fake_for_d)
+        if per_sample(discriminator):
+            # one pass over real and fake together: the same logits in half the calls, which is
+            # most of a small network's step (with batch norm the batches must stay apart)
+            both = discriminator(torch.cat([real, fake_for_d]), *(torch.cat([x, x]) for x in extra))
+            real_logits, fake_logits = both.split([len(real), len(fake_for_d)])
+        else:
+            real_logits, fake_logits = judge(real), judge(fake_for_d)
         loss_d = objective.d_loss(real_logits, fake_logits)
         if objective.lipschitz == "penalty":
             penalty = gradient_penalty(judge, real, fake_for_d, rng)

@@ -150,6 +150,12 @@ SPEC = FamilySpec(
     noise=gaussian_noise,
     data_fields=image_fields,
     presets={
+        # the lab's default (first "cpu" preset): tuned for time to good MNIST digits on 2 CPU cores.
+        # Seed 0, 1,000 samples judged by pretrained/mnist_cnn after 1,800 steps of 64 (about a
+        # minute): mean confidence 0.887 and all 10 digits at 5%+, against 0.847 with cpu-small's
+        # z=100 and Adam 5e-4 (0.79 at 2e-4). A small z spreads G over the digits sooner: the
+        # 100-d runs drew one digit for their first 300-600 steps.
+        "cpu-quick": {"g_width": 32, "d_width": 32, "latent_dim": 16, "lr_g": 1e-3, "lr_d": 1e-3},
         "cpu-small": {"g_width": 32, "d_width": 32},
         "paper": {"g_width": 64, "d_width": 64},
     },
