@@ -144,9 +144,14 @@ def choose(page, elem_id: str, value: str) -> None:
 
 def choose_model(page, model: str, expected_dataset: str) -> None:
     """Pick a model and wait for the form to follow (its datasets, presets and defaults)."""
+    from playground.lab import default_preset, presets_for
+
     choose(page, "model", model)
     page.wait_for_function("(v) => document.querySelector('#dataset input').value === v",
                            arg=expected_dataset)
+    # and its preset: a Start sent with the old model's preset (dcgan's cpu-quick) would be refused
+    label = {value: label for label, value in presets_for(model)}.get(default_preset(model), "")
+    page.wait_for_function("(v) => document.querySelector('#preset input').value === v", arg=label)
 
 
 def type_dataset(page, name: str) -> None:
@@ -682,7 +687,7 @@ def test_advanced_form_is_generated_from_the_config(page, app):
     out-of-range edit is refused by name."""
     url, registry = app
     page.click("#advanced-accordion")
-    assert page.input_value("#cfg-g_width input") == "32"  # dcgan's cpu-small preset
+    assert page.input_value("#cfg-g_width input") == "32"  # dcgan's cpu-quick preset (the default)
     assert "[4, 512]" in page.inner_text("#cfg-g_width")  # its range, from the dataclass
     box = page.locator("#cfg-g_width input")
     box.fill("3")

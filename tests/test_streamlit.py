@@ -165,7 +165,7 @@ def test_train_page_trains_on_drawn_points():
     ("advanced", '{"lr_g": ', r"not valid JSON"),
     ("advanced", "[1, 2]", r"must be a JSON object"),
     ("advanced", '{"no_such_field": 1}', r"no_such_field"),
-    ("cfg-dcgan-cpu-small-g_width", 3, r"g_width: 3 is outside the allowed range"),
+    ("cfg-dcgan-cpu-quick-g_width", 3, r"g_width: 3 is outside the allowed range"),
     ("dataset-typed", "folder:/no/such/folder", r"/no/such/folder"),
 ])
 def test_train_page_bad_input_is_an_error_not_a_crash(widget, value, message):
