@@ -4,6 +4,7 @@ errors for broken or foreign folders (never a traceback from deep inside)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +217,85 @@ def test_a_save_that_fails_midway_keeps_the_previous_checkpoint(saved, monkeypat
     assert json.loads((saved / STATE_FILE).read_text())["step"] == 4
     GANModel.from_pretrained(saved)
     assert Trainer.from_checkpoint(saved, steps=10).step == 4
+
+
+@pytest.mark.parametrize("killed", ["while staging", "between the renames", "while carrying files over"])
+def test_every_state_a_killed_save_leaves_reads_and_resumes(saved, killed):
+    """A save is staged beside the folder, the folder moved aside, the staged one renamed in, the
+    folder's other files carried over. The files a kill leaves at each point, made here exactly:
+    loading and resuming find a whole checkpoint, the folder's other files are all there, and the
+    next save cleans up."""
+    import os
+
+    (saved / "samples").mkdir()
+    (saved / "samples" / "grid.png").write_bytes(b"png")
+    before = files_of(saved)
+    newer = saved.parent / "newer"
+    one_more = Trainer.from_checkpoint(saved, steps=5, out=str(newer))
+    one_more.train_one()
+    one_more.save_pretrained(newer)
+    staging, old = saved.with_name(".ckpt.tmp-0000dead"), saved.with_name(".ckpt.old-0000dead")
+    os.replace(newer, staging)
+    if killed == "while staging":  # half the files written
+        (staging / OPTIMIZER_FILE).unlink()
+    if killed == "between the renames":
+        os.replace(saved, old)
+    if killed == "while carrying files over":
+        os.replace(saved, old)
+        os.replace(staging, saved)
+    expected_step = 5 if killed == "while carrying files over" else 4
+
+    GANModel.from_pretrained(saved)
+    assert Trainer.from_checkpoint(saved, steps=10).step == expected_step
+    if killed != "while carrying files over":
+        assert files_of(saved) == before
+    trainer = Trainer.from_checkpoint(saved, steps=10, out=str(saved))
+    trainer.train_one()
+    trainer.save_pretrained(saved)
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["ckpt"]  # nothing hidden left
+    assert (saved / "samples" / "grid.png").read_bytes() == b"png"
+    assert Trainer.from_checkpoint(saved, steps=10).step == expected_step + 1
+
+
+WRITER = """
+import sys, torch
+from trainers.model import GANModel
+from trainers.registry import get_family
+from trainers.config import from_dict
+spec = get_family("mlp-gan")
+model = GANModel(spec, from_dict(spec.config_cls, {"hidden": 256, "g_layers": 4, "d_layers": 4}))
+for iteration in range(1, 10**9):
+    with torch.no_grad():
+        for weight in model.networks.parameters():
+            weight.fill_(iteration)
+    model.save_pretrained(sys.argv[1], {"README.md": f"iteration {iteration}"})
+    print(iteration, flush=True)
+"""
+
+
+def test_killing_the_writing_process_at_random_leaves_a_whole_checkpoint(tmp_path):
+    """A real process saving in a loop, killed (SIGKILL) at random moments 12 times: each time the
+    folder loads, its weights and its card are from the same save, and its other files survive."""
+    import random
+    import subprocess
+    import sys
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    chance = random.Random(0)
+    for kill in range(12):
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(folder)], stdout=subprocess.PIPE, text=True,
+                                  cwd=Path(__file__).resolve().parents[1])
+        assert writer.stdout.readline().strip()  # at least one save finished
+        time.sleep(chance.uniform(0.0, 0.3))
+        writer.kill()
+        writer.wait()
+        model = GANModel.from_pretrained(folder)
+        values = {float(weight.detach().flatten()[0]) for weight in model.networks.parameters()}
+        card = (folder / "README.md").read_text()
+        assert len(values) == 1 and card == f"iteration {int(values.pop())}", kill
+        assert (folder / "notes.txt").read_text() == "mine"
 
 
 def test_a_save_replaces_the_checkpoint_files_and_keeps_everything_else(saved):

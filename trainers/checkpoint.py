@@ -82,11 +82,45 @@ def unflatten_optimizers(optimizers: dict[str, torch.optim.Optimizer], tensors: 
                                           f"{tuple(value.shape)} for a parameter of shape {tuple(param.shape)}")
 
 
+def _siblings(target: Path, kind: str) -> list[Path]:
+    """The hidden ``.NAME.tmp-*`` (kind "tmp") or ``.NAME.old-*`` ("old") folders a write of
+    ``target`` makes beside it."""
+    prefix = f".{target.name}.{kind}-"
+    if not target.parent.is_dir():
+        return []
+    return sorted(entry for entry in target.parent.iterdir() if entry.name.startswith(prefix) and entry.is_dir())
+
+
+def recover_interrupted_write(folder: str | Path, *, writer: bool = False) -> None:
+    """Finish what a killed :func:`write_folder_atomically` left: the folder is moved aside just
+    before the new one takes its name, so a kill between the two renames leaves no folder, only
+    ``.NAME.old-*``: that previous checkpoint (complete: it was readable) takes the name back.
+    A kill while the folder's other files were being carried over leaves some in ``.old-*``:
+    they are moved in. The writer (``writer=True``, about to write the folder itself) also
+    removes unfinished ``.tmp-*`` copies; a reader leaves those alone, since a live writer may
+    be filling one."""
+    target = Path(folder)
+    for old in _siblings(target, "old"):
+        if not target.exists():
+            os.replace(old, target)
+            continue
+        if writer:
+            for entry in old.iterdir():
+                if not (target / entry.name).exists():
+                    os.replace(entry, target / entry.name)
+            shutil.rmtree(old, ignore_errors=True)
+    if writer:
+        for staging in _siblings(target, "tmp"):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
 def write_folder_atomically(folder: str | Path, files: dict[str, Any]) -> Path:
     """Write ``{file name: dict of tensors | markdown text (.md) | JSON-able value}`` as a folder, replacing those files
     all at once. Anything else already in the folder (the CLI's ``samples/`` grids, a person's
-    own files) is moved into the new folder, never deleted."""
+    own files) is moved into the new folder, never deleted. A process killed at any point leaves
+    the previous folder or the new one readable (see :func:`recover_interrupted_write`)."""
     target = Path(folder)
+    recover_interrupted_write(target, writer=True)
     if target.exists() and not target.is_dir():
         raise CheckpointError(f"{target} is a file, not a checkpoint folder")
     target.parent.mkdir(parents=True, exist_ok=True)

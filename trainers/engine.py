@@ -41,7 +41,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .checkpoint import CARD_FILE, OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_json, read_tensors, unflatten_optimizers
+from .checkpoint import (CARD_FILE, OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_json, read_tensors,
+                         recover_interrupted_write, unflatten_optimizers)
 from .config import apply_overrides, field, to_dict, validate
 from .data import DATASETS, Dataset, EpochSampler, dataset_kind, load_dataset
 from .device import choose_fast_path, resolve_device
@@ -357,6 +358,7 @@ class Trainer:
         event cadences; changing the data, batch, seed or model would break the replay, so it is an error.
         In a torchrun job every rank resumes from the same folder."""
         root = Path(folder)
+        recover_interrupted_write(root)  # a save killed midway: resume from the one before it
         state = read_json(root / STATE_FILE)
         if not isinstance(state.get("run"), dict):
             raise CheckpointError(f"{root / STATE_FILE} has no usable run config (no \"run\" mapping)")

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from . import __version__
 from .checkpoint import (CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, _plain_state_dict, read_json,
-                         read_tensors, write_folder_atomically)
+                         read_tensors, recover_interrupted_write, write_folder_atomically)
 from .config import from_dict, to_dict
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError
@@ -49,6 +49,7 @@ def checkpoint_folder(name: str | Path) -> Path:
     from .pretrained import is_pretrained, pretrained_path
 
     root = Path(name)
+    recover_interrupted_write(root)  # a save killed midway: the previous checkpoint takes the name back
     if root.is_dir():
         return root
     if not root.exists() and re.fullmatch(r"\w[\w-]*", str(name)) and is_pretrained(str(name)):
