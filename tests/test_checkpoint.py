@@ -456,3 +456,41 @@ def test_a_broken_resume_folder_is_a_clear_error(saved, case):
         Trainer.from_checkpoint(saved, steps=10)
     assert text in str(error.value)
     assert files_of(saved) == before
+
+
+class _Planted:
+    """A pickle that would create a file if anything unpickled it."""
+
+    def __init__(self, sentinel: str):
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return (open, (self.sentinel, "w"))
+
+
+def test_a_planted_pickle_is_refused_and_never_runs(saved, tmp_path):
+    """Hostile files where a user may point the library: a .pt file, a folder holding one instead of
+    safetensors weights, and a pickle renamed model.safetensors. Each is refused with a message
+    saying why; the pickle's code never runs (it would create the sentinel file)."""
+    import pickle
+
+    sentinel = tmp_path / "pwned"
+    payload = pickle.dumps(_Planted(str(sentinel)))
+    single = tmp_path / "generator.pt"
+    single.write_bytes(payload)
+    with pytest.raises(CheckpointError, match="pickle-based PyTorch file, not a checkpoint folder: pickle-based "
+                                              r"files are never loaded \(unpickling runs"):
+        GANModel.from_pretrained(single)
+    with pytest.raises(PlaygroundError, match="pickle-based"):
+        Trainer(tiny_run(steps=2, init_from=str(single)))
+
+    (saved / WEIGHTS_FILE).rename(saved / "model.pt")
+    (saved / "model.pt").write_bytes(payload)
+    with pytest.raises(CheckpointError, match=r"model.safetensors is missing \(it holds model.pt: pickle-based"):
+        GANModel.from_pretrained(saved)
+    (saved / WEIGHTS_FILE).write_bytes(payload)  # a pickle under the safetensors name
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        GANModel.from_pretrained(saved)
+    with pytest.raises(PlaygroundError):
+        Trainer.from_checkpoint(saved, steps=10)
+    assert not sentinel.exists()

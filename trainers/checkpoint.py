@@ -167,9 +167,18 @@ def read_json(path: Path) -> dict:
     return data
 
 
+#: torch.save's and pickle's usual file endings: never loaded, since unpickling a file runs any code in it
+PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle")
+PICKLE_REFUSAL = ("pickle-based files are never loaded (unpickling runs whatever code the file holds); "
+                  "save the model as a folder of config.json + model.safetensors (save_pretrained) instead")
+
+
 def read_tensors(path: Path, device: str | torch.device = "cpu") -> dict[str, Tensor]:
     if not path.is_file():
-        raise CheckpointError(f"{path.parent} is not a complete checkpoint: {path.name} is missing")
+        pickles = sorted(p.name for p in path.parent.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES) \
+            if path.parent.is_dir() else []
+        found = f" (it holds {', '.join(pickles)}: {PICKLE_REFUSAL})" if pickles else ""
+        raise CheckpointError(f"{path.parent} is not a complete checkpoint: {path.name} is missing{found}")
     try:
         return load_file(str(path), device=str(device))
     except (SafetensorError, OSError, ValueError) as error:

@@ -15,8 +15,9 @@ from PIL import Image, ImageOps
 from torch import Tensor, nn
 
 from . import __version__
-from .checkpoint import (CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, _plain_state_dict, read_json,
-                         read_tensors, recover_interrupted_write, write_folder_atomically)
+from .checkpoint import (CONFIG_FILE, FORMAT_VERSION, PICKLE_REFUSAL, PICKLE_SUFFIXES, WEIGHTS_FILE,
+                         _plain_state_dict, read_json, read_tensors, recover_interrupted_write,
+                         write_folder_atomically)
 from .config import from_dict, to_dict
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError
@@ -54,6 +55,8 @@ def checkpoint_folder(name: str | Path) -> Path:
         return root
     if not root.exists() and re.fullmatch(r"\w[\w-]*", str(name)) and is_pretrained(str(name)):
         return pretrained_path(str(name))
+    if root.is_file() and root.suffix.lower() in PICKLE_SUFFIXES:
+        raise CheckpointError(f"{root} is a pickle-based PyTorch file, not a checkpoint folder: {PICKLE_REFUSAL}")
     if root.exists() or not HUB_REPO_ID.fullmatch(str(name)):
         raise CheckpointError(f"{root} is not a checkpoint folder")
     try:
