@@ -12,6 +12,9 @@ field ranges, which is what a local app wants.
     GAN_MAX_WIDTH        any network-width field: g_width, d_width, width, hidden, ...
     GAN_MAX_RUNS         runs training at once over all visitors (the rest wait in line; default 2)
     GAN_IDLE_TIMEOUT_S   seconds before an unused session is closed and its run stopped (default 600)
+    GAN_ALLOW_SERVER_PATHS  1: a dataset typed as folder:PATH or inpaint:FILE:MASK may read any path
+                         on this machine (for an app you run for yourself). Unset, a served app
+                         only reads what the visitor uploaded into their own session folder.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
 from trainers.errors import PlaygroundError
@@ -56,11 +60,34 @@ class RunLimits:
     max_batch_size: int | None = None
     max_image_size: int | None = None
     max_width: int | None = None
+    #: datasets may only read paths inside the session's own upload folder (a served app)
+    own_files_only: bool = False
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "RunLimits":
+        """The served app's limits: the caps that are set, and paths confined to each visitor's own
+        uploads unless GAN_ALLOW_SERVER_PATHS=1."""
         environ = os.environ if environ is None else environ
-        return cls(**{name: whole_number_setting(environ, variable, None) for name, variable in CAP_VARIABLES.items()})
+        allow = environ.get("GAN_ALLOW_SERVER_PATHS", "").strip().lower()
+        if allow not in ("", "0", "1", "false", "true", "no", "yes"):
+            raise ValueError(f"GAN_ALLOW_SERVER_PATHS={allow!r}: set it to 1 or 0, or unset it")
+        return cls(**{name: whole_number_setting(environ, variable, None) for name, variable in CAP_VARIABLES.items()},
+                   own_files_only=allow not in ("1", "true", "yes"))
+
+    def check_paths(self, dataset: str, own_folder: Path) -> None:
+        """Refuse a dataset name that reads a path outside ``own_folder`` (the session's uploads),
+        when paths are confined: a visitor must not browse the server's disk by typing a path."""
+        from trainers.data import dataset_paths
+
+        if not self.own_files_only:
+            return
+        own = own_folder.resolve()
+        for path in dataset_paths(dataset):
+            if not path.resolve().is_relative_to(own):
+                raise PlaygroundError(f"{dataset}: this server only trains on pictures uploaded here (use "
+                                      f"\"Train on your own pictures\" or the Inpaint tab's upload), not on "
+                                      f"its own files; GAN_ALLOW_SERVER_PATHS=1 lifts this for an app you "
+                                      f"run for yourself.")
 
     def describe(self) -> str:
         """The caps in a sentence for the page ("" when there are none)."""
@@ -76,8 +103,8 @@ class RunLimits:
         its overrides make of them, and the image size is what the run asks for. Sizes a family
         takes from the data (a dataset's own 128-pixel pictures) are known once the trainer is
         built: pass its model config as ``built_config`` to check those before training starts."""
-        if self == RunLimits():  # no caps: a local app
-            return
+        if self.max_steps is self.max_batch_size is self.max_image_size is self.max_width is None:
+            return  # no caps: a local app
         asked = [("steps", run.steps, "max_steps"), ("batch size", run.batch_size, "max_batch_size")]
         if run.image_size is not None:
             asked.append(("image size", run.image_size, "max_image_size"))

@@ -315,6 +315,8 @@ class TrainingSession:
         with self._control_lock:
             config = _as_run_config(run_config)
             self._limits.check(config)
+            if self._limits.own_files_only and isinstance(getattr(config, "dataset", None), str):
+                self._limits.check_paths(config.dataset, self.upload_dir)
             trainer = self._trainer_factory(config)
             model = getattr(trainer, "model", None)
             self._limits.check(config, getattr(model, "config", None))  # sizes the data decided

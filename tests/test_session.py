@@ -359,6 +359,42 @@ def test_a_mistyped_cap_stops_the_app_at_start_naming_the_variable(variable, val
         SessionRegistry.from_environment({**HOSTED, variable: value})
 
 
+def test_a_served_app_reads_only_the_visitors_own_uploads(tmp_path, new_threads):
+    """Typed paths (folder:PATH, inpaint:FILE:MASK) may not reach the server's own files unless the
+    operator allows it; the visitor's uploads, in their session's folder, train as usual."""
+    from PIL import Image
+
+    from playground.uploads import training_images
+
+    outside = tmp_path / "server-pictures"
+    outside.mkdir()
+    pictures = []
+    for index in range(8):
+        pictures.append(outside / f"{index}.png")
+        Image.fromarray(np.full((16, 16, 3), index * 30, np.uint8)).save(pictures[-1])
+    served = SessionRegistry.from_environment({})
+    session = served.get_or_create("visitor")
+    run = {"model": "dcgan", "preset": "cpu-small", "steps": 3, "batch_size": 4, "image_size": 16}
+    for dataset in (f"folder:{outside}", f"folder:{session.upload_dir}/../{outside.name}",
+                    f"folder:{session.upload_dir}/../../../{outside.relative_to(outside.anchor)}",
+                    f"inpaint:{pictures[0]}:box", "inpaint:astronaut:" + str(pictures[1])):
+        with pytest.raises(PlaygroundError, match="only trains on pictures uploaded here"):
+            session.start({**run, "dataset": dataset})
+        assert session.status == "idle"
+    own = training_images(pictures, session.upload_dir)["dataset"]  # the upload flow: into its own folder
+    session.start({**run, "dataset": own})
+    wait_for(lambda: session.status == "done", "the run on the visitor's own pictures")
+    session.start({"model": "dip-inpaint", "dataset": "inpaint:astronaut:box", "steps": 3, "batch_size": 1})
+    served.close_all()
+    local = SessionRegistry.from_environment({"GAN_ALLOW_SERVER_PATHS": "1"}).get_or_create("me")
+    local.start({**run, "dataset": f"folder:{outside}"})  # an app one runs for oneself
+    wait_for(lambda: local.status == "done", "the run on a folder of this machine")
+    local.close()
+    with pytest.raises(ValueError, match="GAN_ALLOW_SERVER_PATHS='maybe'"):
+        SessionRegistry.from_environment({"GAN_ALLOW_SERVER_PATHS": "maybe"})
+    assert new_threads() == []
+
+
 def test_registry_releases_idle_sessions(new_threads):
     now = [1000.0]
     registry = SessionRegistry(idle_timeout_s=60.0, clock=lambda: now[0])

@@ -98,6 +98,19 @@ def dataset_kind(name: str) -> str:
     return DATASETS[name].kind
 
 
+def dataset_paths(name: str) -> list[Path]:
+    """The files or folders on this machine that dataset ``name`` reads because the name says so
+    (``folder:PATH``, ``inpaint:IMAGE:MASK`` with file paths); none for built-in datasets, which
+    come from the data folder the operator set."""
+    if name.startswith(FOLDER_PREFIX):
+        return [Path(name[len(FOLDER_PREFIX):]).expanduser()]
+    if name.startswith(INPAINT_PREFIX):
+        image, _, mask = name[len(INPAINT_PREFIX):].rpartition(":")
+        return [Path(part).expanduser() for part, built_in in ((image, INPAINT_IMAGES), (mask, INPAINT_MASKS))
+                if part and part not in built_in]
+    return []
+
+
 def load_dataset(name: str, data_dir: str | Path | None = None, split: str = "train",
                  image_size: int | None = None) -> Dataset:
     """Load a dataset by name; a missing file raises :class:`DatasetUnavailable` saying where it looked.
