@@ -181,3 +181,26 @@ def test_eight_concurrent_users_are_all_served_and_kept_apart(server):
     assert sum("running" in line for line in statuses) <= 2
     assert max(peak, peak_resident) - resident_before < 1500  # MB: bounded, whatever the mix
     assert np.isfinite(resident_after)
+
+
+@pytest.mark.slow
+def test_the_server_hands_out_no_file_outside_its_own_folders(server, tmp_path):
+    """Downloads come only from the app's own temporary folders: asking the file route for the
+    server's files (by absolute path, by traversal, or the app's own source) is refused, while a
+    file the app made for a visitor is served."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from gradio_client import Client
+
+    url, _ = server
+    secret = tmp_path / "secret.txt"
+    secret.write_text("server-side")
+    for path in (str(secret), "/etc/passwd", str(ROOT / "app.py"), "../../../../etc/passwd"):
+        request = url + "gradio_api/file=" + urllib.parse.quote(path)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code in (403, 404), (path, refused.value.code)
+    made = Client(url, verbose=False).predict("dcgan_mnist", 1, 4, api_name="/generate")
+    assert Path(made).stat().st_size > 0  # the client fetched the app's own file through the same route
