@@ -66,6 +66,25 @@ def judge(data_dir):
     return net
 
 
+class _Planted:
+    """A pickle that would create a file if anything unpickled it."""
+
+    def __init__(self, sentinel: str):
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return (open, (self.sentinel, "w"))
+
+
+@pytest.fixture
+def planted_pickle(tmp_path) -> tuple[bytes, Path]:
+    """(a hostile pickle's bytes, the file that appears if anything ever unpickles them)."""
+    import pickle
+
+    sentinel = tmp_path / "pwned"
+    return pickle.dumps(_Planted(str(sentinel))), sentinel
+
+
 @pytest.fixture
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""

@@ -458,24 +458,11 @@ def test_a_broken_resume_folder_is_a_clear_error(saved, case):
     assert files_of(saved) == before
 
 
-class _Planted:
-    """A pickle that would create a file if anything unpickled it."""
-
-    def __init__(self, sentinel: str):
-        self.sentinel = sentinel
-
-    def __reduce__(self):
-        return (open, (self.sentinel, "w"))
-
-
-def test_a_planted_pickle_is_refused_and_never_runs(saved, tmp_path):
+def test_a_planted_pickle_is_refused_and_never_runs(saved, tmp_path, planted_pickle):
     """Hostile files where a user may point the library: a .pt file, a folder holding one instead of
     safetensors weights, and a pickle renamed model.safetensors. Each is refused with a message
     saying why; the pickle's code never runs (it would create the sentinel file)."""
-    import pickle
-
-    sentinel = tmp_path / "pwned"
-    payload = pickle.dumps(_Planted(str(sentinel)))
+    payload, sentinel = planted_pickle
     single = tmp_path / "generator.pt"
     single.write_bytes(payload)
     with pytest.raises(CheckpointError, match="pickle-based PyTorch file, not a checkpoint folder: pickle-based "

@@ -176,22 +176,12 @@ def test_inception_is_unavailable_offline_and_says_what_to_do(tmp_path, monkeypa
     assert feats.INCEPTION_URL in missing["inception_v3"]
 
 
-class _Planted:
-    """A pickle that would create a file if anything unpickled it."""
-
-    def __init__(self, sentinel: str):
-        self.sentinel = sentinel
-
-    def __reduce__(self):
-        return (open, (self.sentinel, "w"))
-
-
-def test_a_planted_pickle_at_the_inception_weights_path_never_runs(tmp_path, monkeypatch):
+def test_a_planted_pickle_at_the_inception_weights_path_never_runs(tmp_path, monkeypatch, planted_pickle):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    sentinel = tmp_path / "pwned"
+    payload, sentinel = planted_pickle
     path = feats.inception_weights_path()
     path.parent.mkdir(parents=True)
-    path.write_bytes(pickle.dumps(_Planted(str(sentinel))))
+    path.write_bytes(payload)
     with pytest.raises(feats.MetricUnavailable, match="not the published weights file"):
         feats.inception_network()
     assert not sentinel.exists()
