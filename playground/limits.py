@@ -103,7 +103,7 @@ class RunLimits:
         its overrides make of them, and the image size is what the run asks for. Sizes a family
         takes from the data (a dataset's own 128-pixel pictures) are known once the trainer is
         built: pass its model config as ``built_config`` to check those before training starts."""
-        if self.max_steps is self.max_batch_size is self.max_image_size is self.max_width is None:
+        if all(getattr(self, cap) is None for cap in CAP_VARIABLES):
             return  # no caps: a local app
         asked = [("steps", run.steps, "max_steps"), ("batch size", run.batch_size, "max_batch_size")]
         if run.image_size is not None:

@@ -315,7 +315,7 @@ class TrainingSession:
         with self._control_lock:
             config = _as_run_config(run_config)
             self._limits.check(config)
-            if self._limits.own_files_only and isinstance(getattr(config, "dataset", None), str):
+            if self._limits.own_files_only:  # (only then: the check makes the upload folder)
                 self._limits.check_paths(config.dataset, self.upload_dir)
             trainer = self._trainer_factory(config)
             model = getattr(trainer, "model", None)
@@ -899,6 +899,3 @@ class SessionRegistry:
                 self.cleanup_idle()
             except Exception:  # pragma: no cover - keep reaping whatever happened
                 continue
-
-
-
