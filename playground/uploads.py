@@ -99,7 +99,7 @@ def strokes_mask(layers: Sequence[np.ndarray] | None, height: int, width: int) -
     painted = None
     for layer in layers or ():
         array = np.asarray(layer)
-        if array.ndim != 3 or array.shape[-1] != 4:
+        if array.ndim != 3 or array.shape[-1] != 4 or 0 in array.shape:  # not an RGBA layer, or empty
             continue
         stroke = array[..., 3] > 0
         if stroke.shape != (height, width):

@@ -272,3 +272,25 @@ def test_any_files_offered_for_training_are_used_skipped_or_refused(tmp_path, co
     assert f"{MIN_TRAINING_IMAGES} pictures" in made["summary"] and f"{len(bad)} file(s) skipped" in made["summary"]
     with pytest.raises(PlaygroundError):
         training_images(bad, tmp_path / "session")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(image=hnp.arrays(np.uint8, hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=72).map(
+           lambda shape: (*shape[:2], 3))),
+       strokes=st.lists(hnp.arrays(st.sampled_from([np.uint8, np.float32, np.bool_]),
+                                   hnp.array_shapes(min_dims=2, max_dims=3, min_side=0, max_side=72).map(
+                                       lambda shape: (*shape[:2], 4) if len(shape) == 3 else shape)),
+                        max_size=3),
+       mask_kind=st.sampled_from(["text", "box", "holes", "nonsense", ""]))
+def test_any_picture_and_strokes_for_inpainting_give_a_dataset_or_a_clear_error(tmp_path, image, strokes, mask_kind):
+    """The Inpaint tab's inputs: a picture, the editor's stroke layers (any shape and dtype a client
+    can send, empty ones too) and a built-in mask's name."""
+    from playground.uploads import inpainting_dataset
+
+    try:
+        name = inpainting_dataset(image, tmp_path / "inpaint", strokes=strokes, mask_kind=mask_kind)
+    except PlaygroundError as error:
+        assert len(str(error)) > 20
+        return
+    height, width = load_dataset(name).data.shape[-2:]
+    assert name.startswith("inpaint:") and height <= image.shape[0] and width <= image.shape[1]  # cropped to fit
