@@ -114,10 +114,11 @@ def _build_form(model_name: str | None) -> _Form:
     dataset = gr.Dropdown(d["datasets"], value=first_dataset, label="Dataset", allow_custom_value=True,
                           elem_id="dataset", info="or type folder:/path/to/images")
     dataset_md = gr.Markdown(dataset_info(first_dataset or ""), elem_id="dataset-info")
+    # custom values allowed for the preset and the objective: under load a Start click can carry the
+    # previous model's choice (dcgan's cpu-quick) before the new choices land; the library refuses it
+    # with a message naming the model's own choices, instead of Gradio's bare "not in the list"
     preset = gr.Dropdown(d["presets"], value=d["preset"], label="Preset", elem_id="preset",
-                         info="network sizes; the form below overrides it")
-    # custom values allowed: under load a Start click can carry the previous model's objective before
-    # the new (possibly empty) choices land; the library validates it, and ignores it where unused
+                         info="network sizes; the form below overrides it", allow_custom_value=True)
     objective = gr.Dropdown(d["objectives"], value=d["objective"], label="Objective", elem_id="objective",
                             allow_custom_value=True)
     with gr.Row():

@@ -567,6 +567,20 @@ def test_dip_inpaints_an_uploaded_picture_live(page, app, tmp_path):
 
 
 @browser_test
+def test_a_preset_the_model_does_not_have_is_refused_by_name(page, app):
+    """What a Start racing a model change sends (the old model's preset) gets the library's message
+    naming the model's own presets, not Gradio's bare "not in the list of choices"."""
+    _, registry = app
+    before = active_runs(registry)
+    choose_model(page, "autoencoder", "digits")
+    page.fill("#preset input", "cpu-quick")
+    page.press("#preset input", "Enter")
+    page.click("#start-btn")
+    assert "autoencoder has no preset 'cpu-quick'; choose one of" in toast_text(page)
+    assert active_runs(registry) == before and "idle" in status(page)
+
+
+@browser_test
 def test_operator_caps_refuse_a_bigger_run_in_a_toast_and_keep_the_page(page, app):
     """A hosted app's per-run caps: a run over them is refused with the cap and its variable named;
     one within them starts. (Sessions take the registry's caps when they are made: this page's is
