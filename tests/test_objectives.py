@@ -259,3 +259,14 @@ def test_one_pass_over_real_and_fake_updates_d_and_g_as_two_passes_do(objective)
                     [*two_passes[0].parameters(), *two_passes[1][0].parameters()]):
         assert torch.allclose(a, b, atol=1e-6)
     assert not torch.equal(one_pass[1][0].weight, pair(False)[1][0].weight)  # D did move
+
+
+def test_discriminators_that_read_the_whole_batch_judge_real_and_fake_apart():
+    """Batch norm, and ProGAN's minibatch standard deviation, see every sample of a batch: a batch
+    of real and fake together would hide a collapsed generator's low spread."""
+    from trainers.models.adversarial import per_sample
+    from trainers.model import GANModel
+
+    judged_apart = {name: not per_sample(GANModel.from_config(name, {}).networks["discriminator"])
+                    for name in ("progan", "dcgan", "mlp-gan", "wgan-gp")}
+    assert judged_apart == {"progan": True, "dcgan": True, "mlp-gan": False, "wgan-gp": False}

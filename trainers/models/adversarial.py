@@ -33,9 +33,11 @@ def grad_norm(module: nn.Module) -> Tensor:
 
 
 def per_sample(module: nn.Module) -> bool:
-    """True when each output depends on its own input alone: no batch norm (whose batch statistics
-    mix the samples), so the module may judge real and fake images in one batch."""
-    return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+    """True when each output depends on its own input alone, so the module may judge real and fake
+    images in one batch: no batch norm (its batch statistics mix the samples) and no submodule that
+    says ``mixes_samples = True`` (ProGAN's minibatch standard deviation)."""
+    return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "mixes_samples", False)
+                   for m in module.modules())
 
 
 @contextlib.contextmanager

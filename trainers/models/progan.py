@@ -145,6 +145,9 @@ class Generator(GrowingNetwork):
 
 
 class Discriminator(GrowingNetwork):
+    #: its minibatch standard deviation reads the whole batch: real and fake must be judged apart
+    mixes_samples = True
+
     def __init__(self, config: ProGANConfig):
         super().__init__()
         self.seed, stages = dcgan.upsamplings(config.image_size)
