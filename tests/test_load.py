@@ -20,7 +20,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,7 +179,6 @@ def test_eight_concurrent_users_are_all_served_and_kept_apart(server):
     assert any("queued**: position" in line for lines in seen.values() for line in lines)
     assert sum("running" in line for line in statuses) <= 2
     assert max(peak, peak_resident) - resident_before < 1500  # MB: bounded, whatever the mix
-    assert np.isfinite(resident_after)
 
 
 @pytest.mark.slow
