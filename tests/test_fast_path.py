@@ -1,11 +1,15 @@
 """The GPU fast path (bf16 autocast where stable, channels_last, pinned batches) and torch.compile.
 
 What runs here: the choice of fast path (off on a CPU, on for CUDA, float32 where an objective or
-family needs it), pinned gathering, and a compiled run on the CPU. The GPU run itself needs CUDA:
-it is skipped, with the reason, where there is none.
+family needs it), pinned gathering, a compiled run on the CPU, and a rehearsal of the GPU's choice
+on the CPU for every family (the same autocast and memory-format code, on the CPU's kernels). The
+GPU run itself needs CUDA: it is skipped, with the reason, where there is none.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import math
 
 import pytest
 import torch
@@ -15,7 +19,7 @@ from trainers.device import FastPath, choose_fast_path
 from trainers.engine import RunConfig, Trainer
 from trainers.model import GANModel
 from trainers.objectives import needs_float32
-from trainers.registry import get_family
+from trainers.registry import MODELS, get_family
 
 NO_CUDA = "no CUDA GPU on this machine: the bf16 / channels_last / pinned-memory path is not exercised here"
 
@@ -134,3 +138,68 @@ def test_a_gpu_training_step_never_waits_for_the_device(case, data_dir):
             trainer.train_one()
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+#: a small run of every family: (model, dataset, preset, image size, overrides)
+EVERY_FAMILY = {
+    "mlp-gan": ("ring", "default", None, {}), "dcgan": ("mnist", "cpu-small", None, {}),
+    "e-gan": ("mnist", "cpu-small", None, {}), "progan": ("mnist", "cpu-small", None, {}),
+    "vanilla-gan": ("mnist", "cpu-small", None, {}), "lsgan": ("mnist", "cpu-small", None, {}),
+    "cgan": ("mnist", "cpu-small", None, {}), "wgan": ("mnist", "cpu-small", None, {}),
+    "wgan-gp": ("mnist", "cpu", None, {}), "mc-gan": ("mnist", "cpu-small", None, {}),
+    "multiclass-discriminator": ("mnist", "cpu-small", None, {}),
+    "domain-classifier": ("mnist", "cpu-small", None, {}), "autoencoder": ("mnist", "cpu-small", None, {}),
+    "aae": ("mnist", "cpu-small", None, {}), "aae-gan": ("mnist", "cpu-small", None, {}),
+    "bigan": ("mnist", "cpu-small", None, {}), "pix2pix": ("mnist-edges", "cpu-small", None, {}),
+    "cyclegan": ("mnist-colorized", "cpu-small", None, {}),
+    "srgan": ("cifar10", "cpu-small", None, {"pretrain_steps": 2}),
+    "esrgan": ("cifar10", "cpu-small", None, {"pretrain_steps": 2}),
+    "dip-inpaint": ("inpaint:camera:box", "cpu-small", 64, {}),
+}
+
+#: losses that come after another update of the same step: Adam's first step moves each weight by
+#: about +-lr whatever its gradient's size, so bf16 rounding a near-zero gradient across zero moves
+#: that weight the other way, and what is measured after it can differ by more than rounding
+AFTER_AN_EARLIER_UPDATE = {("aae", "loss_g"), ("aae", "loss_d")}
+
+
+def test_every_family_is_listed_for_the_rehearsal():
+    assert set(EVERY_FAMILY) == set(MODELS)
+
+
+@pytest.mark.parametrize("model", sorted(EVERY_FAMILY))
+def test_every_family_trains_on_the_gpus_fast_path_rehearsed_on_the_cpu(model, data_dir):
+    """The fast path a CUDA device would get (bf16 autocast where the family and objective allow
+    it, channels_last for images), taken on the CPU: each step's losses are finite and, on the
+    first step, within bf16's rounding of float32's; the weights stay float32 (and channels_last)
+    while the networks compute in bf16."""
+    dataset, preset, image_size, overrides = EVERY_FAMILY[model]
+
+    def trainer() -> Trainer:
+        return Trainer(RunConfig(model=model, dataset=dataset, preset=preset, image_size=image_size, steps=10,
+                                 batch_size=1 if model == "dip-inpaint" else 8, seed=3, data_dir=str(data_dir),
+                                 overrides=dict(overrides)))
+
+    plain, rehearsal = trainer(), trainer()
+    bf16_safe = rehearsal.family.bf16 and not needs_float32(rehearsal.model.config)
+    gpu_choice = choose_fast_path(True, torch.device("cuda"), images=rehearsal.dataset.kind != "points",
+                                  bf16_safe=bf16_safe)
+    rehearsal.take_fast_path(dataclasses.replace(gpu_choice, pinned=False))  # pinning needs a CUDA driver
+    dtypes: set[torch.dtype] = set()
+    hooks = [module.register_forward_hook(lambda m, i, out: dtypes.add(out.dtype) if torch.is_tensor(out) else None)
+             for network in rehearsal.model.networks.values() for module in network.modules()
+             if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    plain_losses = [{k: float(v.detach()) for k, v in plain.train_one().items()} for _ in range(3)]
+    fast_losses = [{k: float(v.detach()) for k, v in rehearsal.train_one().items()} for _ in range(3)]
+    for hook in hooks:
+        hook.remove()
+
+    assert all(math.isfinite(v) for step in fast_losses for v in step.values()), fast_losses
+    for name, value in plain_losses[0].items():
+        if name.startswith("loss") and (model, name) not in AFTER_AN_EARLIER_UPDATE:
+            assert fast_losses[0][name] == pytest.approx(value, rel=0.05, abs=0.02), (name, fast_losses[0], plain_losses[0])
+    assert (torch.bfloat16 in dtypes) == bf16_safe, dtypes
+    for name, weight in rehearsal.model.networks.named_parameters():
+        assert weight.dtype == torch.float32, name
+        if gpu_choice.channels_last and weight.dim() == 4:
+            assert weight.is_contiguous(memory_format=torch.channels_last), name

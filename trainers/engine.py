@@ -45,7 +45,7 @@ from .checkpoint import (CARD_FILE, OPTIMIZER_FILE, STATE_FILE, flatten_optimize
                          recover_interrupted_write, unflatten_optimizers)
 from .config import apply_overrides, field, to_dict, validate
 from .data import DATASETS, Dataset, EpochSampler, dataset_kind, load_dataset
-from .device import choose_fast_path, resolve_device
+from .device import FastPath, choose_fast_path, resolve_device
 from .distributed import Distributed, mean_over_ranks, replicate
 from .errors import CheckpointError, ConfigError, DatasetUnavailable
 from .model import GANModel
@@ -191,12 +191,8 @@ class Trainer:
         if run.init_from:
             self._start_from(run.init_from)
         self.optimizers = self.family.make_optimizers(self.model.config, self.model.networks)
-        self.fast = choose_fast_path(run.fast, self.device, images=self.dataset.kind != "points",
-                                     bf16_safe=self.family.bf16 and not needs_float32(self.model.config))
-        if self.fast.pinned:
-            self.dataset = self.dataset.pinned()
-        if self.fast.channels_last:
-            self.model.networks.to(memory_format=torch.channels_last)
+        self.take_fast_path(choose_fast_path(run.fast, self.device, images=self.dataset.kind != "points",
+                                             bf16_safe=self.family.bf16 and not needs_float32(self.model.config)))
         if run.compile:  # in place: the networks keep their names, state dicts and checkpoints
             for network in self.model.networks.values():
                 if any(True for _ in network.parameters()):
@@ -261,6 +257,16 @@ class Trainer:
             # draws from the noise distribution G reads, which the codes should come to fill
             prior = self.model.noise(CODES_SHOWN, seed=mix_seed(run.seed, "code-prior"))
             self.code_prior = prior.float().cpu().numpy()
+
+    def take_fast_path(self, fast: FastPath) -> None:
+        """Train from now on with ``fast``: pinned batches, channels_last networks, and every step
+        under bf16 autocast, as it says. The constructor takes the one :func:`choose_fast_path`
+        picks; the tests also rehearse the GPU's choice on a CPU with it."""
+        self.fast = fast
+        if fast.pinned:
+            self.dataset = self.dataset.pinned()
+        if fast.channels_last:
+            self.model.networks.to(memory_format=torch.channels_last)
 
     def notes(self) -> list[str]:
         """What a reader of the log or the model card should know about this run (the family's

@@ -88,8 +88,10 @@ def fitness(discriminator: nn.Module, real: Tensor, fake: Tensor, gamma: float) 
     grads = torch.autograd.grad(d_loss(real_logits, fake_logits), list(discriminator.parameters()))
     norm = torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
     diversity = -torch.log(norm + 1e-12)
-    # under torchrun each rank sees its share of the batch: every rank must keep the same child
-    return mean_over_ranks(quality + gamma * diversity), mean_over_ranks(quality)
+    # under torchrun each rank sees its share of the batch: every rank must keep the same child.
+    # Detached: a score, not a loss (its graph would otherwise hold D's activations until the
+    # engine reads it back)
+    return mean_over_ranks((quality + gamma * diversity).detach()), mean_over_ranks(quality.detach())
 
 
 def _child(config: EGANConfig, generator: nn.Module, discriminator: nn.Module,
