@@ -409,6 +409,8 @@ def test_drawn_distribution_trains_the_2d_gan(page, app):
 
 @browser_test
 def test_every_family_is_offered_and_progan_shows_its_growth_live(page, app):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     from trainers.registry import MODELS
 
     page.click("#model input")
@@ -416,6 +418,10 @@ def test_every_family_is_offered_and_progan_shows_its_growth_live(page, app):
     offered = page.get_by_role("option").all_inner_texts()
     assert sorted(o.split()[-1] for o in offered) == sorted(MODELS)  # the chosen one reads "✓ dcgan"
     page.get_by_role("option", name="progan", exact=True).click()
+    try:
+        page.wait_for_function("() => document.querySelector('#model input').value === 'progan'", timeout=5000)
+    except PlaywrightTimeout:  # the list was still laying itself out and the click missed: pick again
+        choose(page, "model", "progan")
     page.wait_for_function(
         "() => document.querySelector('#model-info').innerText.includes('Progressive growing')")
     assert page.input_value("#dataset input") == "digits"

@@ -149,6 +149,7 @@ def test_export_writes_a_shippable_folder_with_its_card_and_evaluation(live_dcga
     assert GANModel.from_pretrained(out).sample(4).shape == (4, 1, 28, 28)
 
 
+@ON_ONE_WORKER
 @pytest.mark.parametrize("case", ["out is a file", "too few samples", "not a checkpoint"])
 def test_export_bad_input_is_one_error_line_and_writes_nothing(live_dcgan, tmp_path, capsys, case):
     _, checkpoint, _ = live_dcgan

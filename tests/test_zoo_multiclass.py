@@ -32,6 +32,8 @@ from trainers.models import mc_gan, multiclass_discriminator
 
 STEPS_MC = 600
 STEPS_CLF = 1000
+#: the tests that share the trained MC-GAN run on one xdist worker, so it is trained once
+WITH_TRAINED_MC_GAN = pytest.mark.xdist_group("trained_mc_gan")
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,7 @@ def trained_mc_gan(mnist_classifier, data_dir):
 
 
 @pytest.mark.slow
+@WITH_TRAINED_MC_GAN
 def test_mc_gan_on_mnist_draws_recognisable_and_varied_digits(trained_mc_gan):
     _, (untrained_confidence, untrained_histogram, _), (confidence, histogram, _) = trained_mc_gan
     covered, untrained_covered = int((histogram >= 20).sum()), int((untrained_histogram >= 20).sum())
@@ -73,6 +76,7 @@ def test_mc_gan_on_mnist_draws_recognisable_and_varied_digits(trained_mc_gan):
 
 
 @pytest.mark.slow
+@WITH_TRAINED_MC_GAN
 def test_mc_gan_head_k_draws_digit_k(trained_mc_gan):
     _, (_, _, untrained_digits), (_, _, digits) = trained_mc_gan
     rate, untrained_rate = head_accuracy(digits), head_accuracy(untrained_digits)

@@ -64,7 +64,9 @@ def at_final_resolution(trainer: Trainer) -> None:
 
 @pytest.mark.slow
 def test_progan_learns_mnist(judge, data_dir):
-    train_and_judge(judge, data_dir, "progan", 750, 64, "cpu-small", before_training=at_final_resolution,
+    # batch 32 (its wgan-gp critic differentiates twice): about 2.5 minutes on one thread; it read
+    # 9 digits, confidence 0.735, Frechet 0.18x untrained
+    train_and_judge(judge, data_dir, "progan", 900, 32, "cpu-small", before_training=at_final_resolution,
                     improvement="frechet")
 
 
