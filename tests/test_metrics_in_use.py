@@ -23,7 +23,9 @@ LIVE_STEPS, BUDGET = 900, 0.1
 ON_ONE_WORKER = pytest.mark.xdist_group("live_dcgan")
 
 
-@pytest.fixture(scope="module")
+# session scope: xdist may run other modules between the group's tests, which would tear a
+# module fixture down and train it again
+@pytest.fixture(scope="session")
 def live_dcgan(data_dir, tmp_path_factory):
     """A DCGAN trained on MNIST with the live metric on: (its events, its checkpoint folder)."""
     out = tmp_path_factory.mktemp("live") / "dcgan"

@@ -32,11 +32,12 @@ from trainers.models import mc_gan, multiclass_discriminator
 
 STEPS_MC = 600
 STEPS_CLF = 1000
-#: the tests that share the trained MC-GAN run on one xdist worker, so it is trained once
+#: the tests that share the trained MC-GAN run on one xdist worker, so it is trained once (its
+#: fixture is session-scoped: xdist may run other modules between them)
 WITH_TRAINED_MC_GAN = pytest.mark.xdist_group("trained_mc_gan")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def mnist_classifier(data_dir):
     net, accuracy = mnist_judge(str(data_dir))
     print(f"judge: MNIST test accuracy {accuracy:.4f}")
@@ -49,7 +50,7 @@ def head_accuracy(digits: torch.Tensor, classes: int = 10) -> float:
     return (digits == torch.arange(len(digits)) % classes).float().mean().item()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained_mc_gan(mnist_classifier, data_dir):
     trainer = Trainer(RunConfig(model="mc-gan", dataset="mnist", data_dir=str(data_dir), steps=STEPS_MC,
                                 batch_size=64, seed=0, log_every=100, sample_every=10**6, preset="cpu-small"))
