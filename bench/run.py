@@ -119,10 +119,11 @@ def figure_time_to_quality(quick: bool, device: str, earlier: dict[str, Any]) ->
     from bench.throughput import library_window
     from bench.time_to_quality import CALIBRATION_CONFIDENCE, generator_samples, race, seconds_to
     from trainers.engine import RunConfig, Trainer
+    from trainers.models.adversarial import sampling_generator
 
     limit, every = (20.0, 10.0) if quick else (180.0, 10.0)
     library = Trainer(lab_config(device=device))
-    generator = library.model.networks["generator"]
+    generator = sampling_generator(library.model.networks)  # G's weight average when the preset keeps one
     ours = race(library_window(library), lambda: generator_samples(generator, library.model.config.latent_dim),
                 limit_s=limit, check_every_s=every, chunk_steps=5)
     plain = Trainer(RunConfig(model="dcgan", dataset="mnist", preset="cpu-small", batch_size=64, device=device,

@@ -49,6 +49,7 @@ from .device import FastPath, choose_fast_path, resolve_device
 from .distributed import Distributed, mean_over_ranks, replicate
 from .errors import CheckpointError, ConfigError, DatasetUnavailable
 from .model import GANModel
+from .models.adversarial import AVERAGED_GENERATOR, fit_average
 from .models.image_to_image import as_rgb
 from .objectives import needs_float32
 from .registry import get_family
@@ -307,7 +308,9 @@ class Trainer:
         if source.family.name != self.family.name:
             raise ConfigError(f"init_from: {folder} is a {source.family.name} checkpoint; a {self.family.name} "
                               f"run can only start from a {self.family.name} checkpoint")
-        theirs, ours = source.networks.state_dict(), self.model.networks.state_dict()
+        ours = self.model.networks.state_dict()
+        # with or without a moving average of G on either side: the weights that train are what fit
+        theirs = fit_average(source.networks.state_dict(), AVERAGED_GENERATOR in self.model.networks)
         misfits = [key for key, value in ours.items() if key not in theirs or theirs[key].shape != value.shape]
         if misfits or len(theirs) != len(ours):
             differ = [f"{f.name} {getattr(source.config, f.name)!r} vs {getattr(self.model.config, f.name)!r}"

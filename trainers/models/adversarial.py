@@ -12,6 +12,7 @@ needs ``latent_dim``, ``objective``, ``lr_g``, ``lr_d``, ``beta1`` and ``beta2``
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import Callable
 
 import torch
@@ -185,18 +186,66 @@ def gan_train_step(config, networks: nn.ModuleDict, optimizers: dict, real: Tens
     """One :func:`adversarial_step` with fresh noise from this step's generator.
 
     A step is one D update; G moves on every ``n_critic``-th step. Optional config fields:
-    ``n_critic``, ``clip_value``, ``gp_weight``, ``num_classes`` (> 0: a conditional pair).
+    ``n_critic``, ``clip_value``, ``gp_weight``, ``num_classes`` (> 0: a conditional pair),
+    ``ema_decay`` (with :func:`with_averaged_generator` in the family's build).
     """
     z = gaussian_noise(config, real.shape[0], rng, real.device)
     objective = get_objective(config.objective)
     n_critic = critic_steps(config, objective)
-    return adversarial_step(networks["generator"], networks["discriminator"],
-                            optimizers["generator"], optimizers["discriminator"],
-                            real, z, objective, update,
-                            labels=labels if getattr(config, "num_classes", 0) else None,
-                            g_turn=step % n_critic == n_critic - 1,
-                            clip_value=getattr(config, "clip_value", 0.01),
-                            gp_weight=getattr(config, "gp_weight", 10.0), rng=rng)
+    out = adversarial_step(networks["generator"], networks["discriminator"],
+                           optimizers["generator"], optimizers["discriminator"],
+                           real, z, objective, update,
+                           labels=labels if getattr(config, "num_classes", 0) else None,
+                           g_turn=step % n_critic == n_critic - 1,
+                           clip_value=getattr(config, "clip_value", 0.01),
+                           gp_weight=getattr(config, "gp_weight", 10.0), rng=rng)
+    if AVERAGED_GENERATOR in networks and "loss_g" in out:  # G moved: its average follows
+        follow_average(networks[AVERAGED_GENERATOR], networks["generator"], average_decay(config.ema_decay, step))
+    return out
+
+
+#: The name of the moving average of G's weights in a family's networks (when its config's
+#: ``ema_decay`` is above 0): samples come from it, the plain generator is what trains.
+AVERAGED_GENERATOR = "generator_ema"
+
+
+def with_averaged_generator(networks: nn.ModuleDict, decay: float) -> nn.ModuleDict:
+    """``networks`` plus a frozen copy of the generator that :func:`gan_train_step` keeps as an
+    exponential moving average of its weights (Yazici et al. 2019, https://arxiv.org/abs/1806.04498;
+    BigGAN, StyleGAN and StudioGAN sample from one), when ``decay`` > 0."""
+    if decay > 0:
+        networks[AVERAGED_GENERATOR] = copy.deepcopy(networks["generator"]).requires_grad_(False)
+    return networks
+
+
+def fit_average(state: dict[str, Tensor], keeps_average: bool) -> dict[str, Tensor]:
+    """A state dict saved with or without G's moving average, fitted to networks that keep one
+    (``keeps_average``) or not, for a run that starts from another's weights: a missing average
+    starts as a copy of G; one the networks do not keep is dropped."""
+    prefix = AVERAGED_GENERATOR + "."
+    plain = {key: value for key, value in state.items() if not key.startswith(prefix)}
+    if not keeps_average:
+        return plain
+    if len(plain) < len(state):
+        return state
+    return plain | {prefix + key[len("generator."):]: value.clone() for key, value in plain.items()
+                    if key.startswith("generator.")}
+
+
+def average_decay(decay: float, step: int) -> float:
+    """The decay at ``step``: below ``decay`` early on (TensorFlow's ExponentialMovingAverage
+    warm-up), so the first samples a person watches are not held back by the random start."""
+    return min(decay, (1 + step) / (10 + step))
+
+
+@torch.no_grad()
+def follow_average(average: nn.Module, network: nn.Module, decay: float) -> None:
+    """average <- decay * average + (1 - decay) * network, weight by weight; buffers (batch-norm
+    running statistics) are copied, as StudioGAN does: they describe the current activations."""
+    for kept, current in zip(average.parameters(), network.parameters()):
+        kept.lerp_(current, 1 - decay)
+    for kept, current in zip(average.buffers(), network.buffers()):
+        kept.copy_(current)
 
 
 def critic_steps(config, objective: Objective) -> int:
@@ -221,11 +270,19 @@ def rebuild_through_generator(config, networks: nn.ModuleDict, x: Tensor) -> Ten
         return networks["generator"](networks["encoder"](x))
 
 
+def sampling_generator(networks: nn.ModuleDict) -> nn.Module:
+    """The generator samples come from: the moving average of G's weights when the family keeps
+    one, else G itself."""
+    return networks[AVERAGED_GENERATOR] if AVERAGED_GENERATOR in networks else networks["generator"]
+
+
 @torch.no_grad()
 def sample_generator(config, networks: nn.ModuleDict, z: Tensor, labels: Tensor | None = None) -> Tensor:
-    """G(z) (or G(z, y)) with batch norm on its running statistics; the weights are untouched."""
-    with evaluating(networks["generator"]):
-        return networks["generator"](z, *(() if labels is None else (labels,)))
+    """G(z) (or G(z, y)) with batch norm on its running statistics, from G's moving average when
+    there is one; the weights are untouched."""
+    generator = sampling_generator(networks)
+    with evaluating(generator):
+        return generator(z, *(() if labels is None else (labels,)))
 
 
 def linear_decay(config, step: int) -> float:
