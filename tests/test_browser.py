@@ -979,6 +979,12 @@ def test_status_line_and_sample_image():
     image = sample_image(grid)
     assert image.shape == (328, 328) and image.dtype == np.uint8
     assert sample_image(None) is None
+    # a grey grid in three equal channels goes out as one (a third of the PNG to encode); colour stays
+    grey = np.repeat(np.arange(82 * 82, dtype=np.uint8).reshape(82, 82, 1), 3, axis=2)
+    assert np.array_equal(sample_image(grey), sample_image(grey[..., :1]))
+    colour = grey.copy()
+    colour[5, 7, 2] += 1
+    assert sample_image(colour).shape == (328, 328, 3) and sample_image(colour)[20, 28, 2] == colour[5, 7, 2]
 
 
 def test_form_choices_come_from_the_library():

@@ -685,6 +685,8 @@ def test_every_figure_passes_plotlys_validation_unchanged(monkeypatch):
         "codes": lambda: figures.codes_figure(points, labels, ("a", "b", "c"), prior=points),
         "compare": lambda: figures.compare_figure(runs),
         "histogram": lambda: figures.score_histogram_figure(scores),
+        "histogram of critic scores": lambda: figures.score_histogram_figure(
+            {"real": line[:64, 0], "fake": line[64:128, 0] - 1}, title="critic"),
         "drawing": lambda: figures.drawing_figure([[0.1, 0.2]], canvas, 1.5),
     }
     for name, build in builders.items():
