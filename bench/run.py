@@ -85,7 +85,8 @@ def figure_flops(quick: bool, device: str, earlier: dict[str, Any]) -> dict[str,
 def figure_streaming(quick: bool, device: str, earlier: dict[str, Any]) -> dict[str, Any]:
     from bench.streaming import streaming_overhead
 
-    return streaming_overhead(units=20 if quick else 100, windows=2 if quick else 5)
+    # 5 windows of 100 steps (3 s each) spread over +-8%, more than the 3% to be resolved
+    return streaming_overhead(units=20 if quick else 300, windows=2 if quick else 9)
 
 
 def figure_live_metric(quick: bool, device: str, earlier: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +249,20 @@ def markdown(record: dict[str, Any]) -> str:
                      ", ".join(f"{row['seconds_per_step']:.3f}" for row in r["concurrent_sessions"]),
                      ", ".join(f"{row['ratio_vs_1']:.2f}" for row in r["concurrent_sessions"]) + " x one session"))
     lines = ["| figure | measured | ratio |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    return "\n".join(lines)
+    return "\n".join(lines + ["", machines_line(record)])
+
+
+def machines_line(record: dict[str, Any]) -> str:
+    """Which machine each figure ran on (absolute numbers compare only within one machine)."""
+    ran_on: dict[str, list[str]] = {}
+    for number, name in enumerate(FIGURES, start=1):
+        figure = record.get("figures", {}).get(name)
+        if figure:
+            where = figure.get("machine") or record.get("machine") or {}
+            label = (f"{where.get('cpu', 'unknown CPU')} ({where.get('cores', '?')} cores"
+                     f"{', ' + where['gpu'] if where.get('gpu') else ''}, torch {where.get('torch', '?')})")
+            ran_on.setdefault(label, []).append(f"{number} ({figure.get('when', '?')[:10]})")
+    return "Machines: " + "; ".join(f"figures {', '.join(numbers)} on {label}" for label, numbers in ran_on.items()) + "."
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -278,8 +292,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         started = time.perf_counter()
         result = RUNNERS[name](args.quick, args.device, this_run)
         this_run[name] = {"result": result}
+        # each figure keeps its machine: figures not rerun keep the one they ran on
         record["figures"][name] = {"result": result, "seconds": round(time.perf_counter() - started, 1),
-                                   "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+                                   "when": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": record["machine"],
+                                   "command": record["command"]}
         print(table(name, result), flush=True)
         out.write_text(json.dumps(record, indent=1, default=str))
     return record

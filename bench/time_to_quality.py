@@ -58,15 +58,16 @@ def race(window: Window, sample: Callable[[], torch.Tensor], *, limit_s: float, 
          chunk_steps: int) -> dict[str, Any]:
     """Train in chunks of ``chunk_steps``; judge after every ``check_every_s`` seconds of training
     until the goal is met or ``limit_s`` seconds of training have passed."""
-    trained_s, next_check, checks = 0.0, check_every_s, []
+    trained_s, next_check, checks, images = 0.0, check_every_s, [], 0.0
     reached_at = None
     while trained_s < limit_s:
         start = time.perf_counter()
-        window.run(chunk_steps)
+        images += window.run(chunk_steps)
         trained_s += time.perf_counter() - start
         if trained_s >= next_check:
             verdict = judge_samples(sample())
-            checks.append({"training_s": round(trained_s, 1), **verdict})
+            # images seen as well as seconds: a faster machine gets further in the same time
+            checks.append({"training_s": round(trained_s, 1), "images": int(images), **verdict})
             next_check += check_every_s
             if verdict["reached"]:
                 reached_at = trained_s
