@@ -234,9 +234,12 @@ def markdown(record: dict[str, Any]) -> str:
                           if reached else f"not within {r[side]['limit_s']:.0f} s (goal {r['goal_s']:.0f} s)")))
         if "calibration_confidence" in r:
             ours, theirs = r["library"]["seconds_to_calibration"], r["baseline"]["seconds_to_calibration"]
+            limit = f"not within {r['baseline']['limit_s']:.0f} s"
             rows.append((f"7. time to the plain loop's level ({r['calibration_confidence']} confidence, every "
-                         f"digit at 5%+): library vs plain loop", f"{ours} s vs {theirs} s",
-                         f"**{theirs / ours:.1f}x** sooner" if ours and theirs else "-"))
+                         f"digit at 5%+): library vs plain loop",
+                         f"{ours or limit} s vs {theirs or limit}" + (" s" if theirs else ""),
+                         f"**{theirs / ours:.1f}x** sooner" if ours and theirs else
+                         ("**more than {:.0f}x** sooner".format(r['baseline']['limit_s'] / ours) if ours else "-")))
     if result("scaling"):
         r = result("scaling")
         rows.append(("8. images/s by batch size (32, 64, 128, 256, 512)",
@@ -262,6 +265,9 @@ def machines_line(record: dict[str, Any]) -> str:
             label = (f"{where.get('cpu', 'unknown CPU')} ({where.get('cores', '?')} cores"
                      f"{', ' + where['gpu'] if where.get('gpu') else ''}, torch {where.get('torch', '?')})")
             ran_on.setdefault(label, []).append(f"{number} ({figure.get('when', '?')[:10]})")
+    if len(ran_on) == 1:
+        (label, numbers), = ran_on.items()
+        return f"Machine: {label}, every figure ({', '.join(sorted({n.split(' ')[1][1:-1] for n in numbers}))})."
     return "Machines: " + "; ".join(f"figures {', '.join(numbers)} on {label}" for label, numbers in ran_on.items()) + "."
 
 

@@ -69,6 +69,26 @@ def test_the_markdown_report_of_a_missing_results_file_is_a_clear_error(tmp_path
     assert "none.json does not exist; run `python -m bench` first" in capsys.readouterr().err
 
 
+def test_the_markdown_report_names_the_machine_of_each_figure():
+    from bench.run import markdown
+
+    amd = {"cpu": "AMD EPYC", "cores": 2, "torch": "2.14.1"}
+    gpu = {"cpu": "Intel Xeon", "cores": 16, "torch": "2.14.1", "gpu": "NVIDIA H100"}
+    streaming = {"candidate_rate": 98.0, "baseline_rate": 100.0, "mean_tick_ms": 14.0, "kb_sent_per_tick": 36.0,
+                 "ratio": 0.98}
+    live = {"candidate_rate": 95.0, "baseline_rate": 100.0, "ratio": 0.95}
+    record = {"machine": gpu, "figures": {
+        "streaming": {"result": streaming, "when": "2026-11-30 06:00:00", "machine": amd},
+        "live_metric": {"result": live, "when": "2026-12-06 22:00:00", "machine": gpu}}}
+    text = markdown(record)
+    assert "| 2. session + page polling at 2 Hz vs headless | 98 vs 100 images/s" in text
+    assert text.splitlines()[-1] == ("Machines: figures 2 (2026-11-30) on AMD EPYC (2 cores, torch 2.14.1); "
+                                     "figures 3 (2026-12-06) on Intel Xeon (16 cores, NVIDIA H100, torch 2.14.1).")
+    record["figures"]["live_metric"]["machine"] = amd
+    assert markdown(record).splitlines()[-1] == ("Machine: AMD EPYC (2 cores, torch 2.14.1), every figure "
+                                                 "(2026-11-30, 2026-12-06).")
+
+
 def test_the_toy_ceiling_loop_is_a_working_gan():
     """The 2-D 'arithmetic alone' loop that bounds figure 1's toy ratio must be a real GAN
     update, not a shortcut: 1,500 steps put the generator's points on the ring's modes."""

@@ -44,7 +44,7 @@ class DCGANConfig:
     beta1: float = field(0.5, "Adam beta1 for both networks", range=(0.0, 0.999))
     beta2: float = field(0.999, "Adam beta2 for both networks", range=(0.0, 0.9999))
     ema_decay: float = field(0.0, "samples come from a moving average of G's weights with this decay per "
-                             "G update: steadier, sharper samples (0: off, sample from G itself)",
+                             "G update: steadier grids of cleaner-reading digits (0: off, sample from G itself)",
                              range=(0.0, 0.9999))
 
     def check(self) -> None:
