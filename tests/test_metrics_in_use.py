@@ -13,6 +13,7 @@ from playground.lab import quality_phrase
 from playground.session import TrainingSession
 from trainers.cli import main
 from trainers.engine import RunConfig, Trainer
+from trainers.metrics.quality import LiveQuality
 from trainers.model import GANModel
 from trainers.pretrained import pretrained_path
 
@@ -39,8 +40,8 @@ def live_dcgan(data_dir, tmp_path_factory):
 
 
 @ON_ONE_WORKER
-def test_live_metric_falls_as_the_dcgan_learns_and_keeps_within_its_time_budget(live_dcgan):
-    events, _, wall = live_dcgan
+def test_live_metric_falls_as_the_dcgan_learns(live_dcgan):
+    events, _, _ = live_dcgan
     quality = [e for e in events if e["type"] == "quality"]
     for event in quality:
         print(event["step"], {k: round(v, 3) for k, v in event["values"].items()},
@@ -52,12 +53,30 @@ def test_live_metric_falls_as_the_dcgan_learns_and_keeps_within_its_time_budget(
     assert last["values"]["fid_mnist_cnn"] < 0.3 * first["values"]["fid_mnist_cnn"]
     assert last["values"]["classes_covered_mnist_cnn"] >= 8
     assert all(e["values"]["kid_se_mnist_cnn"] > 0 for e in quality)
-    # every measurement the budget allowed kept the metric's share of the time within it (the last
-    # one is always taken, to close the curve); the untrained baseline is set-up, not training time
-    assert all(e["share"] <= 1.5 * BUDGET for e in quality[1:-1]), [e["share"] for e in quality]
-    spent = sum(e["cost_s"] for e in quality[1:-1])
-    print(f"live metric: {spent:.1f} s of a {wall:.1f} s run ({100 * spent / wall:.1f}%)")
-    assert spent <= 1.5 * BUDGET * wall
+    # the untrained baseline is set-up, not training time: the budget's share counts from after it
+    assert first["share"] == 0.0 and all(0 < e["share"] < 1 for e in quality[1:])
+
+
+@pytest.mark.parametrize("budget", [0.05, 0.1, 0.3])
+@pytest.mark.parametrize("costs", ["steady", "growing", "one slow"])
+def test_the_live_metric_budget_keeps_its_share_of_the_time(budget, costs):
+    # the engine's schedule, on a clock of given step times and measurement costs (wall-clock
+    # shares under a loaded machine are the bench's figure 3, not a test's)
+    monitor = LiveQuality(None, None, None, samples=500, seed=0, budget=budget)
+    monitor.record(0.5)  # the untrained baseline: its cost is the first estimate, its time not counted
+    monitor.spent_s = 0.0
+    step_s, check_every, training_s, measured_at = 0.01, 50, 0.0, []
+    for step in range(1, 20_001):
+        training_s += step_s
+        if step % check_every == 0 and monitor.due(training_s):
+            cost = {"steady": 0.5, "growing": 0.5 + step / 20_000, "one slow": 5.0 if step == 5_000 else 0.5}[costs]
+            monitor.record(cost)
+            measured_at.append(step)
+            # a measurement keeps the share within the budget, give or take its own cost's surprise
+            assert monitor.share(training_s) <= budget + cost / (training_s + monitor.spent_s), (step, costs)
+    # it measures as often as the budget allows: the share ends close to the budget, not far under
+    assert budget - 0.02 <= monitor.share(training_s) <= budget + 1e-9, monitor.share(training_s)
+    assert len(measured_at) >= 5
 
 
 def test_live_metric_is_off_with_a_note_where_nothing_can_judge_the_samples(data_dir):

@@ -215,6 +215,10 @@ class LiveQuality:
             features, logits = self.network(fake)
             scored = score(self.ref, features, logits, asked, seed=self.seed, full=False)
             values = {f"{key}_{self.network.name}": value for key, value in scored.items()}
-        self.last_cost_s = time.perf_counter() - started
-        self.spent_s += self.last_cost_s
+        self.record(time.perf_counter() - started)
         return values
+
+    def record(self, cost_s: float) -> None:
+        """Count one measurement's cost: the time spent so far, and the estimate of the next one's."""
+        self.last_cost_s = cost_s
+        self.spent_s += cost_s
