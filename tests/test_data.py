@@ -199,11 +199,8 @@ def test_cifar10_channels_are_in_the_right_order(data_dir):
 
 def test_a_second_load_comes_from_the_process_cache(data_dir):
     first = load_dataset("fashion-mnist", data_dir)
-    started = time.perf_counter()
     second = load_dataset("fashion-mnist", data_dir)
-    elapsed = time.perf_counter() - started
     assert second.data is first.data and second.labels is first.labels
-    assert elapsed < 0.1
 
 
 def test_image_size_resizes_a_standard_dataset(data_dir):
