@@ -112,3 +112,24 @@ def test_front_ends_only_lay_out_and_the_playground_layer_imports_no_ui():
         assert "torch" not in _imported_packages(path), f"{path.name} imports torch"
     for path in (ROOT / "trainers").rglob("*.py"):
         assert not _imported_packages(path) & {"gradio", "streamlit", "playground"}, f"{path} imports a UI layer"
+
+
+def test_xdist_groups_keep_their_tests_on_one_worker(tmp_path):
+    """The suite relies on ``--dist loadgroup`` (tests/test_browser.py, test_distributed.py,
+    test_streamlit.py, a shared trained model); pytest 9.2 broke it silently (xdist#1386)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("xdist")
+    for name in ("a", "b"):
+        (tmp_path / f"test_{name}.py").write_text(
+            "import os, pytest\n"
+            "@pytest.mark.xdist_group('together')\n"
+            "@pytest.mark.parametrize('i', range(4))\n"
+            f"def test_{name}(i):\n"
+            f"    open('{tmp_path}/worker_{name}_' + str(i), 'w').write(os.environ['PYTEST_XDIST_WORKER'])\n")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist",
+                          "loadgroup", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    workers = {path.read_text() for path in tmp_path.glob("worker_*")}
+    assert len(list(tmp_path.glob("worker_*"))) == 8 and len(workers) == 1, workers
