@@ -188,10 +188,12 @@ def toy_loop(config, networks: nn.ModuleDict, batch_size: int, seed: int = 0) ->
 
 
 def toy_floor_loop(config, networks: nn.ModuleDict, batch_size: int, seed: int = 0) -> Window:
-    """Not a baseline but a ceiling: the same alternating update reduced to its arithmetic (real
-    points already a tensor, one D pass over real and fake together, G's step on the same fakes
-    with D's weights frozen, fused Adam, nothing read back or recorded). No library that keeps
-    the algorithm can step faster in eager PyTorch; figure 1 reports it beside the toy cases."""
+    """Not a baseline but a ceiling for autograd: the same alternating update reduced to its
+    arithmetic (real points already a tensor, one D pass over real and fake together, G's step on
+    the same fakes with D's weights frozen, fused Adam, nothing read back or recorded). No loop
+    that keeps the algorithm and lets autograd find the gradients steps faster in eager PyTorch;
+    the library's MLP step writes them out instead (trainers/models/mlp_gan.py), and figure 1
+    reports this loop beside the toy cases."""
     from trainers.optim import adam
 
     generator, discriminator = networks["generator"], networks["discriminator"]
@@ -223,4 +225,4 @@ def toy_floor_loop(config, networks: nn.ModuleDict, batch_size: int, seed: int =
             opt_g.step()
         return float(iterations * batch_size)
 
-    return Window("the step's arithmetic alone", run)
+    return Window("the step's arithmetic alone, through autograd", run)

@@ -189,8 +189,8 @@ def markdown(record: dict[str, Any]) -> str:
                      f"{row['candidate_rate']:.0f} vs {row['baseline_rate']:.0f} {row['unit']}",
                      f"**{row['ratio']:.2f}x** (goal {row['goal']:g}x)"))
         if "arithmetic_alone_ratio" in row:
-            rows.append((f"1. {row['case']}: the step's arithmetic alone vs reference loop",
-                         "the ceiling for this algorithm in eager PyTorch", f"{row['arithmetic_alone_ratio']:.2f}x"))
+            rows.append((f"1. {row['case']}: the step's arithmetic alone, through autograd, vs reference loop",
+                         "the ceiling for an autograd loop of this algorithm", f"{row['arithmetic_alone_ratio']:.2f}x"))
     if result("streaming"):
         r = result("streaming")
         rows.append(("2. session + page polling at 2 Hz vs headless", f"{r['candidate_rate']:.0f} vs "

@@ -63,3 +63,64 @@ def test_2d_gan_covers_the_ring():
 
 
 # DCGAN on MNIST learns in tests/test_distributed.py, in one process and in two alike
+
+
+# ----- the MLP GAN's hand-written step ----------------------------------------------------
+
+
+@pytest.mark.parametrize("objective", ["non-saturating", "minimax"])
+@pytest.mark.parametrize("update", ["both", "d", "g"])
+def test_the_mlp_gans_written_out_gradients_repeat_autograds_step(objective, update):
+    """The MLP GAN's fast step is the generic autograd step: the same weights after every update
+    the lab can ask for (both, Step D, Step G), and the same figures."""
+    import copy
+
+    import torch
+
+    from trainers.models import mlp_gan
+    from trainers.models.adversarial import gan_train_step
+    from trainers.optim import adam
+
+    by_hand = Trainer(RunConfig(model="mlp-gan", dataset="ring", steps=10, batch_size=64, seed=3,
+                                overrides={"objective": objective, "g_layers": 2, "d_layers": 3, "hidden": 32}))
+    config, networks = by_hand.model.config, by_hand.model.networks
+    twin = copy.deepcopy(networks)
+    start = {name: weight.detach().clone() for name, weight in networks.named_parameters()}
+    betas = (config.beta1, config.beta2)
+    twin_optimizers = {"generator": adam(twin["generator"].parameters(), config.lr_g, betas=betas),
+                       "discriminator": adam(twin["discriminator"].parameters(), config.lr_d, betas=betas)}
+    for step in range(6):
+        real = by_hand.dataset.batch(torch.arange(64 * step, 64 * step + 64), torch.device("cpu"))[0]
+        fast = mlp_gan.train_step(config, networks, by_hand.optimizers, real, None, step,
+                                  torch.Generator().manual_seed(step), update)
+        plain = gan_train_step(config, twin, twin_optimizers, real, None, step,
+                               torch.Generator().manual_seed(step), update)
+        assert fast.keys() == plain.keys()
+        for key in fast:
+            torch.testing.assert_close(fast[key], plain[key], rtol=1e-5, atol=1e-6)
+    # Step D moves D alone, Step G moves G alone
+    untouched = {"d": "generator", "g": "discriminator"}.get(update, "neither")
+    for name, weight in networks.named_parameters():
+        torch.testing.assert_close(weight, twin.get_parameter(name), rtol=1e-5, atol=1e-6)
+        moved = not torch.equal(weight, start[name])
+        assert moved == (not name.startswith(untouched)), name
+
+
+def test_an_mlp_the_written_out_step_cannot_read_takes_autograds_step():
+    import torch
+    from torch import nn
+
+    from trainers.models import mlp_gan
+
+    plain = mlp_gan._mlp(2, 8, 2, 1)
+    assert mlp_gan._linear_layers(plain) == [plain[0], plain[2], plain[4]]
+    assert mlp_gan._linear_layers(nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))) is None
+    assert mlp_gan._linear_layers(nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(0.1), nn.Linear(8, 1))) is None
+    assert mlp_gan._linear_layers(torch.compile(plain)) is None
+    # a run under autocast (the GPU's bf16 path, rehearsed here on the CPU) trains through autograd
+    trainer = Trainer(RunConfig(model="mlp-gan", dataset="ring", steps=3, batch_size=32, seed=0))
+    real = trainer.dataset.batch(torch.arange(32), torch.device("cpu"))[0]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = mlp_gan.train_step(trainer.model.config, trainer.model.networks, trainer.optimizers, real,
+                                 None, 0, torch.Generator().manual_seed(0), "both")
+    assert torch.isfinite(out["loss_d"]) and torch.isfinite(out["loss_g"])

@@ -107,6 +107,23 @@ def test_log_loss_gradients_point_the_right_way():
         assert (fake2.grad < 0).all(), name
 
 
+@pytest.mark.parametrize("name", list(OBJECTIVES))
+def test_written_out_loss_gradients_equal_autograds(name):
+    """What the MLP GAN's hand-written step starts from: each objective's gradients with respect to
+    the logits, for ordinary and extreme logits and at the hinge's kinks (where autograd takes 0)."""
+    objective = get_objective(name)
+    generator = torch.Generator().manual_seed(0)
+    real = torch.cat([torch.randn(29, 1, generator=generator) * 3, torch.tensor([[1.0], [-1.0], [80.0], [-80.0]])])
+    fake = torch.cat([torch.randn(17, 1, generator=generator) * 3, torch.tensor([[-1.0], [1.0], [80.0], [-80.0]])])
+    leaves = [real.clone().requires_grad_(True), fake.clone().requires_grad_(True)]
+    expected_d = torch.autograd.grad(objective.d_loss(*leaves), leaves)
+    expected_g = torch.autograd.grad(objective.g_loss(leaves[1]), leaves[1])[0]
+    for got, expected in zip(objective.d_loss_grad(real, fake), expected_d):
+        torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-9)
+    torch.testing.assert_close(objective.g_loss_grad(fake), expected_g, rtol=1e-6, atol=1e-9)
+    assert torch.equal(real, leaves[0].detach()) and torch.equal(fake, leaves[1].detach())  # inputs untouched
+
+
 def test_score_is_a_probability_only_for_log_losses():
     logits = torch.tensor([-2.0, 0.0, 3.0])
     for name in ("minimax", "non-saturating"):

@@ -31,6 +31,19 @@ def g_loss_non_saturating(fake: Tensor) -> Tensor:
     return F.softplus(-fake).mean()
 
 
+def d_grad_logistic(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    """d_loss_logistic's gradients with respect to ``real`` and ``fake``."""
+    return torch.sigmoid(-real).div_(-real.numel()), torch.sigmoid(fake).div_(fake.numel())
+
+
+def g_grad_minimax(fake: Tensor) -> Tensor:
+    return torch.sigmoid(fake).div_(-fake.numel())
+
+
+def g_grad_non_saturating(fake: Tensor) -> Tensor:
+    return torch.sigmoid(-fake).div_(-fake.numel())
+
+
 def d_loss_least_squares(real: Tensor, fake: Tensor) -> Tensor:
     """LSGAN (Mao et al.), a=0, b=c=1: 1/2 E[(D(x)-1)^2] + 1/2 E[D(G(z))^2]."""
     return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean()
@@ -38,6 +51,14 @@ def d_loss_least_squares(real: Tensor, fake: Tensor) -> Tensor:
 
 def g_loss_least_squares(fake: Tensor) -> Tensor:
     return 0.5 * ((fake - 1) ** 2).mean()
+
+
+def d_grad_least_squares(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    return (real - 1).div_(real.numel()), fake / fake.numel()
+
+
+def g_grad_least_squares(fake: Tensor) -> Tensor:
+    return (fake - 1).div_(fake.numel())
 
 
 def d_loss_wasserstein(real: Tensor, fake: Tensor) -> Tensor:
@@ -49,9 +70,22 @@ def g_loss_wasserstein(fake: Tensor) -> Tensor:
     return -fake.mean()
 
 
+def d_grad_wasserstein(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    return torch.full_like(real, -1 / real.numel()), torch.full_like(fake, 1 / fake.numel())
+
+
+def g_grad_wasserstein(fake: Tensor) -> Tensor:
+    return torch.full_like(fake, -1 / fake.numel())
+
+
 def d_loss_hinge(real: Tensor, fake: Tensor) -> Tensor:
     """Hinge loss (SN-GAN / Geometric GAN): E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]."""
     return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
+def d_grad_hinge(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    # relu's gradient at 0 is 0, as autograd has it
+    return (real < 1).to(real.dtype).div_(-real.numel()), (fake > -1).to(fake.dtype).div_(fake.numel())
 
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
@@ -80,7 +114,10 @@ def clip_weights(module: nn.Module, limit: float) -> None:
 
 @dataclass(frozen=True)
 class Objective:
-    """A named pair of losses, plus how to show D's output to a person."""
+    """A named pair of losses, plus how to show D's output to a person.
+
+    ``d_loss_grad`` and ``g_loss_grad`` are the losses' gradients with respect to the logits,
+    written out: a family that carries its own gradients back (the MLP GAN) starts from them."""
 
     name: str
     d_loss: Callable[[Tensor, Tensor], Tensor]
@@ -88,6 +125,8 @@ class Objective:
     #: True when the logits mean a probability through a sigmoid (shown as D(x) in [0, 1]).
     probabilistic: bool
     help: str
+    d_loss_grad: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
+    g_loss_grad: Callable[[Tensor], Tensor]
     #: What keeps the critic Lipschitz, for the Wasserstein objectives: "clip" or "penalty".
     lipschitz: str | None = None
 
@@ -102,19 +141,23 @@ class Objective:
 
 OBJECTIVES: dict[str, Objective] = {
     "minimax": Objective("minimax", d_loss_logistic, g_loss_minimax, True,
-                         "Goodfellow's original game: G minimises log(1 - D(G(z))); saturates early."),
+                         "Goodfellow's original game: G minimises log(1 - D(G(z))); saturates early.",
+                         d_grad_logistic, g_grad_minimax),
     "non-saturating": Objective("non-saturating", d_loss_logistic, g_loss_non_saturating, True,
-                                "G maximises log D(G(z)) instead: same fixed point, stronger early gradients."),
+                                "G maximises log D(G(z)) instead: same fixed point, stronger early gradients.",
+                                d_grad_logistic, g_grad_non_saturating),
     "least-squares": Objective("least-squares", d_loss_least_squares, g_loss_least_squares, False,
-                               "LSGAN: squared error to the real/fake targets; smoother gradients."),
+                               "LSGAN: squared error to the real/fake targets; smoother gradients.",
+                               d_grad_least_squares, g_grad_least_squares),
     "wasserstein": Objective("wasserstein", d_loss_wasserstein, g_loss_wasserstein, False,
                              "WGAN: the critic's weights are clipped to [-c, c] after each update.",
-                             lipschitz="clip"),
+                             d_grad_wasserstein, g_grad_wasserstein, lipschitz="clip"),
     "wgan-gp": Objective("wgan-gp", d_loss_wasserstein, g_loss_wasserstein, False,
                          "WGAN-GP: a gradient penalty on interpolates keeps the critic 1-Lipschitz.",
-                         lipschitz="penalty"),
+                         d_grad_wasserstein, g_grad_wasserstein, lipschitz="penalty"),
     "hinge": Objective("hinge", d_loss_hinge, g_loss_wasserstein, False,
-                       "Hinge loss as in SN-GAN; G maximises the critic's output."),
+                       "Hinge loss as in SN-GAN; G maximises the critic's output.",
+                       d_grad_hinge, g_grad_wasserstein),
 }
 
 
