@@ -449,8 +449,12 @@ def test_every_family_is_offered_and_progan_shows_its_growth_live(page, app):
             return trace ? Array.from(trace.y).filter(Number.isFinite) : [];
         }""")
 
-    fading = wait_until(lambda: [a for a in alpha_shown() if 0 < a < 1], "the alpha panel to show the fade-in")
-    assert max(alpha_shown()) == 1 and len(fading) >= 2, alpha_shown()
+    def fade_shown() -> list[float]:  # a tenth of the fade's 60 logged values or more
+        fading = [a for a in alpha_shown() if 0 < a < 1]
+        return fading if len(fading) >= 6 else []
+
+    fading = wait_until(fade_shown, "the alpha panel to show the fade-in")
+    assert fading == sorted(fading) and max(alpha_shown()) == 1, alpha_shown()
     names = {t["name"] for t in plot_traces(page, "loss-plot")}
     assert {"D loss", "G loss", "resolution", "alpha"} <= names
     page.click("#stop-btn")
