@@ -65,9 +65,10 @@ def build(config: MLPGANConfig) -> nn.ModuleDict:
 
 def _linear_layers(mlp: nn.Module) -> list[nn.Linear] | None:
     """The Linear layers of an MLP exactly as :func:`_mlp` builds it, else None: a network wrapped
-    for DistributedDataParallel (which averages gradients in autograd's hooks) or compiled takes
-    the autograd step."""
-    if type(mlp) is not nn.Sequential:
+    for DistributedDataParallel (which averages gradients in autograd's hooks) or compiled (in
+    place or not) takes the autograd step, through the compiled network."""
+    # nn.Module.compile() (the engine's ``compile``) keeps the type and sets _compiled_call_impl
+    if type(mlp) is not nn.Sequential or getattr(mlp, "_compiled_call_impl", None) is not None:
         return None
     modules = list(mlp)
     linears, activations = modules[0::2], modules[1::2]
