@@ -336,7 +336,11 @@ def test_operator_caps_refuse_a_bigger_run_before_anything_is_built(changes, nam
     with pytest.raises(PlaygroundError) as info:
         session.start(ring_config(**{"steps": 500, "batch_size": 64, **changes}))
     assert named in str(info.value) and "your own machine" in str(info.value)
-    assert session.status == "running" and session.snapshot()["step"] > 2
+    # the run already going keeps going: running still, or done with all its 500 steps (a 2-D run
+    # that fast may finish while the facades are read), never stopped by the refusal
+    snapshot = session.snapshot()
+    assert (snapshot["status"], snapshot["step"] > 2) == ("running", True) or \
+        (snapshot["status"], snapshot["step"]) == ("done", 500), snapshot["status"]
     registry.close_all()
     assert new_threads() == []
 

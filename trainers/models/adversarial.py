@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..optim import adam
+from ..optim import PackedAdam, adam
 from ..errors import ConfigError
 from ..objectives import Objective, clip_weights, get_objective, gradient_penalty
 
@@ -158,12 +158,14 @@ def adversarial_step(generator: nn.Module, discriminator: nn.Module,
 # ----------------------------------------------------------------------------------------------
 # The family contract for a plain generator/discriminator pair (see trainers/family.py).
 
-def make_adam_pair(config, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
-    """Adam for each network with its own learning rate (TTUR-ready), shared betas."""
+def make_adam_pair(config, networks: nn.ModuleDict, *, packed: bool = False) -> dict[str, torch.optim.Optimizer]:
+    """Adam for each network with its own learning rate (TTUR-ready), shared betas; ``packed``:
+    :class:`~trainers.optim.PackedAdam`, for small networks."""
     betas = (config.beta1, config.beta2)
+    make = PackedAdam if packed else adam
     return {
-        "generator": adam(networks["generator"].parameters(), config.lr_g, betas=betas),
-        "discriminator": adam(networks["discriminator"].parameters(), config.lr_d, betas=betas),
+        "generator": make(networks["generator"].parameters(), config.lr_g, betas=betas),
+        "discriminator": make(networks["discriminator"].parameters(), config.lr_d, betas=betas),
     }
 
 

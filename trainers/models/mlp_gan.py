@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from ..config import field
 from ..family import FamilySpec
 from ..objectives import get_objective
+from ..optim import PackedAdam
 from .adversarial import evaluating, gan_train_step, gaussian_noise, grad_norm, make_adam_pair, sample_generator
 
 #: LeakyReLU's slope for negative inputs in both networks (GAN Lab's choice).
@@ -86,14 +87,31 @@ def _forward(layers: list[nn.Linear], x: Tensor) -> tuple[Tensor, list[Tensor]]:
     return torch.addmm(layers[-1].bias, x, layers[-1].weight.t()), inputs
 
 
+def _gradient_slot(param: Tensor) -> Tensor:
+    if param.grad is None:
+        param.grad = torch.empty_like(param)
+    return param.grad
+
+
+def _grad_norm(optimizer: torch.optim.Optimizer, network: nn.Module) -> Tensor:
+    return optimizer.grad_norm() if isinstance(optimizer, PackedAdam) else grad_norm(network)
+
+
+def _update(optimizer: torch.optim.Optimizer) -> None:
+    if isinstance(optimizer, PackedAdam):
+        optimizer.update()
+    else:
+        optimizer.step()
+
+
 def _backward(layers: list[nn.Linear], inputs: list[Tensor], grad: Tensor, *, weights: bool) -> Tensor | None:
     """Carry dL/d(output) back through the MLP: set each layer's ``.grad`` when ``weights``;
     return dL/d(input) when not (a judge's weights get no gradient, its input does)."""
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]
-        if weights:
-            layer.weight.grad = grad.t().mm(inputs[i])  # (out, B) @ (B, in)
-            layer.bias.grad = grad.sum(0)
+        if weights:  # into the .grad there is: PackedAdam's slice of its one buffer
+            torch.mm(grad.t(), inputs[i], out=_gradient_slot(layer.weight))  # (out, B) @ (B, in)
+            torch.sum(grad, 0, out=_gradient_slot(layer.bias))
             if i == 0:
                 return None
         grad = grad.mm(layer.weight)  # (B, out) @ (out, in)
@@ -120,8 +138,8 @@ def train_step(config: MLPGANConfig, networks: nn.ModuleDict, optimizers: dict, 
             logits, d_inputs = _forward(d_layers, torch.cat([real, fake]))
             real_logits, fake_logits = logits.split([len(real), len(fake)])
             _backward(d_layers, d_inputs, torch.cat(objective.d_loss_grad(real_logits, fake_logits)), weights=True)
-            out["grad_norm_d"] = grad_norm(networks["discriminator"])
-            optimizers["discriminator"].step()
+            out["grad_norm_d"] = _grad_norm(optimizers["discriminator"], networks["discriminator"])
+            _update(optimizers["discriminator"])
             out["loss_d"] = objective.d_loss(real_logits, fake_logits)
             out["d_real"] = objective.score(real_logits).mean()
             out["d_fake"] = objective.score(fake_logits).mean()
@@ -131,11 +149,17 @@ def train_step(config: MLPGANConfig, networks: nn.ModuleDict, optimizers: dict, 
             fake_logits, d_inputs = _forward(d_layers, fake)
             to_fake = _backward(d_layers, d_inputs, objective.g_loss_grad(fake_logits), weights=False)
             _backward(g_layers, g_inputs, to_fake, weights=True)
-            out["grad_norm_g"] = grad_norm(networks["generator"])
-            optimizers["generator"].step()
+            out["grad_norm_g"] = _grad_norm(optimizers["generator"], networks["generator"])
+            _update(optimizers["generator"])
             out["loss_g"] = objective.g_loss(fake_logits)
             out.setdefault("d_fake", objective.score(fake_logits).mean())
     return out
+
+
+def make_optimizers(config: MLPGANConfig, networks: nn.ModuleDict) -> dict[str, torch.optim.Optimizer]:
+    """Adam for each network, packed into one buffer (trainers/optim.py): a step of these small
+    MLPs is mostly per-tensor overhead."""
+    return make_adam_pair(config, networks, packed=True)
 
 
 @torch.no_grad()
@@ -161,7 +185,7 @@ SPEC = FamilySpec(
     config_cls=MLPGANConfig,
     data_kinds=("points",),
     build=build,
-    make_optimizers=make_adam_pair,
+    make_optimizers=make_optimizers,
     train_step=train_step,
     sample=sample_generator,
     noise=gaussian_noise,
