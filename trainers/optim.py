@@ -34,8 +34,8 @@ class PackedAdam(torch.optim.Adam):
     """Fused Adam whose parameters, gradients and moments each lie in one contiguous buffer, so a step
     is one kernel call on one tensor and the gradient norm one reduction. For networks so small that
     a step is mostly per-tensor overhead (the 2-D lab's MLPs). Measured on the 2-core CPU, an
-    8-tensor MLP's step: 120 us for ``torch.optim.Adam(fused=True)``, 20 us packed; its gradient
-    norm 32 us, 4 us packed.
+    8-tensor MLP's step: 120 us for ``torch.optim.Adam(fused=True)``, 30 us packed (:meth:`update`);
+    its gradient norm 32 us, 4 us packed. The 2-D toy GAN trains 1.18-1.22x faster with it.
 
     Packing re-points each parameter's ``.data`` (and ``.grad``) at its slice of the buffer, so the
     module keeps its parameters, names, state dict and checkpoints, and this optimizer's
