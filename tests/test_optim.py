@@ -102,15 +102,28 @@ def test_packed_adam_resumes_from_a_checkpoints_optimizer_state(source):
     _assert_same_weights(resumed_net, plain_net)
 
 
-def test_packed_adam_update_runs_registered_step_hooks():
+def test_packed_adam_runs_registered_step_hooks_once():
     packed_net, packed, _, _ = _pair()
     calls = []
     packed.register_step_post_hook(lambda optimizer, args, kwargs: calls.append(1))
     for p in packed_net.parameters():
         p.grad = torch.ones_like(p)
     with torch.no_grad():
-        packed.update()
+        packed.update()  # hooks registered: update() is step()
     assert calls == [1]
+    packed_net[0].weight.grad = None  # Adam's own per-tensor step: hooks still run once, not twice
+    packed.step()
+    assert calls == [1, 1]
+
+
+def test_packed_adam_update_outside_no_grad_steps_as_adam():
+    packed_net, packed, plain_net, plain = _pair()
+    for net in (packed_net, plain_net):
+        net(torch.ones(4, 2)).sum().backward()
+        net[0].bias.grad = None  # so the step is Adam's own, in place on the parameters themselves
+    packed.update()  # in grad mode, as a caller may
+    plain.step()
+    _assert_same_weights(packed_net, plain_net)
 
 
 def test_packed_adam_refuses_what_it_cannot_pack():
