@@ -35,6 +35,12 @@ def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float] =
     return optimizer(params, lr, betas=betas, weight_decay=weight_decay, fused=True if fused else None)
 
 
+def gradient_norm(params: Iterable[Tensor]) -> Tensor:
+    """L2 norm of all the given parameters' gradients together (0 when none has one)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads else torch.zeros(())
+
+
 class PackedAdam(torch.optim.Adam):
     """Fused Adam whose parameters, gradients and moments each lie in one contiguous buffer, so a step
     is one kernel call on one tensor and the gradient norm one reduction. For networks so small that
@@ -152,8 +158,7 @@ class PackedAdam(torch.optim.Adam):
                amsgrad=False, maximize=group["maximize"])
 
     def grad_norm(self) -> Tensor:
-        """L2 norm of all the parameters' gradients together (as :func:`.models.adversarial.grad_norm`)."""
+        """:func:`gradient_norm` of the parameters: one reduction over the buffer while packed."""
         if self._gradients_packed() and self._in_place():
             return torch.linalg.vector_norm(self._flat["grad"])
-        grads = [p.grad for p in self._params if p.grad is not None]
-        return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads else torch.zeros(())
+        return gradient_norm(self._params)

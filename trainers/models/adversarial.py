@@ -20,17 +20,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..optim import PackedAdam, adam
+from ..optim import PackedAdam, adam, gradient_norm
 from ..errors import ConfigError
 from ..objectives import Objective, clip_weights, get_objective, gradient_penalty
 
 
 def grad_norm(module: nn.Module) -> Tensor:
     """L2 norm of all of a module's gradients together (0 when none)."""
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    return gradient_norm(module.parameters())
 
 
 def per_sample(module: nn.Module) -> bool:
