@@ -132,3 +132,12 @@ def test_packed_adam_refuses_what_it_cannot_pack():
         PackedAdam([{"params": net[0].parameters()}, {"params": net[2].parameters()}], 1e-3)
     with pytest.raises(ValueError, match="one device and dtype"):
         PackedAdam([net[0].weight, nn.Parameter(torch.zeros(3, dtype=torch.float64))], 1e-3)
+
+
+def test_packed_adam_refuses_a_closure():
+    net = _mlp(2, 8, 1, 1)
+    packed = PackedAdam(net.parameters(), 1e-3)
+    before = [p.detach().clone() for p in net.parameters()]
+    with pytest.raises(ValueError, match="no closure"):
+        packed.step(lambda: torch.zeros(()))
+    assert all(torch.equal(p, b) for p, b in zip(net.parameters(), before))
