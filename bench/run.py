@@ -13,8 +13,9 @@ machine changes the absolute numbers but not the comparison.
     cold_start     6. app start to first page vs a minimal Gradio app
     time_to_quality 7. seconds until MNIST samples are confident and cover every digit
     scaling        8. batch size, image size, concurrent sessions
+    allocator      9. freed memory kept for reuse vs glibc's default (two worker processes)
 
-    python -m bench                          # everything (about 25 minutes on 2 CPU cores)
+    python -m bench                          # everything (about 30 minutes on 2 CPU cores)
     python -m bench --only throughput demos  # some figures
     python -m bench --quick                  # short windows: a smoke run of the whole suite
     python -m bench --markdown               # bench/results.json as the README's table
@@ -43,7 +44,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import torch  # noqa: E402
 
-FIGURES = ("throughput", "streaming", "live_metric", "flops", "demos", "cold_start", "time_to_quality", "scaling")
+FIGURES = ("throughput", "streaming", "live_metric", "flops", "demos", "cold_start", "time_to_quality", "scaling",
+           "allocator")
 
 
 def machine(device: str) -> dict[str, Any]:
@@ -154,6 +156,12 @@ def figure_scaling(quick: bool, device: str, earlier: dict[str, Any]) -> dict[st
             "concurrent_sessions": concurrent_sessions(seconds=4.0 if quick else 15.0)}
 
 
+def figure_allocator(quick: bool, device: str, earlier: dict[str, Any]) -> list[dict[str, Any]]:
+    from bench.allocator import allocator_figure
+
+    return allocator_figure(windows=2 if quick else 5, quick=quick)
+
+
 RUNNERS: dict[str, Callable[[bool, str, dict[str, Any]], Any]] = {name: globals()[f"figure_{name}"] for name in FIGURES}
 
 
@@ -254,6 +262,11 @@ def markdown(record: dict[str, Any]) -> str:
         rows.append(("8. seconds a step, 1, 2, 4 sessions at once",
                      ", ".join(f"{row['seconds_per_step']:.3f}" for row in r["concurrent_sessions"]),
                      ", ".join(f"{row['ratio_vs_1']:.2f}" for row in r["concurrent_sessions"]) + " x one session"))
+    for row in result("allocator") or []:
+        rows.append((f"9. {row['case']}: freed memory kept for reuse vs glibc's default",
+                     f"{row['candidate_rate']:.0f} vs {row['baseline_rate']:.0f} {row['unit']}; page faults a step "
+                     f"{row['page_faults_per_step']:.0f} vs {row['default_page_faults_per_step']:.0f}",
+                     f"**{row['ratio']:.2f}x**"))
     lines = ["| figure | measured | ratio |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(lines + ["", machines_line(record)])
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 import numpy as np
 
 from playground.limits import RunLimits, whole_number_setting
+from trainers.allocator import keep_freed_memory
 from trainers.errors import PlaygroundError
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
@@ -798,6 +799,7 @@ class SessionRegistry:
         clock: Callable[[], float] = time.monotonic,
         limits: RunLimits | None = None,
     ) -> None:
+        keep_freed_memory()  # before any training thread starts, so each shares the main arena
         self.slots = RunSlots(max_running)
         self.idle_timeout_s = idle_timeout_s
         self.limits = limits or RunLimits()

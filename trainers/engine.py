@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .allocator import keep_freed_memory
 from .checkpoint import (CARD_FILE, OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_json, read_tensors,
                          recover_interrupted_write, unflatten_optimizers)
 from .config import apply_overrides, field, to_dict, validate
@@ -175,6 +176,7 @@ class Trainer:
         if run.out and Path(run.out).exists() and not Path(run.out).is_dir():
             raise ConfigError(f"out: {run.out} is a file; checkpoints need a folder")
         self.run_config = run
+        keep_freed_memory()
         self.family = get_family(run.model)
         kind = dataset_kind(run.dataset) if dataset is None else dataset.kind
         if kind not in self.family.data_kinds:
