@@ -6,7 +6,8 @@ no Hub look-ups, so the app starts the same with or without a network.
 Honours GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, GAN_MAX_RUNS (trainings running at once
 across all visitors; default 2, one per core of a free CPU Space), GAN_IDLE_TIMEOUT_S, and the
 per-run caps GAN_MAX_STEPS, GAN_MAX_BATCH, GAN_MAX_IMAGE_SIZE and GAN_MAX_WIDTH
-(playground/limits.py).
+(playground/limits.py), and GAN_KEEP_FREED_MEMORY=0 to leave glibc's allocator as it is
+(trainers/allocator.py).
 """
 
 import os

@@ -25,13 +25,13 @@ def keep_freed_memory() -> bool:
     goes) and trims its heaps, a thread's arena included, as soon as they have room at the top: on
     the 2-core CPU DCGAN's step on MNIST faulted in 8,000-10,000 pages (about 40 MB), and none with
     these settings. Measured in two processes, interleaved (bench/allocator.py): DCGAN 28x28
-    1.17x, WGAN-GP 1.10x, DCGAN 64x64 and the 2-D MLP GAN unchanged (0.99x: arithmetic, and
-    arrays too small to be mapped). Blocks under 512 MB come from the heap, which keeps up to 1 GB
-    free, and threads started later (the playground's training threads) share the main arena,
-    whose heap grows where a thread's 64 MB heaps would be mapped and unmapped. The cost: the
-    process holds on to memory it freed (80 MB more after a tiled x4 super-resolution of 1024x1024,
-    whose peak is unchanged). Off with ``GAN_KEEP_FREED_MEMORY=0``, and where the C library is not
-    glibc (macOS, Windows, musl), whose allocators are left as they are."""
+    1.17x, WGAN-GP 1.10x, DCGAN 64x64 0.99-1.04x (its step is mostly arithmetic) and the 2-D MLP
+    GAN 0.99-1.01x (arrays too small to be mapped). Blocks under 512 MB come from the heap, which
+    keeps up to 1 GB free, and threads started later (the playground's training threads) share the
+    main arena, whose heap grows where a thread's 64 MB heaps would be mapped and unmapped. The
+    cost: the process holds on to memory it freed (80 MB more after a tiled x4 super-resolution of
+    1024x1024, whose peak is unchanged). Off with ``GAN_KEEP_FREED_MEMORY=0``, and where the C
+    library is not glibc (macOS, Windows, musl), whose allocators are left as they are."""
     if os.environ.get("GAN_KEEP_FREED_MEMORY", "1") == "0" or platform.libc_ver()[0] != "glibc":
         return False
     try:
