@@ -60,3 +60,29 @@ def test_a_training_thread_reuses_freed_memory_instead_of_faulting_in_fresh_page
     # glibc's default maps every activation afresh: thousands of pages a step; kept, next to none
     assert default["faults_per_step"] > 1000, default
     assert kept["faults_per_step"] < 50, kept
+
+
+def test_a_bad_setting_is_a_clear_error_in_the_library_the_cli_and_the_app(monkeypatch, tmp_path):
+    from trainers.allocator import keep_freed_memory
+    from trainers.errors import ConfigError
+
+    monkeypatch.setenv("GAN_KEEP_FREED_MEMORY", "maybe")
+    keep_freed_memory.cache_clear()  # this process has made its choice already: ask afresh
+    try:
+        with pytest.raises(ConfigError, match="GAN_KEEP_FREED_MEMORY='maybe': set it to 1 or 0, or unset it"):
+            keep_freed_memory()
+    finally:
+        monkeypatch.delenv("GAN_KEEP_FREED_MEMORY")
+        keep_freed_memory.cache_clear()
+    # the command line: one line, no traceback, nothing written
+    env = {**os.environ, "GAN_KEEP_FREED_MEMORY": "maybe"}
+    done = subprocess.run([sys.executable, "-m", "trainers", "train", "--model", "mlp-gan", "--dataset", "ring",
+                           "--steps", "2", "--out", str(tmp_path / "run")], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "GAN_KEEP_FREED_MEMORY='maybe'" in done.stderr and not (tmp_path / "run").exists()
+    # the app refuses to start, saying which setting is wrong
+    done = subprocess.run([sys.executable, "-c", "from playground.session import SessionRegistry; "
+                           "SessionRegistry.from_environment()"], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0 and "GAN_KEEP_FREED_MEMORY='maybe'" in done.stderr

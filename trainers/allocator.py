@@ -8,6 +8,8 @@ import functools
 import os
 import platform
 
+from .errors import ConfigError
+
 #: glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
 #: blocks from this size on are mapped (and unmapped when freed); older glibc refuses more than 32 MB,
@@ -32,7 +34,10 @@ def keep_freed_memory() -> bool:
     cost: the process holds on to memory it freed (80 MB more after a tiled x4 super-resolution of
     1024x1024, whose peak is unchanged). Off with ``GAN_KEEP_FREED_MEMORY=0``, and where the C
     library is not glibc (macOS, Windows, musl), whose allocators are left as they are."""
-    if os.environ.get("GAN_KEEP_FREED_MEMORY", "1") == "0" or platform.libc_ver()[0] != "glibc":
+    wanted = os.environ.get("GAN_KEEP_FREED_MEMORY", "").strip().lower()
+    if wanted not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ConfigError(f"GAN_KEEP_FREED_MEMORY={wanted!r}: set it to 1 or 0, or unset it")
+    if wanted in ("0", "false", "no") or platform.libc_ver()[0] != "glibc":
         return False
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
