@@ -117,6 +117,10 @@ def test_an_mlp_the_written_out_step_cannot_read_takes_autograds_step():
     assert mlp_gan._linear_layers(nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))) is None
     assert mlp_gan._linear_layers(nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(0.1), nn.Linear(8, 1))) is None
     assert mlp_gan._linear_layers(torch.compile(plain)) is None  # a wrapper: autograd through it
+    in_place = mlp_gan._mlp(2, 8, 2, 1)
+    in_place.compile()  # what the engine's --compile does: the written-out step reads it, and compiles
+    assert mlp_gan._linear_layers(in_place) == [in_place[0], in_place[2], in_place[4]]
+    assert mlp_gan._compiled_in_place(in_place) and not mlp_gan._compiled_in_place(plain)
     # a run under autocast (the GPU's bf16 path, rehearsed here on the CPU) trains through autograd
     trainer = Trainer(RunConfig(model="mlp-gan", dataset="ring", steps=3, batch_size=32, seed=0))
     real = trainer.dataset.batch(torch.arange(32), torch.device("cpu"))[0]

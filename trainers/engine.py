@@ -176,7 +176,7 @@ class Trainer:
         if run.out and Path(run.out).exists() and not Path(run.out).is_dir():
             raise ConfigError(f"out: {run.out} is a file; checkpoints need a folder")
         self.run_config = run
-        keep_freed_memory()
+        keep_freed_memory()  # once per process: steps reuse what earlier steps freed
         self.family = get_family(run.model)
         kind = dataset_kind(run.dataset) if dataset is None else dataset.kind
         if kind not in self.family.data_kinds:
