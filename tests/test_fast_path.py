@@ -67,7 +67,6 @@ def test_compiled_networks_train_like_eager_ones_and_report_the_compile_time():
     assert compiled.model.networks.state_dict().keys() == eager.model.networks.state_dict().keys()
 
 
-
 @pytest.mark.slow
 def test_a_compiled_mlp_gan_compiles_its_written_out_step_and_trains_like_eager():
     """--compile on the 2-D toy GAN compiles the written-out passes (compiling its networks alone and
@@ -92,6 +91,7 @@ def test_a_compiled_mlp_gan_compiles_its_written_out_step_and_trains_like_eager(
             assert ours[group][figure] == pytest.approx(theirs[group][figure], rel=1e-3, abs=1e-4)
     for name, weight in compiled.model.networks.state_dict().items():
         torch.testing.assert_close(weight, eager.model.networks.state_dict()[name], rtol=1e-4, atol=1e-5)
+
 
 @pytest.mark.slow
 @pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
