@@ -399,31 +399,46 @@ def test_a_served_app_reads_only_the_visitors_own_uploads(tmp_path, new_threads)
     assert new_threads() == []
 
 
-def _resident_mb() -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+def _heap_in_use_mb() -> float:
+    """What the C heap has handed out and not had back (glibc's ``mallinfo2``), torch's tensors
+    included. Not the resident size: the allocator keeps freed memory for reuse
+    (``trainers/allocator.py``), so the resident size shows where the heap stood, not what leaked."""
+    import ctypes
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+            "keepcost")]
+
+    try:
+        mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        pytest.skip("needs glibc 2.33 or later, whose mallinfo2 counts the heap's bytes in use")
+    mallinfo2.restype = MallInfo2
+    info = mallinfo2()
+    return (info.uordblks + info.hblkhd) / 2**20  # small blocks in use + mapped big blocks
 
 
 def test_a_finished_run_and_a_closed_session_free_their_memory(new_threads):
     """What a run holds (networks, optimizer state, data) is freed when the next run replaces it and
     when the session closes: nothing keeps the trainer alive, and ten runs in a row of a 4 MB model
-    on MNIST-sized data leave the process no bigger than after the first."""
+    on MNIST-sized data leave no more of the heap in use than after the first two."""
     import gc
     import weakref
 
     registry = SessionRegistry(max_running=1)
     session = registry.get_or_create("visitor")
     run = {"model": "dcgan", "dataset": "digits", "preset": "paper", "steps": 3, "batch_size": 32, "image_size": 32}
-    trainers, resident = [], []
+    trainers, in_use = [], []
     for seed in range(10):
         session.start({**run, "seed": seed})
         wait_for(lambda: session.status == "done", "the run to finish")
         trainers.append(weakref.ref(session.trainer))
         gc.collect()
-        resident.append(_resident_mb())
+        in_use.append(_heap_in_use_mb())
     assert [alive() is not None for alive in trainers] == [False] * 9 + [True]  # only the current one
     assert len(session.compared_runs()) == 8  # the earlier runs' curves, not their models
-    assert resident[-1] - resident[1] < 50, resident  # MB
+    assert in_use[-1] - in_use[1] < 20, in_use  # MB; a run kept alive holds 28 MB (measured)
     registry.release("visitor")
     gc.collect()
     assert trainers[-1]() is None and registry.running_count() == 0
