@@ -5,7 +5,7 @@ picture conversions, a GIF for the interpolation) against the bare model call on
 (``torch.inference_mode``, no conversions) in the same process: the ratio is what the playground
 layer adds. Models are the shipped checkpoints, loaded once before timing, and freed memory is kept
 for reuse as in the app (:func:`trainers.allocator.keep_freed_memory`): without it, the default
-allocator maps x4 super-resolution's big blocks afresh each call (674 ms against 488 ms).
+allocator maps x4 super-resolution's big blocks afresh each call (674 ms against 486 ms).
 
 Peak memory of x4 super-resolution of a 2048x2048 picture is measured in a fresh process (its
 peak resident set, ``ru_maxrss``), next to the same process's resident set just before the call
