@@ -23,7 +23,7 @@ from playground.session import TrainingSession
 from playground.uploads import inpainting_dataset
 from trainers.cli import main
 from trainers.data import load_dataset
-from trainers.data.pairs import CLASS_COLOURS, colorize_digits, inpaint_mask
+from trainers.data.pairs import CLASS_COLOURS, INPAINT_IMAGES, colorize_digits, inpaint_mask, skimage_photo
 from trainers.engine import RunConfig, Trainer
 from trainers.errors import ConfigError, DatasetUnavailable, PlaygroundError
 from trainers.metrics.image_quality import downscale, luma, psnr, sr_psnr_ssim, upscale_bicubic
@@ -81,6 +81,16 @@ def test_sr_natural_crops_hold_out_their_test_images(data_dir):
     assert len(train) > 3000 and len(test) == 360
     train_sums = set(train.data.flatten(1).sum(1).tolist())
     assert not any(s in train_sums for s in test.data.flatten(1).sum(1).tolist())
+
+
+def test_the_shipped_photos_read_with_pillow_are_scikit_images_own_arrays():
+    """The app's example pictures come from scikit-image's folder through Pillow (skimage.io would
+    import SciPy at the app's start): the same arrays skimage.data returns."""
+    import skimage.data
+
+    for name in INPAINT_IMAGES:
+        ours, theirs = skimage_photo(name), getattr(skimage.data, name)()
+        assert ours.dtype == theirs.dtype == np.uint8 and np.array_equal(ours, theirs), name
 
 
 def test_inpainting_datasets_mask_some_pixels_and_refuse_bad_specs(tmp_path):

@@ -144,9 +144,7 @@ def _sr_crops(data_dir: str, split: str) -> torch.Tensor:
         images = [archive[k] for k in sorted(archive.files)]
     chosen = images[:-SR_TEST_IMAGES] if split == "train" else images[-SR_TEST_IMAGES:]
     if split == "train":
-        import skimage.data
-
-        chosen += [getattr(skimage.data, name)() for name in SKIMAGE_PHOTOS]
+        chosen += [skimage_photo(name) for name in SKIMAGE_PHOTOS]
         facades = root / FACADES_FILE
         if facades.is_file():
             with np.load(facades, allow_pickle=False) as archive:
@@ -163,6 +161,20 @@ def load_sr_natural(data_dir: Path, split: str) -> Dataset:
 
 # ---------------------------------------------------------------------------------- inpainting
 
+def skimage_photo(name: str) -> np.ndarray:
+    """One of scikit-image's shipped pictures, as ``skimage.data.<name>()`` returns it (the same
+    array), read with Pillow from the package's folder: the app's example pictures need it at start,
+    where ``skimage.data``'s own reader first imports skimage.io and SciPy (0.23 s of the app's
+    start). A picture not in that folder is left to scikit-image."""
+    import skimage.data
+
+    for found in sorted(Path(skimage.data.data_dir).glob(f"{name}.*")):
+        if found.suffix in (".png", ".jpg"):
+            with Image.open(found) as picture:
+                return np.asarray(picture)
+    return getattr(skimage.data, name)()
+
+
 def _read_image_file(path: Path, what: str) -> Image.Image:
     if not path.is_file():
         raise DatasetUnavailable(f"{what} {path} does not exist")
@@ -173,10 +185,7 @@ def inpaint_image(name: str, max_side: int = INPAINT_MAX_SIDE) -> np.ndarray:
     """A built-in image by scikit-image name, or an image file, as uint8 (H, W, 3), at most
     ``max_side`` on its longer side and both sides a multiple of 32 (cropped)."""
     if name in INPAINT_IMAGES:
-        import skimage.data
-
-        array = getattr(skimage.data, name)()
-        image = Image.fromarray(array)
+        image = Image.fromarray(skimage_photo(name))
     else:
         image = _read_image_file(Path(name).expanduser(), "image")
     image = image.convert("RGB")
