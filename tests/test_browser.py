@@ -148,6 +148,22 @@ def choose(page, elem_id: str, value: str) -> None:
         "([id, v]) => document.querySelector(`#${id} input`).value === v", arg=[elem_id, value])
 
 
+def type_custom_choice(page, elem_id: str, text: str, tries: int = 3) -> None:
+    """Type a value a gr.Dropdown does not list, key by key as a person does, and commit it with
+    Enter. Enter picks the list's highlighted option when there is one: if the typed text has not
+    filtered the list yet, the dropdown shows its old choice again, so type it once more."""
+    box = page.locator(f"#{elem_id} input")
+    for _ in range(tries):
+        box.click()
+        box.press("Control+a")
+        box.press_sequentially(text)
+        box.press("Enter")
+        page.wait_for_timeout(500)  # the dropdown settles: the typed text, or its old choice back
+        if box.input_value() == text:
+            return
+    pytest.fail(f"#{elem_id} kept {box.input_value()!r} after {text!r} was typed {tries} times")
+
+
 def choose_model(page, model: str, expected_dataset: str) -> None:
     """Pick a model and wait for the form to follow (its datasets, presets and defaults)."""
     from playground.lab import default_preset, presets_for
@@ -599,9 +615,7 @@ def test_a_preset_the_model_does_not_have_is_refused_by_name(page, app):
     choose_model(page, "autoencoder", "digits")
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    page.fill("#preset input", "cpu-quick")
-    page.press("#preset input", "Enter")
-    page.wait_for_timeout(1_000)  # let the page commit the typed value before Start reads it
+    type_custom_choice(page, "preset", "cpu-quick")
     page.click("#start-btn")
     try:
         text = toast_text(page)
@@ -829,8 +843,9 @@ def test_lab_time_lapse_downloads_compare_and_reset(page, app):
     # time-lapse: back to an early grid of the run
     page.click("#timelapse-accordion")
     page.locator("#timelapse input[type=range]").fill("0")
-    page.wait_for_function("() => document.querySelector('#timelapse-plot .js-plotly-plot')")
-    assert plot_title(page, "timelapse-plot") == "step 0"
+    # the slider's answer replaces whatever frame the plot showed before it
+    wait_until(lambda: page.query_selector("#timelapse-plot .js-plotly-plot")
+               and plot_title(page, "timelapse-plot") == "step 0", "the time-lapse at step 0")
 
     # downloads: a checkpoint zip and the curves
     page.click("#download-accordion")
