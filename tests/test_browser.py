@@ -150,8 +150,8 @@ def choose(page, elem_id: str, value: str) -> None:
 
 def type_custom_choice(page, elem_id: str, text: str, tries: int = 3) -> None:
     """Type a value a gr.Dropdown does not list, key by key as a person does, and commit it with
-    Enter. Enter picks the list's highlighted option when there is one: if the typed text has not
-    filtered the list yet, the dropdown shows its old choice again, so type it once more."""
+    Enter. Enter picks the list's highlighted option when there is one, so the dropdown can come
+    back with its old choice (seen once in a fresh-clone run): then type it once more."""
     box = page.locator(f"#{elem_id} input")
     for _ in range(tries):
         box.click()

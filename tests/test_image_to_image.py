@@ -91,6 +91,12 @@ def test_the_shipped_photos_read_with_pillow_are_scikit_images_own_arrays():
     for name in INPAINT_IMAGES:
         ours, theirs = skimage_photo(name), getattr(skimage.data, name)()
         assert ours.dtype == theirs.dtype == np.uint8 and np.array_equal(ours, theirs), name
+    # and read without scikit-image's reader, in a process that has not imported it yet
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from trainers.data.pairs import INPAINT_IMAGES, "
+              "skimage_photo; [skimage_photo(n) for n in INPAINT_IMAGES]; "
+              "print(sorted(m for m in ('skimage.io', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script, str(ROOT)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", (done.stdout, done.stderr[-1000:])
 
 
 def test_inpainting_datasets_mask_some_pixels_and_refuse_bad_specs(tmp_path):
