@@ -65,9 +65,9 @@ def machine(device: str) -> dict[str, Any]:
 
 
 def figure_throughput(quick: bool, device: str, earlier: dict[str, Any]) -> list[dict[str, Any]]:
-    from bench.throughput import THROUGHPUT_CASES, compare
+    from bench.throughput import compare, throughput_cases
 
-    return [compare(case, windows=2 if quick else 5, device=device) for case in THROUGHPUT_CASES]
+    return [compare(case, windows=2 if quick else 5, device=device) for case in throughput_cases(device)]
 
 
 def figure_flops(quick: bool, device: str, earlier: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from bench import reference
 from bench.timing import Window, interleaved
+from trainers.device import cpu_has_bf16_matrix_units
 from trainers.engine import RunConfig, Trainer
 
 
@@ -34,11 +35,14 @@ class Case:
     image_size: int | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     goal: float = 1.0            # library / reference at least this
+    #: the library with its fast path (bf16 autocast on a GPU or an AMX CPU); the reference loops
+    #: stay float32, so the main rows, float32 on both sides, isolate the library's own overhead
+    fast: bool = False
 
     def run_config(self, device: str = "cpu", steps: int = 10_000_000) -> RunConfig:
         return RunConfig(model=self.model, dataset=self.dataset, preset=self.preset, batch_size=self.batch_size,
                          image_size=self.image_size, steps=steps, log_every=10, sample_every=self.units,
-                         overrides=dict(self.overrides), device=device)
+                         overrides=dict(self.overrides), device=device, fast=self.fast)
 
 
 THROUGHPUT_CASES = (
@@ -49,6 +53,21 @@ THROUGHPUT_CASES = (
     Case("mlp-gan 2-D ring, batch 256", "mlp-gan", "ring", 256, "toy", 200, goal=2.0),
     Case("mlp-gan 2-D ring, batch 512", "mlp-gan", "ring", 512, "toy", 200, goal=2.0),
 )
+
+#: the same DCGAN cases on the device's fast path, where it has one (a GPU, or a CPU with AMX: bf16
+#: autocast), against the same float32 reference loop: what a default run gains there
+FAST_PATH_CASES = (
+    Case("dcgan 28x28, batch 64, fast path (bf16 autocast)", "dcgan", "mnist", 64, "dcgan", 20, fast=True),
+    Case("dcgan 64x64, batch 64, fast path (bf16 autocast)", "dcgan", "mnist", 64, "dcgan", 10, image_size=64,
+         fast=True),
+)
+
+
+def throughput_cases(device: str = "cpu") -> tuple[Case, ...]:
+    """Figure 1's cases: every float32 case, and the fast-path ones where ``device`` has a fast path."""
+    kind = torch.device(device).type
+    has_fast_path = kind == "cuda" or (kind == "cpu" and cpu_has_bf16_matrix_units())
+    return THROUGHPUT_CASES + (FAST_PATH_CASES if has_fast_path else ())
 
 
 def library_window(trainer: Trainer) -> Window:

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from bench import reference
-from bench.throughput import THROUGHPUT_CASES, library_window, reference_window
+from bench.throughput import FAST_PATH_CASES, THROUGHPUT_CASES, library_window, reference_window, throughput_cases
 from bench.timing import Window, interleaved
+from trainers.device import FastPath, cpu_has_bf16_matrix_units
 from trainers.engine import Trainer
 
 
@@ -44,6 +45,17 @@ def test_library_and_reference_windows_train_the_same_networks_on_the_same_data(
     assert library_window(library).run(3) == library.step * case.batch_size == 10 * case.batch_size
     moved = [not torch.equal(a, b) for a, b in zip(before, twin.model.networks["generator"].parameters())]
     assert all(moved)  # the reference loop trained G too
+
+
+def test_figure_one_compares_float32_with_float32_and_adds_the_fast_path_where_there_is_one(data_dir):
+    """The reference loops train in float32, so the main rows do too, even on an AMX CPU where a
+    default run takes bf16; the fast path gets rows of its own, only where the device has one."""
+    amx = cpu_has_bf16_matrix_units()
+    assert throughput_cases("cpu") == THROUGHPUT_CASES + (FAST_PATH_CASES if amx else ())
+    assert throughput_cases("cuda") == THROUGHPUT_CASES + FAST_PATH_CASES
+    plain = Trainer(THROUGHPUT_CASES[0].run_config())
+    fast = Trainer(FAST_PATH_CASES[0].run_config())
+    assert plain.fast == FastPath() and fast.fast == FastPath(bf16=amx)
 
 
 def test_the_toy_reference_draws_the_libraries_ring():

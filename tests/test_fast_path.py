@@ -1,7 +1,9 @@
-"""The GPU fast path (bf16 autocast where stable, channels_last, pinned batches) and torch.compile.
+"""The fast path (on a GPU: bf16 autocast where stable, channels_last, pinned batches; on a CPU
+with AMX: bf16 autocast for image families) and torch.compile.
 
-What runs here: the choice of fast path (off on a CPU, on for CUDA, float32 where an objective or
-family needs it), pinned gathering, a compiled run on the CPU, and a rehearsal of the GPU's choice
+What runs here: the choice of fast path (on for CUDA, bf16 alone on a CPU with AMX, off on other
+CPUs, float32 where an objective or family needs it), a bf16 DCGAN run that learns (on CUDA or an
+AMX CPU), pinned gathering, a compiled run on the CPU, and a rehearsal of the GPU's choice
 on the CPU for every family (the same autocast and memory-format code, on the CPU's kernels). The
 GPU run itself needs CUDA: it is skipped, with the reason, where there is none.
 """
@@ -15,27 +17,48 @@ import pytest
 import torch
 
 from judges import mnist_judge, read_digits
-from trainers.device import FastPath, choose_fast_path
+from trainers.device import FastPath, choose_fast_path, cpu_has_bf16_matrix_units
 from trainers.engine import RunConfig, Trainer
 from trainers.model import GANModel
 from trainers.objectives import needs_float32
 from trainers.registry import MODELS, get_family
 
 NO_CUDA = "no CUDA GPU on this machine: the bf16 / channels_last / pinned-memory path is not exercised here"
+NO_FAST_PATH = "neither a CUDA GPU nor a CPU with AMX here: no bf16 fast path to train on"
 
 
-def test_the_fast_path_is_off_on_a_cpu_on_for_cuda_and_float32_where_needed():
+def test_the_fast_path_on_cuda_on_a_cpu_with_amx_for_images_and_float32_where_needed():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert choose_fast_path(True, cpu, images=True, bf16_safe=True) == FastPath()
+    amx = cpu_has_bf16_matrix_units()
     assert choose_fast_path(True, cuda, images=True, bf16_safe=True) == FastPath(True, True, True)
     assert choose_fast_path(False, cuda, images=True, bf16_safe=True) == FastPath()  # --no-fast
     assert choose_fast_path(True, cuda, images=False, bf16_safe=False) == FastPath(False, False, True)
+    # a CPU: bf16 autocast alone, and only with AMX, for families stable in it and faster for it
+    assert choose_fast_path(True, cpu, images=True, bf16_safe=True) == FastPath(bf16=amx)
+    assert choose_fast_path(False, cpu, images=True, bf16_safe=True) == FastPath()
+    assert choose_fast_path(True, cpu, images=True, bf16_safe=False) == FastPath()
+    assert choose_fast_path(True, cpu, images=True, bf16_safe=True, bf16_pays_on_cpu=False) == FastPath()
+    assert choose_fast_path(True, cuda, images=True, bf16_safe=True, bf16_pays_on_cpu=False).bf16  # a GPU's choice
+    assert sorted(name for name in MODELS if not get_family(name).bf16_on_cpu) == ["mlp-gan", "vanilla-gan"]
+    assert Trainer(RunConfig(model="mlp-gan", dataset="ring", steps=1)).fast == FastPath()
     # the gradient penalty differentiates twice: float32; E-GAN reads gradient norms: float32
     wgan_gp = Trainer(RunConfig(model="wgan-gp", dataset="digits", preset="cpu", steps=1, batch_size=8))
     dcgan = Trainer(RunConfig(model="dcgan", dataset="digits", preset="cpu-small", steps=1, batch_size=8))
+    plain = Trainer(RunConfig(model="dcgan", dataset="digits", preset="cpu-small", steps=1, batch_size=8, fast=False))
     assert needs_float32(wgan_gp.model.config) and not needs_float32(dcgan.model.config)
     assert not get_family("e-gan").bf16 and get_family("dcgan").bf16
-    assert dcgan.fast == FastPath() and not any("fast path" in note for note in dcgan.notes())
+    assert wgan_gp.fast == plain.fast == FastPath() and dcgan.fast == FastPath(bf16=amx)
+    assert any("CPU fast path: bf16" in note for note in dcgan.notes()) == amx
+    assert not any("fast path" in note for note in plain.notes() + wgan_gp.notes())
+
+
+def test_the_cpu_reports_its_matrix_units_as_its_flags_say():
+    """AMX is read from the CPU's own flags (Linux's /proc/cpuinfo), not assumed."""
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        pytest.skip("no /proc/cpuinfo flags on this system")
+    assert cpu_has_bf16_matrix_units() == ("amx_bf16" in flags and "amx_tile" in flags and "avx512_bf16" in flags)
 
 
 def test_a_pinned_dataset_gives_the_same_batches(data_dir):
@@ -94,22 +117,27 @@ def test_a_compiled_mlp_gan_compiles_its_written_out_step_and_trains_like_eager(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
-def test_the_gpu_fast_path_trains_dcgan_in_bf16_and_learns(data_dir, tmp_path):
+@pytest.mark.skipif(not (torch.cuda.is_available() or cpu_has_bf16_matrix_units()), reason=NO_FAST_PATH)
+def test_the_fast_path_trains_dcgan_in_bf16_and_learns(data_dir, tmp_path):
+    """On CUDA, or else on a CPU with AMX: the default run takes bf16 autocast, keeps its weights
+    float32, and draws digits the MNIST judge reads, all ten of them."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     trainer = Trainer(RunConfig(model="dcgan", dataset="mnist", preset="cpu-small", steps=600, batch_size=64,
                                 seed=0, log_every=50, sample_every=10**6, data_dir=str(data_dir),
-                                out=str(tmp_path / "gpu")))
-    assert trainer.fast == FastPath(True, True, True) and trainer.device.type == "cuda"
+                                out=str(tmp_path / "fast"), device=device))
+    on_gpu = device == "cuda"
+    assert trainer.fast == (FastPath(True, True, True) if on_gpu else FastPath(bf16=True))
     dtypes = []
     hook = trainer.model.networks["generator"].register_forward_hook(lambda m, i, out: dtypes.append(out.dtype))
     events = list(trainer.run())
     hook.remove()
     assert events[-1]["type"] == "done" and torch.bfloat16 in dtypes
     weight = next(p for p in trainer.model.networks["generator"].parameters() if p.dim() == 4)
-    assert weight.dtype == torch.float32 and weight.is_contiguous(memory_format=torch.channels_last)
-    model = GANModel.from_pretrained(tmp_path / "gpu", device="cuda")
+    assert weight.dtype == torch.float32
+    assert weight.is_contiguous(memory_format=torch.channels_last) == on_gpu
+    model = GANModel.from_pretrained(tmp_path / "fast", device=device)
     judge, _ = mnist_judge(str(data_dir))
-    confidence, histogram, _ = read_digits(judge.cuda(), model.sample(1000, seed=5))
+    confidence, histogram, _ = read_digits(judge.to(device), model.sample(1000, seed=5))
     assert confidence >= 0.5 and int((histogram >= 20).sum()) >= 8, (confidence, histogram.tolist())
 
 

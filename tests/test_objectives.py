@@ -124,6 +124,32 @@ def test_written_out_loss_gradients_equal_autograds(name):
     assert torch.equal(real, leaves[0].detach()) and torch.equal(fake, leaves[1].detach())  # inputs untouched
 
 
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_losses_and_scores_are_float32_under_a_cpus_bf16_autocast(name):
+    """The CPU fast path hands the objectives bf16 logits; their losses come back in float32, the
+    value float32 gives for those same logits (a bf16 loss would be rounded to three digits)."""
+    objective = get_objective(name)
+    gen = torch.Generator().manual_seed(3)
+    real, fake = (torch.randn(64, 1, generator=gen).mul_(2).bfloat16() for _ in range(2))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        d_loss, g_loss, score = objective.d_loss(real, fake), objective.g_loss(fake), objective.score(fake)
+    assert d_loss.dtype == g_loss.dtype == score.dtype == torch.float32
+    assert d_loss.item() == pytest.approx(objective.d_loss(real.float(), fake.float()).item(), rel=1e-6)
+    assert g_loss.item() == pytest.approx(objective.g_loss(fake.float()).item(), rel=1e-6)
+
+
+def test_relativistic_losses_are_float32_under_a_cpus_bf16_autocast():
+    from trainers.models.esrgan import relativistic_losses
+
+    gen = torch.Generator().manual_seed(4)
+    real, fake = (torch.randn(32, 1, generator=gen).bfloat16() for _ in range(2))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        sides = relativistic_losses(real, fake)
+    expected = relativistic_losses(real.float(), fake.float())
+    for side, want in zip(sides, expected):
+        assert side.dtype == torch.float32 and side.item() == pytest.approx(want.item(), rel=1e-6)
+
+
 def test_score_is_a_probability_only_for_log_losses():
     logits = torch.tensor([-2.0, 0.0, 3.0])
     for name in ("minimax", "non-saturating"):

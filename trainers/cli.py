@@ -71,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "the training time; 0: off (default)")
     train.add_argument("--metric-samples", type=int, default=500, help="samples per live measurement; default 500")
     train.add_argument("--no-fast", dest="fast", action="store_false",
-                       help="on a GPU, train in plain float32 (the fast path, on by default there: bf16 autocast "
-                            "where the family is stable in it, channels_last, pinned memory)")
+                       help="train in plain float32 (the fast path, on by default: on a GPU bf16 autocast where "
+                            "the family is stable in it, channels_last, pinned memory; on a CPU with AMX bf16 "
+                            "autocast for image families)")
     train.add_argument("--compile", action="store_true",
                        help="torch.compile the networks (the time spent compiling is printed)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,5 +1,5 @@
-"""Device choice (``auto`` means CUDA when present, else Apple's MPS, else the CPU) and the GPU fast
-path a run takes there."""
+"""Device choice (``auto`` means CUDA when present, else Apple's MPS, else the CPU) and the fast path
+a run takes there: on a GPU, and on a CPU with bf16 matrix units (Intel AMX)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 @dataclass(frozen=True)
 class FastPath:
-    """What a run on a GPU does to go fast (all off elsewhere, or with ``fast=False``)."""
+    """What a run does to go fast: on a GPU all three where they apply; on a CPU with AMX bf16 autocast
+    alone; nothing elsewhere, or with ``fast=False``."""
 
     #: bfloat16 autocast around each training step (no loss scaling needed, unlike float16)
     bf16: bool = False
@@ -43,9 +44,27 @@ class FastPath:
         return ", ".join(parts) or "off"
 
 
-def choose_fast_path(enabled: bool, device: torch.device, *, images: bool, bf16_safe: bool) -> FastPath:
-    """The GPU fast path for a run: on CUDA unless switched off; bf16 only where the family (and its
-    objective) is stable in it, channels_last only for image data."""
-    if not enabled or device.type != "cuda":
+def cpu_has_bf16_matrix_units() -> bool:
+    """Intel AMX with its bf16 unit (Xeon Sapphire Rapids and later), which oneDNN uses for bf16
+    convolutions and matrix products. Measured on a 2-core Xeon with it: a bf16 matrix product of
+    2048x2048 matrices 6x as fast as float32, DCGAN's training step 1.4-1.9x. Without it (AVX2, or
+    AVX-512 alone) bf16 is emulated and DCGAN's step was about 20x slower."""
+    cpu = getattr(torch, "cpu", None)
+    checks = (getattr(cpu, "_is_amx_tile_supported", None), getattr(cpu, "_is_avx512_bf16_supported", None))
+    return all(check is not None and check() for check in checks)
+
+
+def choose_fast_path(enabled: bool, device: torch.device, *, images: bool, bf16_safe: bool,
+                     bf16_pays_on_cpu: bool = True) -> FastPath:
+    """The fast path for a run, unless switched off. On CUDA: bf16 autocast where the family (and
+    its objective) is stable in it, channels_last for image data, pinned batches. On a CPU with AMX:
+    bf16 autocast alone, where the family is stable in it and faster for it (not the MLP GANs, bound
+    by per-operation overhead that the casts add to). Elsewhere nothing: channels_last gave no gain
+    on a CPU, and pinning only serves copies to a GPU."""
+    if not enabled:
         return FastPath()
-    return FastPath(bf16=bf16_safe, channels_last=images, pinned=True)
+    if device.type == "cuda":
+        return FastPath(bf16=bf16_safe, channels_last=images, pinned=True)
+    if device.type == "cpu" and bf16_safe and bf16_pays_on_cpu and cpu_has_bf16_matrix_units():
+        return FastPath(bf16=True)
+    return FastPath()

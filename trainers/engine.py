@@ -99,8 +99,9 @@ class RunConfig:
     metric_samples: int = field(500, "samples each live measurement draws", range=(20, 10_000))
     metric_budget: float = field(0.05, "most of the training time the live metric may take; a measurement "
                                  "that would exceed it is postponed", range=(0.0, 1.0))
-    fast: bool = field(True, "the GPU fast path on CUDA: bf16 autocast where the family is stable in it, "
-                       "channels_last, pinned memory (off: plain float32; no effect on a CPU)")
+    fast: bool = field(True, "the fast path: on CUDA bf16 autocast where the family is stable in it, "
+                       "channels_last, pinned memory; on a CPU with AMX bf16 autocast for image families "
+                       "stable in it (off: plain float32)")
     compile: bool = field(False, "torch.compile each trained network (the steps that compile pay for it: "
                           "metrics events report their total as compile_s when it grows)")
     init_from: str | None = field(None, "start from the weights of this checkpoint folder (same family and "
@@ -195,7 +196,8 @@ class Trainer:
             self._start_from(run.init_from)
         self.optimizers = self.family.make_optimizers(self.model.config, self.model.networks)
         self.take_fast_path(choose_fast_path(run.fast, self.device, images=self.dataset.kind != "points",
-                                             bf16_safe=self.family.bf16 and not needs_float32(self.model.config)))
+                                             bf16_safe=self.family.bf16 and not needs_float32(self.model.config),
+                                             bf16_pays_on_cpu=self.family.bf16_on_cpu))
         if run.compile:  # in place: the networks keep their names, state dicts and checkpoints
             for network in self.model.networks.values():
                 if any(True for _ in network.parameters()):
@@ -280,6 +282,8 @@ class Trainer:
         if self.device.type == "cuda":
             notes.append(f"GPU fast path: {self.fast.describe()}" + ("" if self.fast.bf16 or not self.run_config.fast
                                                                       else " (float32: the family or objective needs it)"))
+        elif self.fast.bf16:
+            notes.append("CPU fast path: bf16 autocast on the CPU's AMX matrix units (--no-fast: float32)")
         if self.distributed is not None:
             notes.append(f"{self.distributed.world_size} processes (DistributedDataParallel): batch {self.run_config.batch_size} "
                          f"is the global batch, {self.run_config.batch_size // self.distributed.world_size} per process")

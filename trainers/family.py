@@ -73,8 +73,12 @@ class FamilySpec:
     #: above the current one): under torchrun, DDP must then search for unused parameters each step
     unused_parameters: bool = False
     #: False when the step needs float32 throughout (E-GAN's fitness reads gradient norms, deep image
-    #: prior fits one picture's pixels): the GPU fast path then leaves bf16 autocast off
+    #: prior fits one picture's pixels): the fast path (GPU or AMX CPU) then leaves bf16 autocast off
     bf16: bool = True
+    #: False where bf16 autocast measured slower than float32 on a CPU with AMX (the MLP GANs: their
+    #: small fully connected layers are bound by per-operation overhead, which the casts add to):
+    #: the CPU's fast path then leaves them in float32 (bench/fast_path_families.py)
+    bf16_on_cpu: bool = True
 
     @property
     def objectives(self) -> tuple[str, ...]:

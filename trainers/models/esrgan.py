@@ -171,7 +171,9 @@ def make_optimizers(config: ESRGANConfig, networks: nn.ModuleDict) -> dict[str, 
 
 def relativistic_losses(real_logits: Tensor, fake_logits: Tensor) -> tuple[Tensor, Tensor]:
     """RaGAN with the logistic loss: (the loss of the side that calls real images "more real than
-    the average fake", the loss of the side that calls fakes so). D minimises the first, G the second."""
+    the average fake", the loss of the side that calls fakes so). D minimises the first, G the second.
+    In float32 under a CPU's bf16 autocast too (see trainers/objectives.py)."""
+    real_logits, fake_logits = real_logits.float(), fake_logits.float()
     real_vs_fake = real_logits - fake_logits.mean()
     fake_vs_real = fake_logits - real_logits.mean()
     d_side = 0.5 * (F.softplus(-real_vs_fake).mean() + F.softplus(fake_vs_real).mean())
