@@ -35,14 +35,15 @@ class Case:
     image_size: int | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     goal: float = 1.0            # library / reference at least this
-    #: the library with its fast path (bf16 autocast on a GPU or an AMX CPU); the reference loops
-    #: stay float32, so the main rows, float32 on both sides, isolate the library's own overhead
+    #: the library with its fast path (bf16 autocast on a GPU, or on an AMX CPU with ``cpu_bf16``);
+    #: the reference loops stay float32, so the main rows, float32 on both sides, isolate the
+    #: library's own overhead
     fast: bool = False
 
     def run_config(self, device: str = "cpu", steps: int = 10_000_000) -> RunConfig:
         return RunConfig(model=self.model, dataset=self.dataset, preset=self.preset, batch_size=self.batch_size,
                          image_size=self.image_size, steps=steps, log_every=10, sample_every=self.units,
-                         overrides=dict(self.overrides), device=device, fast=self.fast)
+                         overrides=dict(self.overrides), device=device, fast=self.fast, cpu_bf16=self.fast)
 
 
 THROUGHPUT_CASES = (
@@ -55,7 +56,7 @@ THROUGHPUT_CASES = (
 )
 
 #: the same DCGAN cases on the device's fast path, where it has one (a GPU, or a CPU with AMX: bf16
-#: autocast), against the same float32 reference loop: what a default run gains there
+#: autocast), against the same float32 reference loop: what a run gains there
 FAST_PATH_CASES = (
     Case("dcgan 28x28, batch 64, fast path (bf16 autocast)", "dcgan", "mnist", 64, "dcgan", 20, fast=True),
     Case("dcgan 64x64, batch 64, fast path (bf16 autocast)", "dcgan", "mnist", 64, "dcgan", 10, image_size=64,

@@ -48,8 +48,8 @@ def test_library_and_reference_windows_train_the_same_networks_on_the_same_data(
 
 
 def test_figure_one_compares_float32_with_float32_and_adds_the_fast_path_where_there_is_one(data_dir):
-    """The reference loops train in float32, so the main rows do too, even on an AMX CPU where a
-    default run takes bf16; the fast path gets rows of its own, only where the device has one."""
+    """The reference loops train in float32, so the main rows do too (on a GPU as well, where a
+    default run takes bf16); the fast path gets rows of its own, only where the device has one."""
     amx = cpu_has_bf16_matrix_units()
     assert throughput_cases("cpu") == THROUGHPUT_CASES + (FAST_PATH_CASES if amx else ())
     assert throughput_cases("cuda") == THROUGHPUT_CASES + FAST_PATH_CASES

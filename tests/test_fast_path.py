@@ -1,9 +1,9 @@
 """The fast path (on a GPU: bf16 autocast where stable, channels_last, pinned batches; on a CPU
-with AMX: bf16 autocast for image families) and torch.compile.
+with AMX, when asked for: bf16 autocast) and torch.compile.
 
-What runs here: the choice of fast path (on for CUDA, bf16 alone on a CPU with AMX, off on other
-CPUs, float32 where an objective or family needs it), a bf16 DCGAN run that learns (on CUDA or an
-AMX CPU), pinned gathering, a compiled run on the CPU, and a rehearsal of the GPU's choice
+What runs here: the choice of fast path (on for CUDA, bf16 alone on an AMX CPU when asked for,
+float32 where an objective or family needs it, and the notes that say so), a bf16 DCGAN run that
+learns (on CUDA or an AMX CPU), pinned gathering, a compiled run on the CPU, and a rehearsal of the GPU's choice
 on the CPU for every family (the same autocast and memory-format code, on the CPU's kernels). The
 GPU run itself needs CUDA: it is skipped, with the reason, where there is none.
 """
@@ -27,29 +27,44 @@ NO_CUDA = "no CUDA GPU on this machine: the bf16 / channels_last / pinned-memory
 NO_FAST_PATH = "neither a CUDA GPU nor a CPU with AMX here: no bf16 fast path to train on"
 
 
-def test_the_fast_path_on_cuda_on_a_cpu_with_amx_for_images_and_float32_where_needed():
+def test_the_fast_path_on_cuda_bf16_on_an_amx_cpu_when_asked_and_float32_where_needed():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     amx = cpu_has_bf16_matrix_units()
     assert choose_fast_path(True, cuda, images=True, bf16_safe=True) == FastPath(True, True, True)
     assert choose_fast_path(False, cuda, images=True, bf16_safe=True) == FastPath()  # --no-fast
     assert choose_fast_path(True, cuda, images=False, bf16_safe=False) == FastPath(False, False, True)
-    # a CPU: bf16 autocast alone, and only with AMX, for families stable in it and faster for it
-    assert choose_fast_path(True, cpu, images=True, bf16_safe=True) == FastPath(bf16=amx)
-    assert choose_fast_path(False, cpu, images=True, bf16_safe=True) == FastPath()
-    assert choose_fast_path(True, cpu, images=True, bf16_safe=False) == FastPath()
-    assert choose_fast_path(True, cpu, images=True, bf16_safe=True, bf16_pays_on_cpu=False) == FastPath()
     assert choose_fast_path(True, cuda, images=True, bf16_safe=True, bf16_pays_on_cpu=False).bf16  # a GPU's choice
+    # a CPU: nothing by default; bf16 autocast alone when asked for, with AMX, where stable and faster
+    assert choose_fast_path(True, cpu, images=True, bf16_safe=True) == FastPath()
+    assert choose_fast_path(True, cpu, images=True, bf16_safe=True, cpu_bf16=True) == FastPath(bf16=amx)
+    assert choose_fast_path(True, cpu, images=True, bf16_safe=False, cpu_bf16=True) == FastPath()
+    assert choose_fast_path(True, cpu, images=True, bf16_safe=True, cpu_bf16=True, bf16_pays_on_cpu=False) == FastPath()
     assert sorted(name for name in MODELS if not get_family(name).bf16_on_cpu) == ["mlp-gan", "vanilla-gan"]
-    assert Trainer(RunConfig(model="mlp-gan", dataset="ring", steps=1)).fast == FastPath()
     # the gradient penalty differentiates twice: float32; E-GAN reads gradient norms: float32
     wgan_gp = Trainer(RunConfig(model="wgan-gp", dataset="digits", preset="cpu", steps=1, batch_size=8))
     dcgan = Trainer(RunConfig(model="dcgan", dataset="digits", preset="cpu-small", steps=1, batch_size=8))
-    plain = Trainer(RunConfig(model="dcgan", dataset="digits", preset="cpu-small", steps=1, batch_size=8, fast=False))
     assert needs_float32(wgan_gp.model.config) and not needs_float32(dcgan.model.config)
     assert not get_family("e-gan").bf16 and get_family("dcgan").bf16
-    assert wgan_gp.fast == plain.fast == FastPath() and dcgan.fast == FastPath(bf16=amx)
-    assert any("CPU fast path: bf16" in note for note in dcgan.notes()) == amx
-    assert not any("fast path" in note for note in plain.notes() + wgan_gp.notes())
+    assert dcgan.fast == wgan_gp.fast == FastPath() and not any("bf16" in note for note in dcgan.notes())
+
+
+@pytest.mark.parametrize("model, dataset, preset", [("dcgan", "digits", "cpu-small"), ("wgan-gp", "digits", "cpu"),
+                                                    ("vanilla-gan", "digits", "cpu-small"), ("mlp-gan", "ring", "")])
+def test_bf16_asked_for_on_a_cpu_says_what_the_run_took(model, dataset, preset):
+    """``cpu_bf16`` is a request: the run's notes say whether it trains in bf16, or why in float32
+    (no AMX here, a family that needs float32, or one that measured slower in bf16)."""
+    trainer = Trainer(RunConfig(model=model, dataset=dataset, preset=preset, steps=1, batch_size=8, cpu_bf16=True))
+    notes = [note for note in trainer.notes() if "bf16" in note]
+    taken = cpu_has_bf16_matrix_units() and model == "dcgan"
+    assert trainer.fast == FastPath(bf16=taken)
+    if taken:
+        assert notes == ["bf16 autocast on the CPU's AMX matrix units (cpu_bf16)"]
+    else:
+        reason = ("this CPU has no AMX bf16 units, and emulated bf16 is about 20x slower" if not cpu_has_bf16_matrix_units()
+                  else "the family or objective needs float32" if model == "wgan-gp"
+                  else "this family measured slower in bf16 on a CPU")
+        assert notes == [f"cpu_bf16 asked for, float32 kept: {reason}"]
+    trainer.train_one()  # and it trains
 
 
 def test_the_cpu_reports_its_matrix_units_as_its_flags_say():
@@ -119,12 +134,12 @@ def test_a_compiled_mlp_gan_compiles_its_written_out_step_and_trains_like_eager(
 @pytest.mark.slow
 @pytest.mark.skipif(not (torch.cuda.is_available() or cpu_has_bf16_matrix_units()), reason=NO_FAST_PATH)
 def test_the_fast_path_trains_dcgan_in_bf16_and_learns(data_dir, tmp_path):
-    """On CUDA, or else on a CPU with AMX: the default run takes bf16 autocast, keeps its weights
-    float32, and draws digits the MNIST judge reads, all ten of them."""
+    """On CUDA (by default), or else on a CPU with AMX (asked for): the run takes bf16 autocast,
+    keeps its weights float32, and draws digits the MNIST judge reads, all ten of them."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     trainer = Trainer(RunConfig(model="dcgan", dataset="mnist", preset="cpu-small", steps=600, batch_size=64,
                                 seed=0, log_every=50, sample_every=10**6, data_dir=str(data_dir),
-                                out=str(tmp_path / "fast"), device=device))
+                                out=str(tmp_path / "fast"), device=device, cpu_bf16=True))
     on_gpu = device == "cuda"
     assert trainer.fast == (FastPath(True, True, True) if on_gpu else FastPath(bf16=True))
     dtypes = []

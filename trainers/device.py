@@ -1,5 +1,5 @@
 """Device choice (``auto`` means CUDA when present, else Apple's MPS, else the CPU) and the fast path
-a run takes there: on a GPU, and on a CPU with bf16 matrix units (Intel AMX)."""
+a run takes there: on a GPU, and, when asked for, on a CPU with bf16 matrix units (Intel AMX)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 @dataclass(frozen=True)
 class FastPath:
-    """What a run does to go fast: on a GPU all three where they apply; on a CPU with AMX bf16 autocast
-    alone; nothing elsewhere, or with ``fast=False``."""
+    """What a run does to go fast: on a GPU all three where they apply (unless ``fast=False``); on a
+    CPU with AMX bf16 autocast alone, when ``cpu_bf16`` asks for it; nothing elsewhere."""
 
     #: bfloat16 autocast around each training step (no loss scaling needed, unlike float16)
     bf16: bool = False
@@ -55,16 +55,27 @@ def cpu_has_bf16_matrix_units() -> bool:
 
 
 def choose_fast_path(enabled: bool, device: torch.device, *, images: bool, bf16_safe: bool,
-                     bf16_pays_on_cpu: bool = True) -> FastPath:
-    """The fast path for a run, unless switched off. On CUDA: bf16 autocast where the family (and
-    its objective) is stable in it, channels_last for image data, pinned batches. On a CPU with AMX:
-    bf16 autocast alone, where the family is stable in it and faster for it (not the MLP GANs, bound
-    by per-operation overhead that the casts add to). Elsewhere nothing: channels_last gave no gain
-    on a CPU, and pinning only serves copies to a GPU."""
-    if not enabled:
-        return FastPath()
+                     cpu_bf16: bool = False, bf16_pays_on_cpu: bool = True) -> FastPath:
+    """The fast path for a run. On CUDA, unless switched off (``enabled``): bf16 autocast where the
+    family (and its objective) is stable in it, channels_last for image data, pinned batches. On a
+    CPU only when asked for (``cpu_bf16``) and the CPU has AMX: bf16 autocast alone, where the
+    family is stable in it and faster for it (not the MLP GANs, bound by per-operation overhead
+    that the casts add to). It is not the CPU's default: runs sharing the cores (the playground's
+    sessions) stepped 1.2-1.6x slower in bf16 than in float32. Elsewhere nothing: channels_last gave
+    no gain on a CPU, and pinning only serves copies to a GPU."""
     if device.type == "cuda":
-        return FastPath(bf16=bf16_safe, channels_last=images, pinned=True)
-    if device.type == "cpu" and bf16_safe and bf16_pays_on_cpu and cpu_has_bf16_matrix_units():
+        return FastPath(bf16=bf16_safe, channels_last=images, pinned=True) if enabled else FastPath()
+    if device.type == "cpu" and cpu_bf16 and bf16_safe and bf16_pays_on_cpu and cpu_has_bf16_matrix_units():
         return FastPath(bf16=True)
     return FastPath()
+
+
+def cpu_bf16_refusal(bf16_safe: bool, bf16_pays_on_cpu: bool) -> str | None:
+    """Why a run that asked for bf16 on the CPU trains in float32 instead (None: it does not)."""
+    if not cpu_has_bf16_matrix_units():
+        return "this CPU has no AMX bf16 units, and emulated bf16 is about 20x slower"
+    if not bf16_safe:
+        return "the family or objective needs float32"
+    if not bf16_pays_on_cpu:
+        return "this family measured slower in bf16 on a CPU"
+    return None
