@@ -126,8 +126,8 @@ def test_written_out_loss_gradients_equal_autograds(name):
 
 @pytest.mark.parametrize("name", sorted(OBJECTIVES))
 def test_losses_and_scores_are_float32_under_a_cpus_bf16_autocast(name):
-    """The CPU fast path hands the objectives bf16 logits; their losses come back in float32, the
-    value float32 gives for those same logits (a bf16 loss would be rounded to three digits)."""
+    """bf16 autocast on a CPU hands the objectives bf16 logits; their losses come back in float32,
+    the value float32 gives for those same logits (a bf16 loss would be rounded to three digits)."""
     objective = get_objective(name)
     gen = torch.Generator().manual_seed(3)
     real, fake = (torch.randn(64, 1, generator=gen).mul_(2).bfloat16() for _ in range(2))
@@ -136,6 +136,7 @@ def test_losses_and_scores_are_float32_under_a_cpus_bf16_autocast(name):
     assert d_loss.dtype == g_loss.dtype == score.dtype == torch.float32
     assert d_loss.item() == pytest.approx(objective.d_loss(real.float(), fake.float()).item(), rel=1e-6)
     assert g_loss.item() == pytest.approx(objective.g_loss(fake.float()).item(), rel=1e-6)
+    assert objective.d_loss(real.double(), fake.double()).dtype == torch.float64  # never narrowed
 
 
 def test_relativistic_losses_are_float32_under_a_cpus_bf16_autocast():

@@ -5,7 +5,7 @@ logits rather than probabilities keeps the log-losses stable (``softplus`` inste
 ``log(sigmoid)``: the Sigmoid+BCELoss trap). Identities used below:
 ``-log sigmoid(l) = softplus(-l)`` and ``-log(1 - sigmoid(l)) = softplus(l)``.
 
-Losses and scores are taken in float32 whatever the logits' dtype: under a CPU's bf16 autocast a
+Losses and scores are taken in float32 (at least) whatever the logits' dtype: under a CPU's bf16 autocast a
 bf16 logit's softplus, square or mean stays bf16 (CUDA's autocast lists softplus as a float32 op,
 the CPU's does not), which would round a loss to three digits and its gradient with it.
 """
@@ -20,19 +20,24 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+def at_least_float32(logits: Tensor) -> Tensor:
+    """``logits`` in float32 if they come in a 16-bit type (bf16 autocast), else as they are."""
+    return logits.float() if logits.dtype in (torch.bfloat16, torch.float16) else logits
+
+
 def d_loss_logistic(real: Tensor, fake: Tensor) -> Tensor:
     """-[log D(x) + log(1 - D(G(z)))], the discriminator side of minimax and non-saturating."""
-    return F.softplus(-real.float()).mean() + F.softplus(fake.float()).mean()
+    return F.softplus(-at_least_float32(real)).mean() + F.softplus(at_least_float32(fake)).mean()
 
 
 def g_loss_minimax(fake: Tensor) -> Tensor:
     """log(1 - D(G(z))): Goodfellow et al.'s original (saturating) generator loss."""
-    return -F.softplus(fake.float()).mean()
+    return -F.softplus(at_least_float32(fake)).mean()
 
 
 def g_loss_non_saturating(fake: Tensor) -> Tensor:
     """-log D(G(z)): the non-saturating generator loss, strong gradients early in training."""
-    return F.softplus(-fake.float()).mean()
+    return F.softplus(-at_least_float32(fake)).mean()
 
 
 def d_grad_logistic(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
@@ -50,11 +55,11 @@ def g_grad_non_saturating(fake: Tensor) -> Tensor:
 
 def d_loss_least_squares(real: Tensor, fake: Tensor) -> Tensor:
     """LSGAN (Mao et al.), a=0, b=c=1: 1/2 E[(D(x)-1)^2] + 1/2 E[D(G(z))^2]."""
-    return 0.5 * ((real.float() - 1) ** 2).mean() + 0.5 * (fake.float() ** 2).mean()
+    return 0.5 * ((at_least_float32(real) - 1) ** 2).mean() + 0.5 * (at_least_float32(fake) ** 2).mean()
 
 
 def g_loss_least_squares(fake: Tensor) -> Tensor:
-    return 0.5 * ((fake.float() - 1) ** 2).mean()
+    return 0.5 * ((at_least_float32(fake) - 1) ** 2).mean()
 
 
 def d_grad_least_squares(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
@@ -67,11 +72,11 @@ def g_grad_least_squares(fake: Tensor) -> Tensor:
 
 def d_loss_wasserstein(real: Tensor, fake: Tensor) -> Tensor:
     """The critic maximises E[D(x)] - E[D(G(z))]; pair with clipping or a gradient penalty."""
-    return fake.float().mean() - real.float().mean()
+    return at_least_float32(fake).mean() - at_least_float32(real).mean()
 
 
 def g_loss_wasserstein(fake: Tensor) -> Tensor:
-    return -fake.float().mean()
+    return -at_least_float32(fake).mean()
 
 
 def d_grad_wasserstein(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
@@ -84,7 +89,7 @@ def g_grad_wasserstein(fake: Tensor) -> Tensor:
 
 def d_loss_hinge(real: Tensor, fake: Tensor) -> Tensor:
     """Hinge loss (SN-GAN / Geometric GAN): E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]."""
-    return F.relu(1 - real.float()).mean() + F.relu(1 + fake.float()).mean()
+    return F.relu(1 - at_least_float32(real)).mean() + F.relu(1 + at_least_float32(fake)).mean()
 
 
 def d_grad_hinge(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
@@ -140,7 +145,7 @@ class Objective:
 
     def score(self, logits: Tensor) -> Tensor:
         """D's output as a person reads it: a probability for log-losses, the raw value otherwise."""
-        return torch.sigmoid(logits.float()) if self.probabilistic else logits.float()
+        return torch.sigmoid(at_least_float32(logits)) if self.probabilistic else at_least_float32(logits)
 
 
 OBJECTIVES: dict[str, Objective] = {

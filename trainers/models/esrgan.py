@@ -31,6 +31,7 @@ from ..optim import adam
 from ..config import field
 from ..errors import ConfigError
 from ..family import FamilySpec, image_fields
+from ..objectives import at_least_float32
 from .adversarial import buffers_kept, frozen, grad_norm
 from .image_to_image import no_sampling, set_lr
 from .super_resolution import (SCALES, VGGStyleDiscriminator, check_scale, content_loss, gan_pixel_weight,
@@ -173,7 +174,7 @@ def relativistic_losses(real_logits: Tensor, fake_logits: Tensor) -> tuple[Tenso
     """RaGAN with the logistic loss: (the loss of the side that calls real images "more real than
     the average fake", the loss of the side that calls fakes so). D minimises the first, G the second.
     In float32 under a CPU's bf16 autocast too (see trainers/objectives.py)."""
-    real_logits, fake_logits = real_logits.float(), fake_logits.float()
+    real_logits, fake_logits = at_least_float32(real_logits), at_least_float32(fake_logits)
     real_vs_fake = real_logits - fake_logits.mean()
     fake_vs_real = fake_logits - real_logits.mean()
     d_side = 0.5 * (F.softplus(-real_vs_fake).mean() + F.softplus(fake_vs_real).mean())
