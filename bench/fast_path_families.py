@@ -25,7 +25,6 @@ if str(ROOT) not in sys.path:
 
 from trainers.device import FastPath, cpu_has_bf16_matrix_units  # noqa: E402
 from trainers.engine import RunConfig, Trainer  # noqa: E402
-from trainers.objectives import needs_float32  # noqa: E402
 from trainers.registry import MODELS  # noqa: E402
 
 #: (dataset, preset, extra overrides) of each image family
@@ -66,7 +65,7 @@ def compare(model: str, windows: int, seconds: float, data_dir: str | None) -> d
                 run.train_one()
             rates[name].append(steps / (time.perf_counter() - start))
     float32, bf16_rate = statistics.median(rates["float32"]), statistics.median(rates["bf16"])
-    stable = plain.family.bf16 and plain.family.bf16_on_cpu and not needs_float32(plain.model.config)
+    stable = plain.bf16_safe and plain.family.bf16_on_cpu
     return {"model": model, "float32_steps_per_s": round(float32, 2), "bf16_steps_per_s": round(bf16_rate, 2),
             "ratio": round(bf16_rate / float32, 2), "fast_path_uses_bf16": stable}
 

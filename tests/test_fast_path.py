@@ -250,7 +250,7 @@ def test_every_family_trains_on_the_gpus_fast_path_rehearsed_on_the_cpu(model, d
                                  overrides=dict(overrides)))
 
     plain, rehearsal = trainer(), trainer()
-    bf16_safe = rehearsal.family.bf16 and not needs_float32(rehearsal.model.config)
+    bf16_safe = rehearsal.bf16_safe
     gpu_choice = choose_fast_path(True, torch.device("cuda"), images=rehearsal.dataset.kind != "points",
                                   bf16_safe=bf16_safe)
     rehearsal.take_fast_path(dataclasses.replace(gpu_choice, pinned=False))  # pinning needs a CUDA driver

@@ -65,7 +65,7 @@ def choose_fast_path(enabled: bool, device: torch.device, *, images: bool, bf16_
     no gain on a CPU, and pinning only serves copies to a GPU."""
     if device.type == "cuda":
         return FastPath(bf16=bf16_safe, channels_last=images, pinned=True) if enabled else FastPath()
-    if device.type == "cpu" and cpu_bf16 and bf16_safe and bf16_pays_on_cpu and cpu_has_bf16_matrix_units():
+    if device.type == "cpu" and cpu_bf16 and cpu_bf16_refusal(bf16_safe, bf16_pays_on_cpu) is None:
         return FastPath(bf16=True)
     return FastPath()
 

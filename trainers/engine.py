@@ -197,8 +197,8 @@ class Trainer:
             self._start_from(run.init_from)
         self.optimizers = self.family.make_optimizers(self.model.config, self.model.networks)
         self.take_fast_path(choose_fast_path(run.fast, self.device, images=self.dataset.kind != "points",
-                                             bf16_safe=self.family.bf16 and not needs_float32(self.model.config),
-                                             cpu_bf16=run.cpu_bf16, bf16_pays_on_cpu=self.family.bf16_on_cpu))
+                                             bf16_safe=self.bf16_safe, cpu_bf16=run.cpu_bf16,
+                                             bf16_pays_on_cpu=self.family.bf16_on_cpu))
         if run.compile:  # in place: the networks keep their names, state dicts and checkpoints
             for network in self.model.networks.values():
                 if any(True for _ in network.parameters()):
@@ -264,6 +264,11 @@ class Trainer:
             prior = self.model.noise(CODES_SHOWN, seed=mix_seed(run.seed, "code-prior"))
             self.code_prior = prior.float().cpu().numpy()
 
+    @property
+    def bf16_safe(self) -> bool:
+        """Whether the family, with its objective, trains stably in bf16 autocast."""
+        return self.family.bf16 and not needs_float32(self.model.config)
+
     def take_fast_path(self, fast: FastPath) -> None:
         """Train from now on with ``fast``: pinned batches, channels_last networks, and every step
         under bf16 autocast, as it says. The constructor takes the one :func:`choose_fast_path`
@@ -284,8 +289,7 @@ class Trainer:
             notes.append(f"GPU fast path: {self.fast.describe()}" + ("" if self.fast.bf16 or not self.run_config.fast
                                                                       else " (float32: the family or objective needs it)"))
         elif self.device.type == "cpu" and self.run_config.cpu_bf16:
-            refusal = None if self.fast.bf16 else cpu_bf16_refusal(
-                self.family.bf16 and not needs_float32(self.model.config), self.family.bf16_on_cpu)
+            refusal = None if self.fast.bf16 else cpu_bf16_refusal(self.bf16_safe, self.family.bf16_on_cpu)
             notes.append(f"cpu_bf16 asked for, float32 kept: {refusal}" if refusal
                          else "bf16 autocast on the CPU's AMX matrix units (cpu_bf16)")
         if self.distributed is not None:
