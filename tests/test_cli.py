@@ -228,6 +228,23 @@ def test_bad_train_input_is_one_error_line_and_keeps_the_checkpoint(cli_env, exi
     assert sorted(p.name for p in existing_out.parent.iterdir()) == ["out"]  # no staging folder left
 
 
+def test_cpu_bf16_says_what_the_run_took(cli_env, tmp_path):
+    """--cpu-bf16 is a request: the run's first lines say whether it trains in bf16 (a CPU with
+    AMX) or why it stays in float32, and it trains either way."""
+    from trainers.device import cpu_has_bf16_matrix_units
+
+    for model, extra in (("dcgan", TINY), ("wgan-gp", ["--preset", "cpu"])):
+        result = cli(cli_env, "train", "--model", model, "--dataset", "digits", "--steps", 2, "--batch-size", 8,
+                     *extra, "--cpu-bf16", "--quiet", "--out", tmp_path / model)
+        assert result.returncode == 0, result.stderr
+        output = result.stdout + result.stderr
+        if model == "dcgan" and cpu_has_bf16_matrix_units():
+            assert "note: bf16 autocast on the CPU's AMX matrix units (cpu_bf16)" in output, output
+        else:
+            assert "note: cpu_bf16 asked for, float32 kept: " in output, output
+        assert (tmp_path / model / "model.safetensors").is_file()
+
+
 def test_out_that_is_a_file_is_refused(cli_env, tmp_path):
     path = tmp_path / "weights.bin"
     path.write_bytes(b"precious")
