@@ -16,6 +16,7 @@ import math
 import pytest
 import torch
 
+from bench.fast_path_families import EVERY_FAMILY
 from judges import mnist_judge, read_digits
 from trainers.device import FastPath, choose_fast_path, cpu_has_bf16_matrix_units
 from trainers.engine import RunConfig, Trainer
@@ -208,23 +209,6 @@ def test_a_gpu_training_step_never_waits_for_the_device(case, data_dir):
     finally:
         torch.cuda.set_sync_debug_mode("default")
 
-
-#: a small run of every family: (model, dataset, preset, image size, overrides)
-EVERY_FAMILY = {
-    "mlp-gan": ("ring", "default", None, {}), "dcgan": ("mnist", "cpu-small", None, {}),
-    "e-gan": ("mnist", "cpu-small", None, {}), "progan": ("mnist", "cpu-small", None, {}),
-    "vanilla-gan": ("mnist", "cpu-small", None, {}), "lsgan": ("mnist", "cpu-small", None, {}),
-    "cgan": ("mnist", "cpu-small", None, {}), "wgan": ("mnist", "cpu-small", None, {}),
-    "wgan-gp": ("mnist", "cpu", None, {}), "mc-gan": ("mnist", "cpu-small", None, {}),
-    "multiclass-discriminator": ("mnist", "cpu-small", None, {}),
-    "domain-classifier": ("mnist", "cpu-small", None, {}), "autoencoder": ("mnist", "cpu-small", None, {}),
-    "aae": ("mnist", "cpu-small", None, {}), "aae-gan": ("mnist", "cpu-small", None, {}),
-    "bigan": ("mnist", "cpu-small", None, {}), "pix2pix": ("mnist-edges", "cpu-small", None, {}),
-    "cyclegan": ("mnist-colorized", "cpu-small", None, {}),
-    "srgan": ("cifar10", "cpu-small", None, {"pretrain_steps": 2}),
-    "esrgan": ("cifar10", "cpu-small", None, {"pretrain_steps": 2}),
-    "dip-inpaint": ("inpaint:camera:box", "cpu-small", 64, {}),
-}
 
 #: losses that come after another update of the same step: Adam's first step moves each weight by
 #: about +-lr whatever its gradient's size, so bf16 rounding a near-zero gradient across zero moves
