@@ -53,6 +53,9 @@ THROUGHPUT_CASES = (
     Case("wgan-gp (n_critic 5), cpu preset, batch 64", "wgan-gp", "mnist", 64, "wgan-gp", 20, preset="cpu"),
     Case("mlp-gan 2-D ring, batch 256", "mlp-gan", "ring", 256, "toy", 200, goal=2.0),
     Case("mlp-gan 2-D ring, batch 512", "mlp-gan", "ring", 512, "toy", 200, goal=2.0),
+    # what the 2-D lab runs unless a visitor changes it (the Train tab's batch size), for which the
+    # issue set the 2x goal: "the live 2-D lab needs [it] to feel instant"
+    Case("mlp-gan 2-D ring, batch 64 (the 2-D lab's default)", "mlp-gan", "ring", 64, "toy", 400, goal=2.0),
 )
 
 #: the same DCGAN cases on the device's fast path, where it has one (a GPU, or a CPU with AMX: bf16
