@@ -23,7 +23,7 @@ from playground import demos, drawing, figures
 from playground.gradio_demos import DEMO_ENDPOINTS, DemoContext, build_explore_tab, build_super_resolve_tab, build_translate_tab
 from playground.config_form import FormField, form_fields
 from playground.lab import (DEFAULT_MODEL, INPAINT_MODEL, INPAINT_STEPS, LIVE_RUN_DEFAULTS, NOOP_MESSAGES,
-                            PROBE_HEADERS, TIMELAPSE_LABEL, apply_control, codes_view, data_kind_of, dataset_info,
+                            PROBE_HEADERS, TIMELAPSE_LABEL, TRAIN_FORM_DEFAULTS, apply_control, codes_view, data_kind_of, dataset_info,
                             datasets_for, form_defaults, histogram_view, inpaint_run_config, make_run_config,
                             model_for_points, model_info, points_view, preset_values, probe_rows, status_text, timelapse_frame,
                             timelapse_label)
@@ -122,12 +122,13 @@ def _build_form(model_name: str | None) -> _Form:
     objective = gr.Dropdown(d["objectives"], value=d["objective"], label="Objective", elem_id="objective",
                             allow_custom_value=True)
     with gr.Row():
-        steps = gr.Number(2000, label="Steps", precision=0, elem_id="steps")
-        batch_size = gr.Number(64, label="Batch size", precision=0, elem_id="batch-size")
+        steps = gr.Number(TRAIN_FORM_DEFAULTS["steps"], label="Steps", precision=0, elem_id="steps")
+        batch_size = gr.Number(TRAIN_FORM_DEFAULTS["batch_size"], label="Batch size", precision=0,
+                               elem_id="batch-size")
     with gr.Row():
         lr_g = gr.Number(d["lr_g"], label="lr G", elem_id="lr-g")
         lr_d = gr.Number(d["lr_d"], label="lr D", elem_id="lr-d")
-        seed = gr.Number(0, label="Seed", precision=0, elem_id="seed")
+        seed = gr.Number(TRAIN_FORM_DEFAULTS["seed"], label="Seed", precision=0, elem_id="seed")
     speed = gr.Slider(1, 100, value=LIVE_RUN_DEFAULTS["log_every"], step=1, label="Steps per update",
                       elem_id="speed", info="how many training steps between loss readings")
     edited = gr.State({})  # the generated fields a person changed: {name: value}

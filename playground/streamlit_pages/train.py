@@ -61,14 +61,15 @@ def _run_form() -> dict[str, Any]:
         objective = st.selectbox("Objective", d["objectives"], key=f"objective-{model}-{preset}",
                                  index=d["objectives"].index(chosen) if chosen in d["objectives"] else 0)
     left, right = st.columns(2)
-    steps = left.number_input("Steps", value=2000, step=100, key="steps")
-    batch_size = right.number_input("Batch size", value=64, step=8, key="batch-size")
+    steps = left.number_input("Steps", value=lab.TRAIN_FORM_DEFAULTS["steps"], step=100, key="steps")
+    batch_size = right.number_input("Batch size", value=lab.TRAIN_FORM_DEFAULTS["batch_size"], step=8,
+                                    key="batch-size")
     left, middle, right = st.columns(3)
     lr_g = left.number_input("lr G", value=float(values.get("lr_g") or 2e-4), step=1e-5, format="%g",
                              key=f"lr-g-{model}-{preset}")
     lr_d = middle.number_input("lr D", value=float(values.get("lr_d") or 2e-4), step=1e-5, format="%g",
                                key=f"lr-d-{model}-{preset}")
-    seed = right.number_input("Seed", value=0, step=1, key="seed")
+    seed = right.number_input("Seed", value=lab.TRAIN_FORM_DEFAULTS["seed"], step=1, key="seed")
     speed = st.slider("Steps per update", 1, 100, lab.LIVE_RUN_DEFAULTS["log_every"], key="speed",
                       help="how many training steps between loss readings")
     with st.expander("Advanced: every setting of the model"):
