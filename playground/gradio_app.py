@@ -23,10 +23,10 @@ from playground import demos, drawing, figures
 from playground.gradio_demos import DEMO_ENDPOINTS, DemoContext, build_explore_tab, build_super_resolve_tab, build_translate_tab
 from playground.config_form import FormField, form_fields
 from playground.lab import (DEFAULT_MODEL, INPAINT_MODEL, INPAINT_STEPS, LIVE_RUN_DEFAULTS, NOOP_MESSAGES,
-                            PROBE_HEADERS, TIMELAPSE_LABEL, TRAIN_FORM_DEFAULTS, apply_control, codes_view, data_kind_of, dataset_info,
-                            datasets_for, form_defaults, histogram_view, inpaint_run_config, make_run_config,
-                            model_for_points, model_info, points_view, preset_values, probe_rows, status_text, timelapse_frame,
-                            timelapse_label)
+                            PROBE_HEADERS, TIMELAPSE_LABEL, TRAIN_FORM_DEFAULTS, apply_control, codes_view,
+                            data_kind_of, dataset_info, datasets_for, form_defaults, histogram_view,
+                            inpaint_run_config, make_run_config, model_for_points, model_info, points_view,
+                            preset_values, probe_rows, status_text, timelapse_frame, timelapse_label)
 from playground.diagnostics import diagnose, diagnosis_markdown
 from playground.figures import sample_image
 from playground.gradio_common import ScratchFolder, session_id as _session_id, user_error
