@@ -189,6 +189,26 @@ def test_train_page_without_a_run_has_nothing_to_control_download_or_probe():
     assert any("Train an encoder family first" in text for text in errors(at)) and not at.exception
 
 
+def test_both_front_ends_start_the_train_form_at_the_same_values():
+    """Steps, batch size and seed start where the Gradio page starts them: one shared set of values
+    (bench figure 1 times the 2-D lab at that batch size)."""
+    from playground.gradio_app import build_app
+    from playground.lab import TRAIN_FORM_DEFAULTS
+    from playground.session import SessionRegistry
+
+    boxes = {"steps": "steps", "batch-size": "batch_size", "seed": "seed"}
+    at = open_page()
+    streamlit_values = {boxes[key]: at.number_input(key=key).value for key in boxes}
+    registry = SessionRegistry()
+    try:
+        gradio_values = {boxes[block.elem_id]: block.value for block in build_app(registry).blocks.values()
+                         if getattr(block, "elem_id", None) in boxes}
+    finally:
+        registry.close_all()
+        registry.stop_reaper()
+    assert streamlit_values == gradio_values == TRAIN_FORM_DEFAULTS
+
+
 def test_train_page_takes_own_pictures_and_names_the_unreadable(tmp_path):
     rng = np.random.default_rng(0)
     pictures = [(f"dot{i}.png", png_bytes((rng.random((16, 16, 3)) * 255).astype(np.uint8)), "image/png")
