@@ -17,6 +17,7 @@ from playground.config_form import overrides_from_form
 from playground.session import TrainingSession
 from playground.uploads import inpainting_dataset
 from trainers.data import DATASETS, INPAINT_PREFIX, dataset_kind, inpainting_choices, list_datasets
+from trainers.engine import RunConfig
 from trainers.errors import PlaygroundError
 from trainers.registry import get_family
 
@@ -27,9 +28,10 @@ from trainers.registry import get_family
 #: (benchmark figure 3, goal at most 10%)
 LIVE_RUN_DEFAULTS = {"log_every": 5, "sample_every": 50, "sample_interval_s": 1.0, "out": None,
                      "metric_every": 25, "metric_budget": 0.04}
-#: What the Train form's boxes hold before a visitor types, in every front end (the 2-D lab's
-#: speed, bench figure 1, is timed at this batch size too)
-TRAIN_FORM_DEFAULTS = {"steps": 2000, "batch_size": 64, "seed": 0}
+#: What the Train form's boxes hold before a visitor types, in every front end: the library's own
+#: run defaults (the 2-D lab's speed, bench figure 1, is timed at this batch size too)
+TRAIN_FORM_DEFAULTS = {f.name: f.default for f in dataclasses.fields(RunConfig)
+                       if f.name in ("steps", "batch_size", "seed")}
 DEFAULT_MODEL = "dcgan"
 #: Shown first: the 2-D ring is GAN Lab's classic, digits trains offline in seconds.
 PREFERRED_DATASETS = ("ring", "digits")
