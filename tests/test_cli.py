@@ -7,6 +7,7 @@ the real `python -m trainers` from the repository root."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -125,6 +126,17 @@ def test_train_help_documents_every_option(cli_env):
             assert option in text
         assert action.help and action.help.strip(), f"{action.option_strings} has no help"
     assert "folder:PATH" in text and "KEY=VALUE" in text
+
+
+def test_train_starts_at_the_library_run_defaults():
+    """A command-line run and a playground run with nothing typed train alike (the Train form starts at
+    RunConfig's defaults too, tests/test_streamlit.py); only the sample cadence differs, on purpose."""
+    parsed = vars(build_parser().parse_args(["train"]))
+    library = dataclasses.asdict(RunConfig())
+    shared = set(parsed) & set(library) - {"sample_every", "overrides"}
+    assert {"model", "dataset", "steps", "batch_size", "seed", "device", "preset", "log_every",
+            "checkpoint_every", "metric_every", "metric_samples", "fast", "compile"} <= shared
+    assert {name: parsed[name] for name in shared} == {name: library[name] for name in shared}
 
 
 def test_sample_help_documents_its_options(cli_env):

@@ -7,6 +7,8 @@ what is wrong and exits with status 2; it never leaves a traceback or a half-wri
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import json
 import sys
 import time
@@ -14,11 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import __version__
+from .config import RunConfig
 from .errors import CheckpointError, PlaygroundError
 
 if TYPE_CHECKING:  # torch.distributed loads only when a run starts
     from .distributed import Distributed
     from .engine import Trainer
+
+
+_RUN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(RunConfig)}
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -33,6 +39,15 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def _run_option(parser: argparse.ArgumentParser, name: str, help: str, **kwargs: Any) -> None:
+    """``--name`` for the :class:`~trainers.config.RunConfig` field ``name``, starting at the library's
+    own default (stated in the help), so the command line and the other front ends train alike."""
+    default = _RUN_DEFAULTS[name]
+    if default not in ("", None):
+        help = f"{help}; default {default}"
+    parser.add_argument("--" + name.replace("_", "-"), default=default, help=help, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainers", description="GAN Playground's trainer.")
     parser.add_argument("--version", action="version", version=__version__)
@@ -42,14 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
         "Train a model family on a dataset. Checkpoints (config.json + model.safetensors + optimizer "
         "state) and sample grids go to --out. Example: python -m trainers train --model dcgan "
         "--dataset mnist --steps 2000 --out runs/x"))
-    train.add_argument("--model", default="dcgan", help="model family (see `list`); default dcgan")
-    train.add_argument("--dataset", default="mnist",
-                       help="dataset name (see `list`) or folder:PATH for your own images; default mnist")
-    train.add_argument("--steps", type=int, default=2000, help="training iterations; default 2000")
-    train.add_argument("--batch-size", type=int, default=64, help="samples per batch; default 64")
-    train.add_argument("--seed", type=int, default=0, help="seed for weights, batches and noise; default 0")
-    train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N, mps")
-    train.add_argument("--preset", default="", help="a named preset of the family's config (see `list`)")
+    run_option = functools.partial(_run_option, train)
+    run_option("model", "model family (see `list`)")
+    run_option("dataset", "dataset name (see `list`) or folder:PATH for your own images")
+    run_option("steps", "training iterations", type=int)
+    run_option("batch_size", "samples per batch", type=int)
+    run_option("seed", "seed for weights, batches and noise", type=int)
+    run_option("device", "auto (CUDA when present), cpu, cuda, cuda:N, mps")
+    run_option("preset", "a named preset of the family's config (see `list`)")
     train.add_argument("--set", dest="overrides", action="append", type=parse_assignment, default=None,
                        metavar="KEY=VALUE", help="override a model config value, e.g. --set lr_g=1e-4 "
                        "--set objective=minimax; repeatable; unknown keys are errors")
@@ -61,15 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "step count, e.g. an SR GAN phase from a PSNR-oriented run (--set pretrain_steps=0)")
     train.add_argument("--image-size", type=int, default=None, help="resize images to this side")
     train.add_argument("--data-dir", default=None, help="data folder (default: $GAN_DATA_DIR or ./data)")
-    train.add_argument("--log-every", type=int, default=10, help="steps between progress updates; default 10")
+    run_option("log_every", "steps between progress updates", type=int)
+    # not the library's default (100, for a live page): here every grid is a file
     train.add_argument("--sample-every", type=int, default=500, help="steps between sample grids; default 500")
-    train.add_argument("--checkpoint-every", type=int, default=0,
-                       help="steps between checkpoints (0: only at the end); default 0")
-    train.add_argument("--metric-every", type=int, default=0,
-                       help="steps between live KID/FID measurements in the dataset's domain classifier's "
-                            "features (mnist, fashion-mnist, cifar10) or toy mode coverage; kept within 5%% of "
-                            "the training time; 0: off (default)")
-    train.add_argument("--metric-samples", type=int, default=500, help="samples per live measurement; default 500")
+    run_option("checkpoint_every", "steps between checkpoints (0: only at the end)", type=int)
+    run_option("metric_every", "steps between live KID/FID measurements in the dataset's domain classifier's "
+               "features (mnist, fashion-mnist, cifar10) or toy mode coverage; kept within 5%% of the training "
+               "time; 0: off", type=int)
+    run_option("metric_samples", "samples per live measurement", type=int)
     train.add_argument("--no-fast", dest="fast", action="store_false",
                        help="on a GPU, train in plain float32 (the fast path, on by default there: bf16 autocast "
                             "where the family is stable in it, channels_last, pinned memory)")
@@ -201,7 +215,7 @@ def _train_in(args: argparse.Namespace, distributed: Distributed | None, device:
     from PIL import Image
     from tqdm import tqdm
 
-    from .engine import RunConfig, Trainer
+    from .engine import Trainer
 
     cadence = {"steps": args.steps, "device": device, "log_every": args.log_every,
                "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,

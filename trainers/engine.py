@@ -33,7 +33,6 @@ import dataclasses
 import math
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -44,7 +43,7 @@ from torch import Tensor
 from .allocator import keep_freed_memory
 from .checkpoint import (CARD_FILE, OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_json, read_tensors,
                          recover_interrupted_write, unflatten_optimizers)
-from .config import apply_overrides, field, to_dict, validate
+from .config import RunConfig, apply_overrides, to_dict, validate
 from .data import DATASETS, Dataset, EpochSampler, dataset_kind, load_dataset
 from .device import FastPath, choose_fast_path, cpu_bf16_refusal, resolve_device
 from .distributed import Distributed, mean_over_ranks, replicate
@@ -73,42 +72,6 @@ CODES_SHOWN = 1000
 #: Held-out examples in an image-to-image family's before/after grid (one column each).
 PREVIEWED = 8
 _INIT_LOCK = threading.Lock()
-
-
-@dataclass
-class RunConfig:
-    """One training run. Strict: an unknown key or a wrong type is an error naming the key."""
-
-    model: str = field("dcgan", "model family (python -m trainers list)")
-    dataset: str = field("mnist", "dataset name, or folder:PATH for your own images")
-    preset: str = field("", "a named preset of the family's config, applied before overrides")
-    steps: int = field(2000, "training iterations (one D and one G update each)", range=(1, 10_000_000))
-    batch_size: int = field(64, "samples per batch", range=(1, 4096))
-    seed: int = field(0, "seed for initial weights, batches and noise", range=(0, 2**63 - 1))
-    device: str = field("auto", "auto, cpu, cuda, cuda:N or mps")
-    out: str | None = field(None, "checkpoint folder (none: keep nothing on disk)")
-    log_every: int = field(10, "steps between metrics events", range=(1, 1_000_000))
-    sample_every: int = field(100, "steps between sample events", range=(1, 1_000_000))
-    sample_interval_s: float = field(0.0, "also emit samples at most this often in seconds (0: off)",
-                                     range=(0.0, 3600.0))
-    checkpoint_every: int = field(0, "steps between checkpoints (0: only at the end)", range=(0, 10_000_000))
-    image_size: int | None = field(None, "resize images to this side (none: the dataset's own)", range=(8, 256))
-    data_dir: str | None = field(None, "data folder (default: $GAN_DATA_DIR or ./data)")
-    metric_every: int = field(0, "steps between live sample-quality measurements (KID/FID on a small sample "
-                              "in the dataset's domain classifier's features; 0: off)", range=(0, 1_000_000))
-    metric_samples: int = field(500, "samples each live measurement draws", range=(20, 10_000))
-    metric_budget: float = field(0.05, "most of the training time the live metric may take; a measurement "
-                                 "that would exceed it is postponed", range=(0.0, 1.0))
-    fast: bool = field(True, "the GPU fast path on CUDA: bf16 autocast where the family is stable in it, "
-                       "channels_last, pinned memory (off: plain float32; no effect on a CPU)")
-    cpu_bf16: bool = field(False, "on a CPU with AMX bf16 units, bf16 autocast where the family is stable in it "
-                           "and faster for it (1.1-2x a run alone; runs sharing the cores step slower)")
-    compile: bool = field(False, "torch.compile each trained network (the steps that compile pay for it: "
-                          "metrics events report their total as compile_s when it grows)")
-    init_from: str | None = field(None, "start from the weights of this checkpoint folder (same family and "
-                                  "architecture), e.g. a PSNR-oriented generator for an SR GAN phase")
-    overrides: dict = dataclasses.field(default_factory=dict,
-                                        metadata={"help": "model config overrides, e.g. {\"lr_g\": 1e-4}"})
 
 
 class Controls:
