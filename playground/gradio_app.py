@@ -220,7 +220,8 @@ def _build_views(first_dataset: str | None) -> _Views:
                          elem_id="codes-plot", visible=False)
     field_plot = gr.Plot(figures.empty_figure(), label="Real vs generated, over D's output",
                          elem_id="field-plot", visible=kind == "points")
-    histogram = gr.Plot(figures.score_histogram_figure(None), label="D(x) and D(G(z)): D's verdict on each picture",
+    histogram = gr.Plot(figures.score_histogram_figure(None),
+                        label="D(x) and D(G(z)): D's verdict on each real and each generated sample",
                         elem_id="histogram-plot", visible=False)
     with gr.Accordion("Time-lapse", open=False, elem_id="timelapse-accordion"):
         timelapse = gr.Slider(0, 1, value=0, step=1, label=TIMELAPSE_LABEL, elem_id="timelapse")
