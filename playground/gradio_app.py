@@ -32,7 +32,7 @@ from playground.figures import sample_image
 from playground.gradio_common import ScratchFolder, session_id as _session_id, user_error
 from playground.session import LIVE_STATUSES, SessionRegistry
 from playground.uploads import MAX_TRAINING_FILES, training_images
-from trainers.data.pairs import INPAINT_IMAGES, INPAINT_MASKS as INPAINT_MASK_CHOICES
+from trainers.data.pairs import INPAINT_IMAGES, INPAINT_MASKS as INPAINT_MASK_CHOICES, inpaint_image
 from trainers.errors import PlaygroundError
 from trainers.registry import MODELS
 
@@ -545,20 +545,25 @@ def _build_probe(registry: SessionRegistry) -> None:
 def _build_inpaint(registry: SessionRegistry, form: _Form, views: _Views, tabs: gr.Tabs) -> None:
     """Deep image prior on a person's own picture (or a built-in one): paint the holes or pick a
     built-in mask, press Inpaint, and watch the fit on the Train tab."""
-    gr.Markdown("Upload a picture and paint over what should be filled in, or pick a built-in mask; with no "
-                "upload, the built-in picture is used. **Inpaint** starts a deep-image-prior fit (an untrained "
+    gr.Markdown("Paint over what should be filled in, on the built-in picture or on your own upload, or leave "
+                "it unpainted and pick a built-in mask. **Inpaint** starts a deep-image-prior fit (an untrained "
                 "network fitted to the known pixels alone) and shows it live on the Train tab. Pictures are "
                 "shrunk to at most 512 pixels on a side.")
-    editor = gr.ImageEditor(type="numpy", image_mode="RGBA", label="Your picture: paint the holes",
-                            sources=["upload", "clipboard"], transforms=(), layers=False,
-                            brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"), elem_id="inpaint-editor")
+    first = INPAINT_IMAGES[0]
+    # png, not Gradio's webp: the picture shown comes back pixel for pixel, so the built-in one left
+    # unpainted is known as such (lab.inpaint_run_config)
+    editor = gr.ImageEditor(inpaint_image(first), type="numpy", image_mode="RGBA", format="png",
+                            label="The picture: paint the holes", sources=["upload", "clipboard"], transforms=(),
+                            layers=False, brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"),
+                            elem_id="inpaint-editor")
     with gr.Row():
-        builtin = gr.Dropdown(list(INPAINT_IMAGES), value="astronaut", label="Built-in picture (no upload)",
+        builtin = gr.Dropdown(list(INPAINT_IMAGES), value=first, label="Built-in picture (shown above to paint on)",
                               elem_id="inpaint-builtin")
         mask_kind = gr.Dropdown(list(INPAINT_MASK_CHOICES), value="text", elem_id="inpaint-mask-kind",
                                 label="Mask when nothing is painted")
         steps = gr.Number(INPAINT_STEPS, label="Steps", precision=0, elem_id="inpaint-steps")
     start = gr.Button("Inpaint", variant="primary", elem_id="inpaint-btn")
+    builtin.change(inpaint_image, builtin, editor, show_progress="hidden")
 
     def on_inpaint(value, picture, kind, how_long, request: gr.Request):
         session = registry.get_or_create(_session_id(request))

@@ -12,11 +12,14 @@ import json
 import math
 from typing import Any, Mapping
 
+import numpy as np
+
 from playground import figures
 from playground.config_form import overrides_from_form
 from playground.session import TrainingSession
-from playground.uploads import inpainting_dataset
+from playground.uploads import checked_rgb, inpainting_dataset, strokes_mask
 from trainers.data import DATASETS, INPAINT_PREFIX, dataset_kind, inpainting_choices, list_datasets
+from trainers.data.pairs import INPAINT_IMAGES, inpaint_image
 from trainers.engine import RunConfig
 from trainers.errors import PlaygroundError
 from trainers.registry import get_family
@@ -344,12 +347,23 @@ def inpaint_run_config(folder: Any, picture: Any = None, *, builtin: str = "astr
                        strokes: Any = None, mask: Any = None, steps: Any = INPAINT_STEPS) -> dict[str, Any]:
     """The run config for the Inpaint form: a deep-image-prior fit of ``picture`` (saved into the
     session's ``folder`` with painted ``strokes``, a ``mask`` picture, or the built-in ``mask_kind``),
-    or of the built-in picture ``builtin`` when there is no upload."""
-    if picture is None:
+    or of the built-in picture ``builtin`` when there is no upload, or when ``picture`` is that one
+    exactly as the form showed it to paint on, with nothing painted: then the run is named after it
+    (``inpaint:astronaut:text``)."""
+    if picture is None or (mask is None and _unpainted_builtin(picture, builtin, strokes)):
         name = f"{INPAINT_PREFIX}{builtin}:{mask_kind}"
     else:
         name = inpainting_dataset(picture, folder, strokes=strokes, mask=mask, mask_kind=mask_kind)
     return make_run_config(INPAINT_MODEL, name, None, steps, 1, None, None, 0, preset=default_preset(INPAINT_MODEL))
+
+
+def _unpainted_builtin(picture: Any, builtin: str, strokes: Any) -> bool:
+    if builtin not in INPAINT_IMAGES:  # a name, never a file path
+        return False
+    shown = inpaint_image(builtin)
+    return (np.ndim(picture) == 3 and np.shape(picture)[:2] == shown.shape[:2]
+            and strokes_mask(strokes, *shown.shape[:2]) is None
+            and np.array_equal(checked_rgb(picture, "the picture"), shown))
 
 
 #: The family a drawn 2-D distribution trains when the chosen one does not take points.

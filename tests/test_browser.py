@@ -607,6 +607,41 @@ def test_dip_inpaints_an_uploaded_picture_live(page, app, tmp_path):
 
 
 @browser_test
+def test_holes_painted_on_the_builtin_picture_are_the_ones_the_fit_fills(page, app):
+    """The Inpaint tab shows its built-in picture ready to paint on: sent unpainted it trains as
+    itself (so the editor held exactly that picture); a stroke dragged across its middle becomes the
+    run's holes, there and nowhere else."""
+    from PIL import Image
+
+    open_tab(page, "Inpaint")
+    choose(page, "inpaint-builtin", "chelsea")
+    set_number(page, "inpaint-steps", 5000)  # still fitting when Stop is pressed
+    page.click("#inpaint-btn")
+    wait_until(lambda: page.input_value("#dataset input") == "inpaint:chelsea:text", "the built-in picture's run")
+    wait_status(page, r"PSNR in the holes", timeout_ms=90_000)  # the Train tab is shown, and stays
+
+    open_tab(page, "Inpaint")
+    page.wait_for_selector("#inpaint-btn", state="visible")
+    canvas = page.locator("#inpaint-editor canvas").first.bounding_box()  # the picture sits in its middle
+    x, y = canvas["x"] + canvas["width"] / 2, canvas["y"] + canvas["height"] / 2
+    page.mouse.move(x - 60, y)
+    page.mouse.down()
+    page.mouse.move(x + 60, y, steps=12)
+    page.mouse.up()
+    page.click("#inpaint-btn")
+    dataset = wait_until(lambda: page.input_value("#dataset input") if page.input_value("#dataset input").endswith(
+        "inpaint-mask.png") else None, "the painted picture's run")
+    holes = np.asarray(Image.open(dataset.split(":")[2])) > 0
+    rows, cols = np.nonzero(holes)
+    height, width = holes.shape
+    assert (height, width) == (288, 448) and 0.01 < holes.mean() < 0.2  # chelsea as fitted, a stroke's worth
+    assert abs(rows.mean() - height / 2) < 0.1 * height and abs(cols.mean() - width / 2) < 0.1 * width
+    assert np.ptp(cols) > 2 * np.ptp(rows)  # dragged across, not down
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+
+
+@browser_test
 def test_a_preset_the_model_does_not_have_is_refused_by_name(page, app):
     """What a Start racing a model change sends (the old model's preset) gets the library's message
     naming the model's own presets, not Gradio's bare "not in the list of choices"."""

@@ -19,11 +19,12 @@ import pytest
 import torch
 from PIL import Image
 
+from playground.lab import inpaint_run_config
 from playground.session import TrainingSession
 from playground.uploads import inpainting_dataset
 from trainers.cli import main
 from trainers.data import load_dataset
-from trainers.data.pairs import CLASS_COLOURS, INPAINT_IMAGES, colorize_digits, inpaint_mask, skimage_photo
+from trainers.data.pairs import CLASS_COLOURS, INPAINT_IMAGES, colorize_digits, inpaint_image, inpaint_mask, skimage_photo
 from trainers.engine import RunConfig, Trainer
 from trainers.errors import ConfigError, DatasetUnavailable, PlaygroundError
 from trainers.metrics.image_quality import downscale, luma, psnr, sr_psnr_ssim, upscale_bicubic
@@ -382,6 +383,31 @@ def test_inpainting_uploads_become_a_dataset_or_a_clear_error(tmp_path):
         inpainting_dataset(picture, tmp_path, mask=np.zeros((100, 140), np.uint8))
     with pytest.raises(PlaygroundError, match="at least 32x32"):
         inpainting_dataset(np.zeros((20, 20, 3), np.uint8), tmp_path, mask_kind="box")
+
+
+def test_the_builtin_picture_shown_to_paint_on_trains_painted_or_under_its_own_name(tmp_path):
+    """The Inpaint form shows the built-in picture in its editor: sent back unpainted it is the
+    built-in run (named, nothing saved); painted, its strokes are the holes; any other picture is an
+    upload, even one pixel away from the built-in."""
+    shown = inpaint_image("chelsea")
+    as_editor_sends = np.concatenate([shown, np.full((*shown.shape[:2], 1), 255, np.uint8)], -1)  # RGBA
+    unpainted = np.zeros_like(as_editor_sends)
+    config = inpaint_run_config(tmp_path, as_editor_sends, builtin="chelsea", mask_kind="box", strokes=[unpainted])
+    assert config["dataset"] == "inpaint:chelsea:box" and not any(tmp_path.iterdir())
+
+    strokes = unpainted.copy()
+    strokes[100:140, 150:300, 3] = 255
+    painted = load_dataset(inpaint_run_config(tmp_path, as_editor_sends, builtin="chelsea", strokes=[strokes])["dataset"])
+    holes = painted.sources[0, 0] > 0  # the mask: where pixels are missing
+    assert holes[100:140, 150:300].all() and holes.sum() == 40 * 150
+
+    nudged = as_editor_sends.copy()
+    nudged[0, 0, 0] ^= 1
+    assert inpaint_run_config(tmp_path, nudged, builtin="chelsea")["dataset"].endswith("inpaint-image.png:text")
+    # the built-in name is a name, never a file to compare with (or to train on unsaved)
+    Image.fromarray(shown).save(tmp_path / "same.png")
+    assert inpaint_run_config(tmp_path, as_editor_sends, builtin=str(tmp_path / "same.png"),
+                              strokes=[unpainted])["dataset"].endswith("inpaint-image.png:text")
 
 
 def test_an_untrained_rrdb_net_lets_the_picture_through():
