@@ -218,7 +218,9 @@ def build_super_resolve_tab(ctx: DemoContext) -> None:
     paths, labels = ctx.examples("photo", [])
     gr.Examples(paths, inputs=[source], label="Examples", example_labels=labels)
     button = gr.Button("Super-resolve", variant="primary", elem_id="sr-btn")
-    compare = gr.ImageSlider(label="Before / after: bicubic | model (without a model: pixels | bicubic)", type="numpy", elem_id="sr-compare")
+    # png like the gallery: a lossy copy (Gradio's default webp) would blur the very texture compared
+    compare = gr.ImageSlider(label="Before / after: bicubic | model (without a model: pixels | bicubic)",
+                             type="numpy", format="png", elem_id="sr-compare")
     gallery = gr.Gallery(label="Side by side", columns=3, elem_id="sr-gallery", format="png")
     table = gr.Dataframe(headers=demos.SCORE_HEADERS, value=None, interactive=False, elem_id="sr-scores",
                          label="Scores against the original (self-check)")

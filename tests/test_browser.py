@@ -860,6 +860,10 @@ def test_translate_and_super_resolve_tabs_work_on_their_examples(page, app):
     psnr = float(re.search(r"bicubic\s+([\d.]+)", table).group(1))
     assert 18 < psnr < 40, table  # a real photo, shrunk and enlarged again
     assert all(name in table for name in upscalers[:1]), table
+    # the before/after slider shows the gallery's own pixels, not a lossy copy of them
+    shown = [image_pixels(page, img.get_attribute("src")) for img in page.locator("#sr-gallery img").all()]
+    compared = [image_pixels(page, img.get_attribute("src")) for img in page.locator("#sr-compare img").all()]
+    assert len(compared) == 2 and all(any(np.array_equal(c, s) for s in shown) for c in compared)
     shoot(page, "super-resolve")
 
 
