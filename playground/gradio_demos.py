@@ -105,7 +105,10 @@ def build_explore_tab(ctx: DemoContext) -> None:
     with gr.Tab("Samples"):
         count = gr.Slider(1, 64, value=16, step=1, label="Pictures", elem_id="explore-count")
         sample_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn")
-        samples = gr.Image(label="Samples from seed A", type="numpy", format="png", interactive=False,
+        # what Generate gives for the form as it opens, made once: the tab has pictures at first sight
+        opening = (sample_image(demos.generate(ctx.shelf.load(model.value), seed_a.value, count.value))
+                   if model.value != demos.SESSION_MODEL else None)
+        samples = gr.Image(opening, label="Samples from seed A", type="numpy", format="png", interactive=False,
                            elem_id="generate-output")
     with gr.Tab("Interpolate"):
         with gr.Row():

@@ -745,8 +745,10 @@ def test_demo_tabs_refuse_bad_input(page, app, tmp_path):
     assert "steps" in toast_text(page)
     close_toasts(page)
     open_tab(page, "Explore")
+    opening = img_src(page, "generate-output")
+    set_number(page, "explore-seed-a", 7)
     page.click("#generate-btn")  # still serving
-    wait_until(lambda: page.query_selector("#generate-output img"), "a generated grid")
+    wait_until(lambda: img_src(page, "generate-output") not in (None, opening), "a newly generated grid")
 
 
 @browser_test
@@ -811,8 +813,18 @@ def test_advanced_form_is_generated_from_the_config(page, app):
 @browser_test
 def test_explore_tab_draws_from_a_shipped_model_at_once(page, app):
     """No training needed: samples, an interpolation strip and GIF, a latent walk, class rows."""
+    from PIL import Image
+
+    from playground.demos import ModelShelf, generate
+    from playground.figures import sample_image
+
     open_tab(page, "Explore")
-    assert page.input_value("#explore-model input") in ("dcgan_mnist", "cgan_mnist")
+    first = page.input_value("#explore-model input")
+    assert first in ("dcgan_mnist", "cgan_mnist")
+    # pictures at first sight: what Generate gives for the form as it opens (seed 0, 16 pictures)
+    opening = image_pixels(page, wait_until(lambda: img_src(page, "generate-output"), "samples before any click"))
+    expected = np.asarray(Image.fromarray(sample_image(generate(ModelShelf().load(first), 0, 16))).convert("L"))
+    assert np.array_equal(opening, expected)
     choose(page, "explore-model", "dcgan_mnist")
     page.click("#generate-btn")
     grid = image_pixels(page, wait_until(lambda: img_src(page, "generate-output"), "generated samples"))

@@ -243,8 +243,10 @@ def read_grid(grid: np.ndarray, side: int = 28, padding: int = 2) -> np.ndarray:
 
 def test_explore_page_draws_samples_interpolations_walks_and_classes():
     at = open_page("explore")
+    opening = at.session_state["explore-samples"]  # pictures at first sight, before any click
     at.button(key="generate-btn").click().run()
     samples = at.session_state["explore-samples"]
+    assert np.array_equal(samples, opening)  # what Generate gives for the form as it opened
     assert samples.ndim == 3 and samples.std() > 20  # 16 pictures, not a blank
     at.button(key="interp-btn").click().run()
     made = at.session_state["explore-interpolation"]

@@ -27,7 +27,10 @@ samples_tab, interpolate_tab, walk_tab, class_tab = st.tabs(["Samples", "Interpo
 
 with samples_tab:
     count = st.slider("Pictures", 1, 64, 16, key="explore-count")
-    if st.button("Generate", type="primary", key="generate-btn"):
+    clicked = st.button("Generate", type="primary", key="generate-btn")
+    # at first sight too, as the Gradio tab opens: what Generate gives for the form as it is
+    first_sight = "explore-samples" not in st.session_state and choice != demos.SESSION_MODEL
+    if clicked or first_sight:
         with shown_errors("Cannot generate"):
             remember("explore-samples", demos.generate(model(choice, "generator"), seed_a, count))
     show_picture(st.session_state.get("explore-samples"), caption="Samples from seed A")
