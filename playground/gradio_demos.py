@@ -69,14 +69,16 @@ def _guard(title: str):
     return wrap
 
 
-def picture_input(elem_id: str) -> tuple[gr.File, gr.Image]:
-    """An upload box and its preview. A file, not gr.Image: every upload reaches
-    `playground.uploads.read_picture`, so a broken file (text named .png, a truncated PNG, a
-    decompression bomb) gets a clear message instead of failing inside the component."""
+def picture_input(elem_id: str, first: str | None = None) -> tuple[gr.File, gr.Image]:
+    """An upload box and its preview, holding the picture file ``first`` as they open (an example).
+    A file, not gr.Image: every upload reaches `playground.uploads.read_picture`, so a broken file
+    (text named .png, a truncated PNG, a decompression bomb) gets a clear message instead of failing
+    inside the component."""
     with gr.Row():
-        source = gr.File(label="Your picture (PNG, JPEG, WebP, GIF, BMP)", file_types=["image"], type="filepath",
-                         elem_id=elem_id, height=140)
-        preview = gr.Image(label="Preview", type="numpy", interactive=False, height=200, elem_id=f"{elem_id}-preview")
+        source = gr.File(first, label="Your picture (PNG, JPEG, WebP, GIF, BMP)", file_types=["image"],
+                         type="filepath", elem_id=elem_id, height=140)
+        preview = gr.Image(read_picture(first) if first else None, label="Preview", type="numpy", interactive=False,
+                           height=200, elem_id=f"{elem_id}-preview")
 
     def on_upload(path):
         if path is None:
@@ -180,23 +182,31 @@ def build_translate_tab(ctx: DemoContext) -> None:
         model = gr.Dropdown(translators, value=_first(translators), label="Model", elem_id="translate-model")
         direction = gr.Radio([("A to B", "a_to_b"), ("B to A", "b_to_a")], value="a_to_b",
                              label="CycleGAN direction", elem_id="translate-direction")
-    source, _ = picture_input("translate-input")
     paths, labels = ctx.examples("translator", datasets)
+    source, _ = picture_input("translate-input", first=paths[0])
     gr.Examples(paths, inputs=[source], label="Examples", example_labels=labels)
     button = gr.Button("Translate", variant="primary", elem_id="translate-btn")
+
+    def translation(model: Any, picture: np.ndarray, which: str) -> tuple:
+        result = demos.translate(model, picture, which)
+        return (sample_image(result["input"]), sample_image(result["output"]),
+                sample_image(result.get("round_trip")))
+
+    # what Translate gives for the form as it opens (the first example), made once: pictures at first sight
+    opening = (translation(ctx.shelf.load(model.value), read_picture(paths[0]), direction.value)
+               if model.value != demos.SESSION_MODEL else (None, None, None))
     with gr.Row():
-        shown = gr.Image(label="Input (as the model sees it)", type="numpy", format="png", interactive=False,
-                         elem_id="translate-seen")
-        output = gr.Image(label="Output", type="numpy", format="png", interactive=False, elem_id="translate-output")
-        round_trip = gr.Image(label="Round trip (CycleGAN)", type="numpy", format="png", interactive=False,
-                              elem_id="translate-round-trip")
+        shown = gr.Image(opening[0], label="Input (as the model sees it)", type="numpy", format="png",
+                         interactive=False, elem_id="translate-seen")
+        output = gr.Image(opening[1], label="Output", type="numpy", format="png", interactive=False,
+                          elem_id="translate-output")
+        round_trip = gr.Image(opening[2], label="Round trip (CycleGAN)", type="numpy", format="png",
+                              interactive=False, elem_id="translate-round-trip")
 
     @_guard("Cannot translate")
     def on_translate(choice, picture, which, request: gr.Request):
         picture = read_picture(picture)
-        result = demos.translate(ctx.model(choice, "translator", request), picture, which)
-        return (sample_image(result["input"]), sample_image(result["output"]),
-                sample_image(result.get("round_trip")))
+        return translation(ctx.model(choice, "translator", request), picture, which)
 
     button.click(on_translate, [model, source, direction], [shown, output, round_trip], api_name="translate",
                  concurrency_limit=DEMO_CONCURRENCY, concurrency_id="demos")

@@ -708,6 +708,8 @@ def test_demo_tabs_refuse_bad_input(page, app, tmp_path):
     from PIL import Image
 
     open_tab(page, "Translate")
+    page.click("#translate-input button[aria-label='Clear']")  # the box opens holding the first example
+    page.wait_for_selector("#translate-input input[type=file]", state="attached")
     choose(page, "translate-model", "this tab's run")
     page.click("#translate-btn")
     assert "Upload a picture or pick an example" in toast_text(page)
@@ -850,11 +852,27 @@ def test_explore_tab_draws_from_a_shipped_model_at_once(page, app):
 
 @browser_test
 def test_translate_and_super_resolve_tabs_work_on_their_examples(page, app):
+    from PIL import Image
+
+    from playground import demos
+    from playground.figures import sample_image
+
     open_tab(page, "Translate")
-    page.locator("#tab-translate .gallery-item, #tab-translate button.gallery").first.click()
-    wait_until(lambda: img_src(page, "translate-input-preview"), "the example's preview")
+    # pictures at first sight: the first example, translated by the first model as Translate would
+    first = page.input_value("#translate-model input")
+    opening = wait_until(lambda: img_src(page, "translate-output"), "a translation before any click")
+    shelf = demos.ModelShelf()
+    example = demos.example_pictures("translator", shelf.dataset_of(first), count=2)[0][1]
+    expected = sample_image(demos.translate(shelf.load(first), example, "a_to_b")["output"])
+    assert np.array_equal(image_pixels(page, opening), np.asarray(Image.fromarray(expected).convert("L")))
+    preview = img_src(page, "translate-input-preview")
+    assert preview
+    # another example, translated on request
+    page.locator("#tab-translate .gallery-item, #tab-translate button.gallery").nth(1).click()
+    wait_until(lambda: img_src(page, "translate-input-preview") not in (None, preview), "the example's preview")
     page.click("#translate-btn")
-    output = image_pixels(page, wait_until(lambda: img_src(page, "translate-output"), "a translation"))
+    output = image_pixels(page, wait_until(lambda: img_src(page, "translate-output") not in (None, opening)
+                                           and img_src(page, "translate-output"), "a translation"))
     assert output.shape[0] >= 128
     if page.input_value("#translate-model input").startswith("cyclegan"):
         assert wait_until(lambda: img_src(page, "translate-round-trip"), "the round trip")

@@ -276,9 +276,11 @@ def test_explore_page_draws_samples_interpolations_walks_and_classes():
 
 def test_translate_page_runs_an_example_and_refuses_a_broken_upload():
     at = open_page("translate")
+    opening = at.session_state["translate-result"]  # the first example, translated before any click
     at.button(key="translate-btn").click().run()
     result = at.session_state["translate-result"]
     assert set(result) == {"input", "output", "round_trip"} and not errors(at)
+    assert all(np.array_equal(result[key], opening[key]) for key in result)  # what Translate gives
     assert np.abs(result["output"].astype(int) - result["input"]).mean() > 5  # it changed the picture
     at.file_uploader(key="translate-upload").set_value(("photo.png", b"text renamed .png", "image/png")).run()
     assert any("could not be read as a picture" in text for text in errors(at))

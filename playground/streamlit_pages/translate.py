@@ -18,7 +18,10 @@ direction = right.radio("CycleGAN direction", ["a_to_b", "b_to_a"], key="transla
                         format_func={"a_to_b": "A to B", "b_to_a": "B to A"}.get, horizontal=True)
 datasets = [shelf().dataset_of(name) for name in translators if name != demos.SESSION_MODEL]
 picture = picture_input("translate", "translator", datasets)
-if st.button("Translate", type="primary", key="translate-btn"):
+clicked = st.button("Translate", type="primary", key="translate-btn")
+# at first sight too, as the Gradio tab opens: what Translate gives for the form as it is
+first_sight = "translate-result" not in st.session_state and choice != demos.SESSION_MODEL and picture is not None
+if clicked or first_sight:
     with shown_errors("Cannot translate"):
         session = current_session() if choice == demos.SESSION_MODEL else None
         remember("translate-result", demos.translate(demos.model_for(shelf(), session, choice, "translator"),
