@@ -261,6 +261,16 @@ def open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name, exact=True).click()
 
 
+def editor_zoom(page) -> int | None:
+    """The Inpaint editor's fit-to-view zoom in percent: it changes as a picture of another size
+    replaces the one shown (an upload is drawn in the browser before anything reaches the server)."""
+    return page.evaluate("""() => {
+        const zoom = Array.from(document.querySelectorAll('#inpaint-editor span'))
+            .find(s => /^\\d+%$/.test(s.textContent.trim()));
+        return zoom ? parseInt(zoom.textContent) : null;
+    }""")
+
+
 def upload(page, elem_id: str, path) -> None:
     """Upload a file into a gr.Image and wait until the server has it."""
     with page.expect_response(lambda response: "/upload" in response.url and response.ok):
@@ -589,9 +599,11 @@ def test_dip_inpaints_an_uploaded_picture_live(page, app, tmp_path):
     open_tab(page, "Inpaint")
     choose(page, "inpaint-mask-kind", "box")
     set_number(page, "inpaint-steps", 5000)  # still fitting when Stop is pressed
-    # the editor reads an upload in the browser; wait for its canvas before pressing Inpaint
+    # the editor reads an upload in the browser, in place of the built-in picture it opens with: wait
+    # until it shows this one (its fit-to-view zoom over 100%: a small picture; the built-in 512-pixel
+    # one is under 100%) before pressing Inpaint
     page.set_input_files("#inpaint-editor input[type=file]", str(picture))
-    page.wait_for_function("() => document.querySelector('#inpaint-editor canvas')")
+    wait_until(lambda: (editor_zoom(page) or 0) > 100, "the upload in the editor")
     page.wait_for_timeout(1_000)
     page.click("#inpaint-btn")
     # the fit streams on the Train tab, with this picture as the dataset
@@ -614,7 +626,9 @@ def test_holes_painted_on_the_builtin_picture_are_the_ones_the_fit_fills(page, a
     from PIL import Image
 
     open_tab(page, "Inpaint")
+    astronaut = wait_until(lambda: editor_zoom(page), "the editor's first picture")
     choose(page, "inpaint-builtin", "chelsea")
+    wait_until(lambda: editor_zoom(page) not in (None, astronaut), "chelsea in the editor")
     set_number(page, "inpaint-steps", 5000)  # still fitting when Stop is pressed
     page.click("#inpaint-btn")
     wait_until(lambda: page.input_value("#dataset input") == "inpaint:chelsea:text", "the built-in picture's run")
