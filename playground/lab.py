@@ -343,8 +343,9 @@ INPAINT_MODEL = "dip-inpaint"
 INPAINT_STEPS = 1500
 
 
-def inpaint_run_config(folder: Any, picture: Any = None, *, builtin: str = "astronaut", mask_kind: str = "text",
-                       strokes: Any = None, mask: Any = None, steps: Any = INPAINT_STEPS) -> dict[str, Any]:
+def inpaint_run_config(folder: Any, picture: Any = None, *, builtin: str = INPAINT_IMAGES[0],
+                       mask_kind: str = "text", strokes: Any = None, mask: Any = None,
+                       steps: Any = INPAINT_STEPS) -> dict[str, Any]:
     """The run config for the Inpaint form: a deep-image-prior fit of ``picture`` (saved into the
     session's ``folder`` with painted ``strokes``, a ``mask`` picture, or the built-in ``mask_kind``),
     or of the built-in picture ``builtin`` when there is no upload, or when ``picture`` is that one
