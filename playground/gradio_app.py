@@ -545,15 +545,17 @@ def _build_probe(registry: SessionRegistry) -> None:
 def _build_inpaint(registry: SessionRegistry, form: _Form, views: _Views, tabs: gr.Tabs) -> None:
     """Deep image prior on a person's own picture (or a built-in one): paint the holes or pick a
     built-in mask, press Inpaint, and watch the fit on the Train tab."""
-    gr.Markdown("Paint over what should be filled in, on the built-in picture or on your own upload, or leave "
-                "it unpainted and pick a built-in mask. **Inpaint** starts a deep-image-prior fit (an untrained "
-                "network fitted to the known pixels alone) and shows it live on the Train tab. Pictures are "
-                "shrunk to at most 512 pixels on a side.")
+    gr.Markdown("Paint over what should be filled in, on the built-in picture or on your own (press the "
+                "editor's Clear canvas button, top right, then Upload), or leave it unpainted and pick a "
+                "built-in mask. **Inpaint** starts a deep-image-prior fit (an untrained network fitted to the "
+                "known pixels alone) and shows it live on the Train tab. Pictures are shrunk to at most 512 "
+                "pixels on a side.")
     first = INPAINT_IMAGES[0]
     # png, not Gradio's webp: the picture shown comes back pixel for pixel, so the built-in one left
     # unpainted is known as such (lab.inpaint_run_config)
     editor = gr.ImageEditor(inpaint_image(first), type="numpy", image_mode="RGBA", format="png",
-                            label="The picture: paint the holes", sources=["upload", "clipboard"], transforms=(),
+                            label="The picture: paint the holes (Clear canvas, top right, to upload your own)",
+                            sources=["upload", "clipboard"], transforms=(),
                             layers=False, brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"),
                             elem_id="inpaint-editor")
     with gr.Row():
@@ -585,13 +587,14 @@ def _build_inpaint(registry: SessionRegistry, form: _Form, views: _Views, tabs: 
 def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
     """Outputs for one tick: only what changed since `seen`; stops the timer when finished."""
     new_run = snap["run_id"] != seen.get("run_id")
+    new_sample = new_run or snap["sample_version"] != seen.get("sample_version")
     text = status_text(snap)
     status_out = text if text != seen.get("status") else gr.skip()
     loss_out = gr.skip()
     if snap["metrics_version"] and (new_run or snap["metrics_version"] != seen.get("metrics_version")):
         loss_out = figures.loss_figure(snap["metrics"], quality=snap.get("quality"))
     image_out, reconstruction_out, codes_out, field_out = gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    if snap["sample"] is not None and (new_run or snap["sample_version"] != seen.get("sample_version")):
+    if snap["sample"] is not None and new_sample:
         if data_kind_of(snap) == "points":
             field_out = points_view(snap)
         else:
@@ -604,15 +607,14 @@ def _render(snap: Mapping[str, Any], seen: Mapping[str, Any]) -> tuple:
     if new_run and snap["status"] == "idle":  # Reset: clear what the last run drew
         return ({**_new_view(), "run_id": snap["run_id"]}, *_fresh_outputs(snap)[1:])
     diagnostics_out = gr.skip()
-    if new_run or snap["metrics_version"] != seen.get("metrics_version") \
-            or snap["sample_version"] != seen.get("sample_version"):
+    if new_sample or snap["metrics_version"] != seen.get("metrics_version"):
         diagnostics_out = diagnosis_markdown(diagnose(snap))
     histogram_out = gr.skip()
-    histogram = histogram_view(snap["sample"]) if new_run or snap["sample_version"] != seen.get("sample_version") else None
+    histogram = histogram_view(snap["sample"]) if new_sample else None
     if histogram is not None:
         histogram_out = gr.Plot(value=histogram, visible=True)
     timelapse_out = gr.skip()
-    if snap.get("sample_steps") and (new_run or snap["sample_version"] != seen.get("sample_version")):
+    if snap.get("sample_steps") and new_sample:
         steps = snap.get("sample_steps")
         timelapse_out = gr.Slider(maximum=max(1, len(steps) - 1), value=len(steps) - 1, label=timelapse_label(steps))
     timer_out = gr.Timer(active=False) if snap["status"] not in LIVE_STATUSES else gr.skip()

@@ -599,12 +599,15 @@ def test_dip_inpaints_an_uploaded_picture_live(page, app, tmp_path):
     open_tab(page, "Inpaint")
     choose(page, "inpaint-mask-kind", "box")
     set_number(page, "inpaint-steps", 5000)  # still fitting when Stop is pressed
-    # the editor reads an upload in the browser, in place of the built-in picture it opens with: wait
-    # until it shows this one (its fit-to-view zoom over 100%: a small picture; the built-in 512-pixel
-    # one is under 100%) before pressing Inpaint
-    page.set_input_files("#inpaint-editor input[type=file]", str(picture))
+    # as a person does it: the editor opens holding the built-in picture, and offers Upload once cleared
+    # (a file pushed into its hidden input while a picture is there is drawn but not kept). Wait until it
+    # shows this one (its fit-to-view zoom over 100%: a small picture; the built-in 512-pixel one is
+    # under 100%) before pressing Inpaint.
+    page.click("#inpaint-editor button[aria-label='Clear canvas']")
+    with page.expect_file_chooser() as chooser:
+        page.click("#inpaint-editor button[aria-label='Upload']")
+    chooser.value.set_files(str(picture))
     wait_until(lambda: (editor_zoom(page) or 0) > 100, "the upload in the editor")
-    page.wait_for_timeout(1_000)
     page.click("#inpaint-btn")
     # the fit streams on the Train tab, with this picture as the dataset
     wait_status(page, r"PSNR in the holes [\d.]+ dB vs mean-colour fill [\d.]+ dB", timeout_ms=90_000)
