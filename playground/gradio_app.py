@@ -545,8 +545,8 @@ def _build_probe(registry: SessionRegistry) -> None:
 def _build_inpaint(registry: SessionRegistry, form: _Form, views: _Views, tabs: gr.Tabs) -> None:
     """Deep image prior on a person's own picture (or a built-in one): paint the holes or pick a
     built-in mask, press Inpaint, and watch the fit on the Train tab."""
-    gr.Markdown("Paint over what should be filled in, on the built-in picture or on your own (press the "
-                "editor's Clear canvas button, top right, then Upload), or leave it unpainted and pick a "
+    gr.Markdown("Paint over what should be filled in, on the built-in picture or on your own (drop it on the "
+                "editor, or press Clear canvas, top right, then Upload), or leave it unpainted and pick a "
                 "built-in mask. **Inpaint** starts a deep-image-prior fit (an untrained network fitted to the "
                 "known pixels alone) and shows it live on the Train tab. Pictures are shrunk to at most 512 "
                 "pixels on a side.")
@@ -554,7 +554,7 @@ def _build_inpaint(registry: SessionRegistry, form: _Form, views: _Views, tabs: 
     # png, not Gradio's webp: the picture shown comes back pixel for pixel, so the built-in one left
     # unpainted is known as such (lab.inpaint_run_config)
     editor = gr.ImageEditor(inpaint_image(first), type="numpy", image_mode="RGBA", format="png",
-                            label="The picture: paint the holes (Clear canvas, top right, to upload your own)",
+                            label="The picture: paint the holes (drop your own on it to replace it)",
                             sources=["upload", "clipboard"], transforms=(),
                             layers=False, brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"),
                             elem_id="inpaint-editor")

@@ -271,6 +271,18 @@ def editor_zoom(page) -> int | None:
     }""")
 
 
+def editor_picture_zoom(page) -> int | None:
+    """The Inpaint editor's zoom once it has drawn a picture (not the blank canvas it starts as
+    while the built-in picture is on its way); None before that."""
+    canvas = page.locator("#inpaint-editor canvas").first
+    if not canvas.count():
+        return None
+    from PIL import Image
+
+    shown = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("L"), dtype=np.float32)
+    return editor_zoom(page) if shown.std() > 30 else None
+
+
 def upload(page, elem_id: str, path) -> None:
     """Upload a file into a gr.Image and wait until the server has it."""
     with page.expect_response(lambda response: "/upload" in response.url and response.ok):
@@ -603,6 +615,7 @@ def test_dip_inpaints_an_uploaded_picture_live(page, app, tmp_path):
     # (a file pushed into its hidden input while a picture is there is drawn but not kept). Wait until it
     # shows this one (its fit-to-view zoom over 100%: a small picture; the built-in 512-pixel one is
     # under 100%) before pressing Inpaint.
+    wait_until(lambda: editor_picture_zoom(page), "the editor's first picture")
     page.click("#inpaint-editor button[aria-label='Clear canvas']")
     with page.expect_file_chooser() as chooser:
         page.click("#inpaint-editor button[aria-label='Upload']")
@@ -622,6 +635,37 @@ def test_dip_inpaints_an_uploaded_picture_live(page, app, tmp_path):
 
 
 @browser_test
+def test_a_picture_dropped_on_the_builtin_one_is_the_one_inpainted(page, app, tmp_path):
+    """The tab's hint: drop your own picture on the editor that holds the built-in one."""
+    import base64
+
+    from PIL import Image
+
+    picture = tmp_path / "dropped.png"
+    pixels = (np.random.default_rng(3).random((64, 96, 3)) * 255).astype(np.uint8)  # kept whole: sides of 32s
+    Image.fromarray(pixels).save(picture)
+    open_tab(page, "Inpaint")
+    wait_until(lambda: editor_picture_zoom(page), "the editor's first picture")
+    dropped = page.evaluate_handle("""(b64) => {
+        const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], 'dropped.png', {type: 'image/png'}));
+        return transfer;
+    }""", base64.b64encode(picture.read_bytes()).decode())
+    for event in ("dragenter", "dragover", "drop"):
+        page.dispatch_event("#inpaint-editor canvas", event, {"dataTransfer": dropped})
+    wait_until(lambda: (editor_zoom(page) or 0) > 100, "the dropped picture in the editor")  # a small one
+    set_number(page, "inpaint-steps", 5000)  # still fitting when Stop is pressed
+    page.click("#inpaint-btn")
+    dataset = wait_until(lambda: page.input_value("#dataset input") if "gan-upload-" in page.input_value(
+        "#dataset input") else None, "the dropped picture's run")
+    fitted = np.asarray(Image.open(dataset.split(":")[1]).convert("RGB"))
+    assert np.array_equal(fitted, pixels)  # this picture, pixel for pixel
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+
+
+@browser_test
 def test_holes_painted_on_the_builtin_picture_are_the_ones_the_fit_fills(page, app):
     """The Inpaint tab shows its built-in picture ready to paint on: sent unpainted it trains as
     itself (so the editor held exactly that picture); a stroke dragged across its middle becomes the
@@ -629,7 +673,7 @@ def test_holes_painted_on_the_builtin_picture_are_the_ones_the_fit_fills(page, a
     from PIL import Image
 
     open_tab(page, "Inpaint")
-    astronaut = wait_until(lambda: editor_zoom(page), "the editor's first picture")
+    astronaut = wait_until(lambda: editor_picture_zoom(page), "the editor's first picture")
     choose(page, "inpaint-builtin", "chelsea")
     wait_until(lambda: editor_zoom(page) not in (None, astronaut), "chelsea in the editor")
     set_number(page, "inpaint-steps", 5000)  # still fitting when Stop is pressed

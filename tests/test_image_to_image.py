@@ -314,9 +314,22 @@ def test_cli_translates_a_picture_and_evaluates_against_baselines(data_dir, pix2
     assert "| psnr_identity |" in capsys.readouterr().out
 
 
+def test_dip_refuses_a_picture_its_deepest_level_would_shrink_to_one_pixel():
+    """A 32x64 picture halved 5 times is 1 pixel high, where the 3x3 reflection padding fails:
+    the config says so before anything is built; with 4 scales the same picture fits."""
+    from trainers.models.dip_inpaint import DIPConfig, SkipNet
+
+    with pytest.raises(ConfigError, match="32x64: with scales=5 both sides must be at least 64"):
+        DIPConfig(image_height=64, image_width=32, scales=5).check()
+    fits = DIPConfig(image_height=64, image_width=32, scales=4, width=8, input_depth=4)
+    fits.check()
+    assert SkipNet(fits)().shape == (1, 3, 64, 32)
+    DIPConfig(image_height=64, image_width=64, scales=5).check()
+
+
 def test_evaluate_reads_a_shrunk_inpainting_fit_at_the_size_it_was_fitted(tmp_path, capsys):
     out = tmp_path / "dip"
-    run = RunConfig(model="dip-inpaint", dataset="inpaint:camera:box", image_size=64, steps=2, batch_size=1,
+    run = RunConfig(model="dip-inpaint", dataset="inpaint:camera:box", image_size=128, steps=2, batch_size=1,
                     out=str(out), sample_every=10**6, overrides={"width": 8, "input_depth": 4})
     list(Trainer(run).run())
     report = tmp_path / "report.json"
@@ -325,7 +338,7 @@ def test_evaluate_reads_a_shrunk_inpainting_fit_at_the_size_it_was_fitted(tmp_pa
     assert 0.05 < metrics["hole_fraction"] < 0.5 and metrics["psnr_hole_mean_fill"] > 0
     # a picture of another size is refused with both sizes named
     assert main(["evaluate", "--checkpoint", str(out), "--dataset", "inpaint:coffee:box"]) == 2
-    assert "the checkpoint was fitted to 64x64" in capsys.readouterr().err
+    assert "the checkpoint was fitted to 128x128" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -381,8 +394,8 @@ def test_inpainting_uploads_become_a_dataset_or_a_clear_error(tmp_path):
         inpainting_dataset(picture, tmp_path, mask_kind="nonsense")
     with pytest.raises(PlaygroundError, match="must hide some pixels"):
         inpainting_dataset(picture, tmp_path, mask=np.zeros((100, 140), np.uint8))
-    with pytest.raises(PlaygroundError, match="at least 32x32"):
-        inpainting_dataset(np.zeros((20, 20, 3), np.uint8), tmp_path, mask_kind="box")
+    with pytest.raises(PlaygroundError, match="60x80: inpainting needs at least 64x64"):
+        inpainting_dataset(np.zeros((80, 60, 3), np.uint8), tmp_path, mask_kind="box")
 
 
 def test_the_builtin_picture_shown_to_paint_on_trains_painted_or_under_its_own_name(tmp_path):

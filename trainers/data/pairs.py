@@ -18,7 +18,8 @@
 - ``inpaint:IMAGE:MASK``: one image with holes for deep-image-prior inpainting; IMAGE is a
   scikit-image name (astronaut, chelsea, coffee, camera, ...) or a path to an image file; MASK is
   ``text``, ``holes``, ``box`` or a path to a mask image (white where pixels are missing). The
-  image is shrunk to at most 512 pixels on its longer side (``image_size`` lowers that).
+  image is shrunk to at most 512 pixels on its longer side (``image_size`` lowers that), and
+  cropped to sides of multiples of 32, at least 64.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ INPAINT_IMAGES = (*SKIMAGE_PHOTOS, "camera")
 INPAINT_MASKS = ("text", "holes", "box")
 #: An inpainting image is resized so its longer side is at most this (the fit is per pixel).
 INPAINT_MAX_SIDE = 512
-INPAINT_MIN_SIDE = 32
+INPAINT_MIN_SIDE = 64  # dip-inpaint's 5 scales halve 64 to the 2 pixels its deepest level needs
 #: Ten easily told apart colours (matplotlib's tab10): the colour of each MNIST class in mnist-edges.
 CLASS_COLOURS = np.array([
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),

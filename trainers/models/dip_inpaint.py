@@ -59,6 +59,10 @@ class DIPConfig:
         if self.image_height % factor or self.image_width % factor:
             raise ConfigError(f"the image is {self.image_width}x{self.image_height}: with scales={self.scales} "
                               f"both sides must be multiples of {factor}")
+        # the deepest level's 3x3 reflection padding needs 2 pixels there, not 1
+        if min(self.image_height, self.image_width) < 2 * factor:
+            raise ConfigError(f"the image is {self.image_width}x{self.image_height}: with scales={self.scales} "
+                              f"both sides must be at least {2 * factor} (a larger image, or fewer scales)")
 
 
 def _conv(incoming: int, out: int, kernel: int, stride: int = 1) -> list[nn.Module]:
