@@ -377,8 +377,8 @@ def build_app(registry: SessionRegistry | None = None, shelf: demos.ModelShelf |
                 build_explore_tab(context)
             with gr.Tab("Translate", id="translate", elem_id="tab-translate"):
                 build_translate_tab(context)
-            with gr.Tab("Super-resolve", id="super-resolve", elem_id="tab-super-resolve"):
-                build_super_resolve_tab(context)
+            with gr.Tab("Super-resolve", id="super-resolve", elem_id="tab-super-resolve") as super_resolve_tab:
+                build_super_resolve_tab(context, super_resolve_tab)
             with gr.Tab("Inpaint", id="inpaint", elem_id="tab-inpaint"):
                 _build_inpaint(registry, form, views, tabs)
         _wire_form(form)

@@ -212,9 +212,9 @@ def build_translate_tab(ctx: DemoContext) -> None:
                  concurrency_limit=DEMO_CONCURRENCY, concurrency_id="demos")
 
 
-def build_super_resolve_tab(ctx: DemoContext) -> None:
+def build_super_resolve_tab(ctx: DemoContext, tab: gr.Tab) -> None:
     """x2 or x4 with each SR model and bicubic side by side, a before/after slider, and scores
-    against the original with the self-check."""
+    against the original with the self-check; the first example enlarged as the tab first opens."""
     upscalers = demos.model_choices(ctx.shelf, "upscaler")
     gr.Markdown("Enlarge a picture x2 or x4 with SRGAN / ESRGAN next to bicubic (tiled: up to 2048x2048 "
                 "in bounded memory). **Self-check** first shrinks your picture by the factor, then scores "
@@ -227,8 +227,8 @@ def build_super_resolve_tab(ctx: DemoContext) -> None:
         self_check = gr.Checkbox(True, label="Self-check (shrink first, then score)", elem_id="sr-self-check")
     alpha = gr.Slider(0.0, 1.0, value=1.0, step=0.05, elem_id="sr-alpha",
                       label="ESRGAN network interpolation: 0 = PSNR model (smooth), 1 = GAN model (sharp)")
-    source, _ = picture_input("sr-input")
     paths, labels = ctx.examples("photo", [])
+    source, _ = picture_input("sr-input", first=paths[0])
     gr.Examples(paths, inputs=[source], label="Examples", example_labels=labels)
     button = gr.Button("Super-resolve", variant="primary", elem_id="sr-btn")
     # png like the gallery: a lossy copy (Gradio's default webp) would blur the very texture compared
@@ -248,4 +248,16 @@ def build_super_resolve_tab(ctx: DemoContext) -> None:
 
     button.click(on_super_resolve, [models, outscale, self_check, alpha, source], [compare, gallery, table],
                  api_name="super_resolve", concurrency_limit=DEMO_CONCURRENCY, concurrency_id="demos")
+
+    # results at first sight, as Explore and Translate have: made when the tab first opens rather than
+    # at app start (loading an SR model and its first pass take 1.8 s), once per page
+    opened = gr.State(False)
+
+    def on_first_open(done, chosen, factor, check, mix, picture, request: gr.Request):
+        if done or picture is None:
+            return gr.skip(), gr.skip(), gr.skip(), True
+        return (*on_super_resolve(chosen, factor, check, mix, picture, request), True)
+
+    tab.select(on_first_open, [opened, models, outscale, self_check, alpha, source], [compare, gallery, table, opened],
+               api_name=False, show_progress="minimal", concurrency_limit=DEMO_CONCURRENCY, concurrency_id="demos")
 

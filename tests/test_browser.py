@@ -283,6 +283,12 @@ def editor_picture_zoom(page) -> int | None:
     return editor_zoom(page) if shown.std() > 30 else None
 
 
+def clear_upload(page, elem_id: str) -> None:
+    """Empty an upload box that opens holding an example, so a file can be dropped in."""
+    page.click(f"#{elem_id} button[aria-label='Clear']")
+    page.wait_for_selector(f"#{elem_id} input[type=file]", state="attached")
+
+
 def upload(page, elem_id: str, path) -> None:
     """Upload a file into a gr.Image and wait until the server has it."""
     with page.expect_response(lambda response: "/upload" in response.url and response.ok):
@@ -575,20 +581,21 @@ def test_esrgan_trains_live_then_upscales_an_upload_along_its_interpolation_slid
 
     picture = tmp_path / "picture.png"
     Image.fromarray((np.random.default_rng(1).random((40, 56, 3)) * 255).astype(np.uint8)).save(picture)
+    def model_picture() -> str | None:
+        images = page.locator("#sr-gallery img").all()
+        return images[1].get_attribute("src") if len(images) >= 2 else None
+
     open_tab(page, "Super-resolve")
+    opening = wait_until(model_picture, "the first example enlarged as the tab opens")
     for box in page.locator("#sr-models input[type=checkbox]").all():  # this tab's run alone
         if box.is_checked():
             box.uncheck()
     page.get_by_label("this tab's run").check()
     page.get_by_label("Self-check (shrink first, then score)").uncheck()
+    clear_upload(page, "sr-input")
     upload(page, "sr-input", picture)
-
-    def model_picture() -> str | None:
-        images = page.locator("#sr-gallery img").all()
-        return images[1].get_attribute("src") if len(images) >= 2 else None
-
     page.click("#sr-btn")
-    first = wait_until(model_picture, "the upscaled picture")
+    first = wait_until(lambda: model_picture() not in (None, opening) and model_picture(), "the upscaled picture")
     sharp = image_pixels(page, first)
     assert sharp.shape == (160, 224)  # x4, the picture's own aspect
     page.locator("#sr-alpha input[type=range]").fill("0")
@@ -769,8 +776,7 @@ def test_demo_tabs_refuse_bad_input(page, app, tmp_path):
     from PIL import Image
 
     open_tab(page, "Translate")
-    page.click("#translate-input button[aria-label='Clear']")  # the box opens holding the first example
-    page.wait_for_selector("#translate-input input[type=file]", state="attached")
+    clear_upload(page, "translate-input")  # the box opens holding the first example
     choose(page, "translate-model", "this tab's run")
     page.click("#translate-btn")
     assert "Upload a picture or pick an example" in toast_text(page)
@@ -790,14 +796,16 @@ def test_demo_tabs_refuse_bad_input(page, app, tmp_path):
         if box.is_checked():
             box.uncheck()
     page.get_by_label("this tab's run").check()
+    clear_upload(page, "sr-input")
     upload(page, "sr-input", good)
     page.click("#sr-btn")
     assert "Nothing has been trained in this tab yet" in toast_text(page)
     close_toasts(page)
     for bad, message in ((fake, ".png) could not be read as a picture"), (huge, "5000x4000: at most 16,777,216")):
-        page.reload()  # a fresh page: an empty upload box
+        page.reload()  # a fresh page, its upload box holding the first example again
         page.wait_for_selector("#start-btn")
         open_tab(page, "Super-resolve")
+        clear_upload(page, "sr-input")
         upload(page, "sr-input", bad)
         assert message in toast_text(page)  # said on upload
         close_toasts(page)
@@ -940,21 +948,35 @@ def test_translate_and_super_resolve_tabs_work_on_their_examples(page, app):
     shoot(page, "translate")
 
     open_tab(page, "Super-resolve")
-    page.locator("#tab-super-resolve .gallery-item, #tab-super-resolve button.gallery").first.click()
-    wait_until(lambda: img_src(page, "sr-input-preview"), "the example's preview")
-    page.click("#sr-btn")
+    # results at first sight: the first example, as Super-resolve gives it for the form as it opens
     upscalers = _shipped("upscaler")
+    opening = wait_until(lambda: "bicubic" in page.inner_text("#sr-scores") and page.inner_text("#sr-scores"),
+                         "the first example's scores as the tab opens")
+    example = demos.example_pictures("photo", count=2, max_side=256)[0][1]
+    expected = demos.super_resolve({name: shelf.load(name) for name in upscalers[:1]}, example, 4, True)
+    for name, psnr, ssim in demos.super_resolve_view(expected)["rows"]:
+        assert re.search(rf"{re.escape(name)}\s+{psnr}\s+{ssim}", opening), (name, psnr, ssim, opening)
+    preview = img_src(page, "sr-input-preview")
+    assert preview
+    # another example, on request
+    page.locator("#tab-super-resolve .gallery-item, #tab-super-resolve button.gallery").nth(1).click()
+    wait_until(lambda: img_src(page, "sr-input-preview") not in (None, preview), "the example's preview")
+    page.click("#sr-btn")
     wait_until(lambda: len(page.locator("#sr-gallery img").all()) == 2 + min(1, len(upscalers)),
                "bicubic, the shipped model and the original")
-    table = wait_until(lambda: "bicubic" in page.inner_text("#sr-scores") and page.inner_text("#sr-scores"),
-                       "the scores")
+    table = wait_until(lambda: page.inner_text("#sr-scores") not in ("", opening) and page.inner_text("#sr-scores"),
+                       "the second example's scores")
     psnr = float(re.search(r"bicubic\s+([\d.]+)", table).group(1))
     assert 18 < psnr < 40, table  # a real photo, shrunk and enlarged again
     assert all(name in table for name in upscalers[:1]), table
-    # the before/after slider shows the gallery's own pixels, not a lossy copy of them
-    shown = [image_pixels(page, img.get_attribute("src")) for img in page.locator("#sr-gallery img").all()]
-    compared = [image_pixels(page, img.get_attribute("src")) for img in page.locator("#sr-compare img").all()]
-    assert len(compared) == 2 and all(any(np.array_equal(c, s) for s in shown) for c in compared)
+    # the before/after slider shows the gallery's own pixels, not a lossy copy of them (once both have
+    # drawn the second example)
+    def slider_shows_gallery_pixels() -> bool:
+        shown = [image_pixels(page, img.get_attribute("src")) for img in page.locator("#sr-gallery img").all()]
+        compared = [image_pixels(page, img.get_attribute("src")) for img in page.locator("#sr-compare img").all()]
+        return len(compared) == 2 and all(any(np.array_equal(c, s) for s in shown) for c in compared)
+
+    wait_until(slider_shows_gallery_pixels, "the slider showing the gallery's pixels")
     shoot(page, "super-resolve")
 
 

@@ -21,7 +21,10 @@ self_check = right.checkbox("Self-check (shrink first, then score)", value=True,
 alpha = st.slider("ESRGAN network interpolation: 0 = PSNR model (smooth), 1 = GAN model (sharp)", 0.0, 1.0, 1.0,
                   step=0.05, key="sr-alpha")
 picture = picture_input("sr", "photo")
-if st.button("Super-resolve", type="primary", key="sr-btn"):
+clicked = st.button("Super-resolve", type="primary", key="sr-btn")
+# at first sight too, as the Gradio tab opens: what Super-resolve gives for the form as it is
+first_sight = "sr-result" not in st.session_state and demos.SESSION_MODEL not in chosen and picture is not None
+if clicked or first_sight:
     with shown_errors("Cannot super-resolve"):
         loaded = {name: demos.model_for(shelf(), current_session() if name == demos.SESSION_MODEL else None,
                                         name, "upscaler") for name in chosen}
