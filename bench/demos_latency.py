@@ -115,7 +115,8 @@ print(json.dumps({{"before_mb": before, "peak_mb": max(peak[0], resident_mb()), 
 """
 
 
-def tiled_sr_peak_memory(side: int = 2048, folder: str = "pretrained/srresnet_x4", tile: int | None = None) -> dict[str, Any]:
+def tiled_sr_peak_memory(side: int = 2048, folder: str = "pretrained/srresnet_x4",
+                         tile: int | None = None) -> dict[str, Any]:
     """Resident memory of one x4 enlargement of a ``side`` x ``side`` picture (sampled every 5 ms in
     a fresh process), with the app's tile size unless ``tile`` is given."""
     script = _PEAK_SCRIPT.format(root=str(ROOT), folder=str(ROOT / folder), side=side, tile=tile)

@@ -219,11 +219,13 @@ def markdown(record: dict[str, Any]) -> str:
     if result("demos"):
         r = result("demos")
         for row in r["latencies"]:
-            rows.append((f"5. {row['demo']}", f"{row['seconds'] * 1000:.0f} ms (bare model {row['bare_model_seconds'] * 1000:.0f} ms)",
+            bare_ms = row["bare_model_seconds"] * 1000
+            rows.append((f"5. {row['demo']}", f"{row['seconds'] * 1000:.0f} ms (bare model {bare_ms:.0f} ms)",
                          f"**{row['ratio']:.2f}x** the bare call"))
         m = r["tiled_sr_memory"]
         rows.append((f"5. tiled x4 super-resolution of {m['picture'].split(' ')[0]}",
-                     f"{m['seconds']:.0f} s; resident memory +{m['growth_mb']:.0f} MB for a {m['output_mb']:.0f} MB result",
+                     f"{m['seconds']:.0f} s; resident memory +{m['growth_mb']:.0f} MB for a "
+                     f"{m['output_mb']:.0f} MB result",
                      f"**{m['growth_over_output']:.1f}x** the result's size"))
     if result("cold_start"):
         r = result("cold_start")
@@ -246,7 +248,8 @@ def markdown(record: dict[str, Any]) -> str:
             if ours and theirs:
                 measured, ratio = f"{ours} s vs {theirs} s", f"**{theirs / ours:.1f}x** sooner"
             elif ours:  # the plain loop never got there
-                measured, ratio = f"{ours} s vs not within {limit_s:.0f} s", f"**more than {limit_s / ours:.0f}x** sooner"
+                measured = f"{ours} s vs not within {limit_s:.0f} s"
+                ratio = f"**more than {limit_s / ours:.0f}x** sooner"
             else:
                 measured, ratio = f"{ours or 'not reached'} vs {theirs or 'not reached'}", "-"
             rows.append((f"7. time to the plain loop's level ({r['calibration_confidence']} confidence, every "
@@ -284,7 +287,8 @@ def machines_line(record: dict[str, Any]) -> str:
     if len(ran_on) == 1:
         (label, numbers), = ran_on.items()
         return f"Machine: {label}, every figure ({', '.join(sorted({n.split(' ')[1][1:-1] for n in numbers}))})."
-    return "Machines: " + "; ".join(f"figures {', '.join(numbers)} on {label}" for label, numbers in ran_on.items()) + "."
+    return "Machines: " + "; ".join(f"figures {', '.join(numbers)} on {label}"
+                                    for label, numbers in ran_on.items()) + "."
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -109,5 +109,6 @@ def _recent_last(series: Mapping[str, Sequence[float]], key: str) -> float | Non
 
 def diagnosis_markdown(diagnoses: Sequence[Diagnosis]) -> str:
     """Bullets for a Markdown box, marked by level."""
-    marks = {"error": "**Problem:**", "warning": "**Watch out:**", "ok": "**Looks right:**"}  # words: no emoji font needed
+    # words: no emoji font needed
+    marks = {"error": "**Problem:**", "warning": "**Watch out:**", "ok": "**Looks right:**"}
     return "\n".join(f"- {marks[d.level]} {d.text}" for d in diagnoses)

@@ -312,7 +312,8 @@ def _grid_lines(mapped: np.ndarray) -> go.Scattergl:
     lines = [*mapped, *mapped.transpose(1, 0, 2)]
     gap = np.full((1, 2), np.nan, dtype=np.float32)
     path = np.concatenate([np.concatenate([line[:, :2], gap]) for line in lines])
-    return go.Scattergl(_validate=_VALIDATE, x=path[:, 0], y=path[:, 1], mode="lines", name="G(noise grid)", hoverinfo="skip",
+    return go.Scattergl(_validate=_VALIDATE, x=path[:, 0], y=path[:, 1], mode="lines", name="G(noise grid)",
+                        hoverinfo="skip",
                         line=dict(color="rgba(80, 80, 80, 0.45)", width=1), visible="legendonly")
 
 
@@ -580,7 +581,8 @@ def sample_image(grid: np.ndarray | None, min_px: int = MIN_DISPLAY_PX) -> np.nd
     return img
 
 
-def drawing_figure(points: Sequence[Sequence[float]], grid: np.ndarray, extent: float, *, height: int = 360) -> go.Figure:
+def drawing_figure(points: Sequence[Sequence[float]], grid: np.ndarray, extent: float, *,
+                   height: int = 360) -> go.Figure:
     """The plot canvas for drawing a 2-D distribution: faint markers at ``grid`` to click, and the
     placed ``points`` in the real data's green."""
     fig = _new_figure()

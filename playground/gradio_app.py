@@ -20,7 +20,8 @@ from typing import Any, Mapping
 import gradio as gr
 
 from playground import demos, drawing, figures
-from playground.gradio_demos import DEMO_ENDPOINTS, DemoContext, build_explore_tab, build_super_resolve_tab, build_translate_tab
+from playground.gradio_demos import (DEMO_ENDPOINTS, DemoContext, build_explore_tab, build_super_resolve_tab,
+                                     build_translate_tab)
 from playground.config_form import FormField, form_fields
 from playground.lab import (DEFAULT_MODEL, INPAINT_MODEL, INPAINT_STEPS, LIVE_RUN_DEFAULTS, NOOP_MESSAGES,
                             PROBE_HEADERS, TIMELAPSE_LABEL, TRAIN_FORM_DEFAULTS, apply_control, codes_view,

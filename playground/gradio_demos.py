@@ -161,7 +161,8 @@ def build_explore_tab(ctx: DemoContext) -> None:
     def on_class(choice, which, seed, psi, n, request: gr.Request):
         model = ctx.model(choice, "conditional", request)
         result = demos.class_grid(model, which, seed, psi, n)
-        return sample_image(result["grid"], min_px=512), demos.class_rows_caption(ctx.shelf, choice, model, result["rows"])
+        caption = demos.class_rows_caption(ctx.shelf, choice, model, result["rows"])
+        return sample_image(result["grid"], min_px=512), caption
 
     limits = {"concurrency_limit": DEMO_CONCURRENCY, "concurrency_id": "demos"}
     sample_btn.click(on_generate, [model, seed_a, count], [samples], api_name="generate", **limits)

@@ -546,7 +546,8 @@ class TrainingSession:
         return snap
 
     def sample_history(self) -> list[dict[str, Any]]:
-        """Sample events over the whole run (oldest first; at most `max_samples`, the older ones thinned), for a time-lapse."""
+        """Sample events over the whole run (oldest first; at most `max_samples`, the older ones
+        thinned), for a time-lapse."""
         run = self._run
         if run is None:
             return []
@@ -648,7 +649,8 @@ class TrainingSession:
             writer.writerows(rows[at] for at in sorted(rows))
         report = folder / f"{stem}-metrics.json"
         finite = {name: {key: [v if not isinstance(v, float) or math.isfinite(v) else None for v in values]
-                         for key, values in series.items()} for name, series in (("metrics", metrics), ("quality", quality))}
+                         for key, values in series.items()}
+                  for name, series in (("metrics", metrics), ("quality", quality))}
         report.write_text(json.dumps({**info, "run": to_dict(run.config), **finite}, indent=1))  # gaps: null
         return {"checkpoint": archive, "csv": table, "json": report}
 

@@ -120,7 +120,8 @@ def wait_status(page, pattern: str, timeout_ms: int = WAIT_MS) -> str:
             arg=pattern, timeout=timeout_ms,
         )
     except PlaywrightTimeout:
-        pytest.fail(f"the status line never matched {pattern!r} in {timeout_ms / 1000:.0f} s; it reads {status(page)!r}")
+        pytest.fail(f"the status line never matched {pattern!r} in {timeout_ms / 1000:.0f} s; "
+                    f"it reads {status(page)!r}")
     return status(page)
 
 

@@ -61,7 +61,8 @@ def test_bf16_asked_for_on_a_cpu_says_what_the_run_took(model, dataset, preset):
     if taken:
         assert notes == ["bf16 autocast on the CPU's AMX matrix units (cpu_bf16)"]
     else:
-        reason = ("this CPU has no AMX bf16 units, and emulated bf16 is about 20x slower" if not cpu_has_bf16_matrix_units()
+        reason = ("this CPU has no AMX bf16 units, and emulated bf16 is about 20x slower"
+                  if not cpu_has_bf16_matrix_units()
                   else "the family or objective needs float32" if model == "wgan-gp"
                   else "this family measured slower in bf16 on a CPU")
         assert notes == [f"cpu_bf16 asked for, float32 kept: {reason}"]
@@ -250,7 +251,8 @@ def test_every_family_trains_on_the_gpus_fast_path_rehearsed_on_the_cpu(model, d
     assert all(math.isfinite(v) for step in fast_losses for v in step.values()), fast_losses
     for name, value in plain_losses[0].items():
         if name.startswith("loss") and (model, name) not in AFTER_AN_EARLIER_UPDATE:
-            assert fast_losses[0][name] == pytest.approx(value, rel=0.05, abs=0.02), (name, fast_losses[0], plain_losses[0])
+            assert fast_losses[0][name] == pytest.approx(value, rel=0.05, abs=0.02), \
+                (name, fast_losses[0], plain_losses[0])
     assert (torch.bfloat16 in dtypes) == bf16_safe, dtypes
     for name, weight in rehearsal.model.networks.named_parameters():
         assert weight.dtype == torch.float32, name

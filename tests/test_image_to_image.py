@@ -24,7 +24,8 @@ from playground.session import TrainingSession
 from playground.uploads import inpainting_dataset
 from trainers.cli import main
 from trainers.data import load_dataset
-from trainers.data.pairs import CLASS_COLOURS, INPAINT_IMAGES, colorize_digits, inpaint_image, inpaint_mask, skimage_photo
+from trainers.data.pairs import (CLASS_COLOURS, INPAINT_IMAGES, colorize_digits, inpaint_image, inpaint_mask,
+                                 skimage_photo)
 from trainers.engine import RunConfig, Trainer
 from trainers.errors import ConfigError, DatasetUnavailable, PlaygroundError
 from trainers.metrics.image_quality import downscale, luma, psnr, sr_psnr_ssim, upscale_bicubic
@@ -256,7 +257,8 @@ def test_sr_gan_phase_on_the_discriminator_substitute_keeps_a_pixel_loss(data_di
         assert any(("substitute_pixel_weight" in note) == (weight > 0) for note in notes if "perceptual" in note)
         trainer.save_pretrained(tmp_path / f"gan-{weight:g}")  # the model card says it too
         card = (tmp_path / f"gan-{weight:g}" / "README.md").read_text()
-        assert "perceptual loss: the run's own discriminator's" in card and ("substitute_pixel_weight" in card) == (weight > 0)
+        assert "perceptual loss: the run's own discriminator's" in card
+        assert ("substitute_pixel_weight" in card) == (weight > 0)
         return sr_psnr_ssim(trainer.model.translate(lr), hr, 2)[0]
 
     start = sr_psnr_ssim(GANModel.from_pretrained(psnr_model).translate(lr), hr, 2)[0]
@@ -410,7 +412,8 @@ def test_the_builtin_picture_shown_to_paint_on_trains_painted_or_under_its_own_n
 
     strokes = unpainted.copy()
     strokes[100:140, 150:300, 3] = 255
-    painted = load_dataset(inpaint_run_config(tmp_path, as_editor_sends, builtin="chelsea", strokes=[strokes])["dataset"])
+    painted = load_dataset(inpaint_run_config(tmp_path, as_editor_sends, builtin="chelsea",
+                                              strokes=[strokes])["dataset"])
     holes = painted.sources[0, 0] > 0  # the mask: where pixels are missing
     assert holes[100:140, 150:300].all() and holes.sum() == 40 * 150
 

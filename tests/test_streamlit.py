@@ -52,8 +52,8 @@ def open_page(page: str | None = None):
 
 
 def status(at) -> str:
-    return next((m.value for m in at.markdown if re.match(r"\*\*(idle|starting|queued|running|paused|done|stopped|error)"
-                                                          r"\*\*", m.value)), "")
+    pattern = r"\*\*(idle|starting|queued|running|paused|done|stopped|error)\*\*"
+    return next((m.value for m in at.markdown if re.match(pattern, m.value)), "")
 
 
 def errors(at) -> list[str]:

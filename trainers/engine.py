@@ -249,15 +249,17 @@ class Trainer:
         if self.run_config.init_from:
             notes = [f"initial weights from {self.run_config.init_from}", *notes]
         if self.device.type == "cuda":
-            notes.append(f"GPU fast path: {self.fast.describe()}" + ("" if self.fast.bf16 or not self.run_config.fast
-                                                                      else " (float32: the family or objective needs it)"))
+            why_float32 = "" if self.fast.bf16 or not self.run_config.fast \
+                else " (float32: the family or objective needs it)"
+            notes.append(f"GPU fast path: {self.fast.describe()}{why_float32}")
         elif self.device.type == "cpu" and self.run_config.cpu_bf16:
             refusal = None if self.fast.bf16 else cpu_bf16_refusal(self.bf16_safe, self.family.bf16_on_cpu)
             notes.append(f"cpu_bf16 asked for, float32 kept: {refusal}" if refusal
                          else "bf16 autocast on the CPU's AMX matrix units (cpu_bf16)")
         if self.distributed is not None:
-            notes.append(f"{self.distributed.world_size} processes (DistributedDataParallel): batch {self.run_config.batch_size} "
-                         f"is the global batch, {self.run_config.batch_size // self.distributed.world_size} per process")
+            world, batch = self.distributed.world_size, self.run_config.batch_size
+            notes.append(f"{world} processes (DistributedDataParallel): batch {batch} is the global batch, "
+                         f"{batch // world} per process")
         return notes
 
     def model_card(self) -> str:

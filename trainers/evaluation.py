@@ -140,11 +140,13 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     metrics = report["metrics"]
     if report["family"] in SUPER_RESOLUTION:
         lines += [f"x{report['scale']}" + (f", alpha {report['alpha']}" if "alpha" in report else ""),
-                  "| set | images | PSNR | SSIM | bicubic PSNR | bicubic SSIM | gain dB |", "|---|---|---|---|---|---|---|"]
+                  "| set | images | PSNR | SSIM | bicubic PSNR | bicubic SSIM | gain dB |",
+                  "|---|---|---|---|---|---|---|"]
         for name in i2i.SR_BENCHMARKS:
             row = metrics[name]
             lines.append(f"| {name} | {row['images']} | {row['psnr']:.2f} | {row['ssim']:.4f} | "
-                         f"{row['psnr_bicubic']:.2f} | {row['ssim_bicubic']:.4f} | {row['psnr'] - row['psnr_bicubic']:+.2f} |")
+                         f"{row['psnr_bicubic']:.2f} | {row['ssim_bicubic']:.4f} | "
+                         f"{row['psnr'] - row['psnr_bicubic']:+.2f} |")
         return lines
     if isinstance(metrics, list):  # rows of a generator's or classifier's report
         if "real" in report:

@@ -208,8 +208,8 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
             raise CheckpointError(f"--check: {check.text()} fails on the exported weights ({measured:.4g}; "
                                   f"{measured_float32:.4g} in float32): nothing written to {out}")
         report["check"] = {**dataclasses.asdict(check), "measured": measured, "measured_float32": measured_float32}
-        extra[CARD_FILE] = extra[CARD_FILE].replace(
-            "CHECK_MEASURED", f"{measured:.4g}" + (f" ({measured_float32:.4g} with the float32 weights)" if half else ""))
+        in_float32 = f" ({measured_float32:.4g} with the float32 weights)" if half else ""
+        extra[CARD_FILE] = extra[CARD_FILE].replace("CHECK_MEASURED", f"{measured:.4g}{in_float32}")
     return model.save_pretrained(out, extra, inference_only=inference_only, half=half)
 
 

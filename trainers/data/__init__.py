@@ -17,8 +17,8 @@ from ..errors import DatasetUnavailable
 from . import toys
 from .base import Dataset, EpochSampler
 from .folder import celeba_folder, celeba_missing_message, load_celeba, load_folder
-from .pairs import (FACADES_FILE, INPAINT_IMAGES, INPAINT_MASKS, INPAINT_MAX_SIDE, SR_FILE, load_facades, load_inpainting, load_mnist_colorized,
-                    load_mnist_edges, load_sr_natural)
+from .pairs import (FACADES_FILE, INPAINT_IMAGES, INPAINT_MASKS, INPAINT_MAX_SIDE, SR_FILE, load_facades,
+                    load_inpainting, load_mnist_colorized, load_mnist_edges, load_sr_natural)
 from .images import (default_data_dir, downloads_allowed, find_standard, load_digits_8x8, load_standard,
                      missing_message, resize_images)
 

@@ -104,7 +104,8 @@ def evaluate_generator(model, dataset: str, *, samples: int = 10_000, seed: int 
                        networks: list[FeatureNetwork] | None = None) -> dict[str, Any]:
     """Every available network's metrics of ``samples`` generated images vs real held-out ones."""
     if not MIN_SAMPLES <= samples <= MAX_SAMPLES:
-        raise ConfigError(f"--samples: between {MIN_SAMPLES} (KID's blocks and IS's splits) and {MAX_SAMPLES}, not {samples}")
+        raise ConfigError(f"--samples: between {MIN_SAMPLES} (KID's blocks and IS's splits) and {MAX_SAMPLES}, "
+                          f"not {samples}")
     if real_samples is not None and real_samples < MIN_SAMPLES:
         raise ConfigError(f"--real-samples: at least {MIN_SAMPLES}, not {real_samples}")
     unavailable: dict[str, str] = {}

@@ -39,8 +39,8 @@ def grid_divergences(real: Tensor, fake: Tensor, *, bins: int = 40) -> dict[str,
     if dims not in (1, 2) or fake.shape[1] != dims:
         raise ValueError(f"grid divergences compare 1-D or 2-D points, got {real.shape[1]} and {fake.shape[1]} dims")
     ranges = [-GRID_EXTENT, GRID_EXTENT] * dims
-    p = torch.histogramdd(real.clamp(-GRID_EXTENT, GRID_EXTENT), bins=[bins] * dims, range=ranges).hist.flatten().double()
-    q = torch.histogramdd(fake.clamp(-GRID_EXTENT, GRID_EXTENT), bins=[bins] * dims, range=ranges).hist.flatten().double()
+    p, q = (torch.histogramdd(points.clamp(-GRID_EXTENT, GRID_EXTENT), bins=[bins] * dims, range=ranges)
+            .hist.flatten().double() for points in (real, fake))
     p, q_smoothed = p / p.sum(), (q + 0.5) / (q.sum() + 0.5 * len(q))
     q = q / q.sum()
     kl = float((p[p > 0] * (p[p > 0] / q_smoothed[p > 0]).log()).sum())

@@ -160,7 +160,8 @@ def data_fields(dataset) -> dict[str, int]:
 
 SPEC = FamilySpec(
     name="dip-inpaint",
-    description="Deep image prior: an untrained skip encoder-decoder fitted to one image's known pixels fills its holes",
+    description="Deep image prior: an untrained skip encoder-decoder fitted to one image's known pixels fills "
+                "its holes",
     paper="https://arxiv.org/abs/1711.10925",
     config_cls=DIPConfig,
     data_kinds=("masked",),
