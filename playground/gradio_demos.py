@@ -261,4 +261,3 @@ def build_super_resolve_tab(ctx: DemoContext, tab: gr.Tab) -> None:
 
     tab.select(on_first_open, [opened, models, outscale, self_check, alpha, source], [compare, gallery, table, opened],
                api_name=False, show_progress="minimal", concurrency_limit=DEMO_CONCURRENCY, concurrency_id="demos")
-
