@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainers.data import Dataset, EpochSampler
+from trainers.data import Dataset, EpochSampler, load_dataset
 from trainers.engine import RunConfig, Trainer
 from trainers.errors import ConfigError, DatasetUnavailable
 from trainers.model import GANModel
@@ -421,6 +421,25 @@ def test_wrong_data_kind_for_a_dataset_object():
 def test_bad_model_settings_are_refused_at_construction(changes, error_type, text):
     with pytest.raises(error_type, match=text):
         Trainer(digits_run(**changes))
+
+
+@pytest.mark.parametrize("model, reason", [("vanilla-gan", "batch norm"), ("bigan", "batch norm"),
+                                           ("progan", "minibatch standard deviation")])
+def test_a_batch_too_small_for_the_familys_batch_statistics_is_refused_with_the_reason(model, reason):
+    """One sample a step: BatchNorm1d raises inside torch, ProGAN's minibatch std goes NaN at step 1.
+    The engine says why before it starts; two samples train; DCGAN (batch norm over pixels too) takes one."""
+    def run(batch_size: int) -> RunConfig:
+        return RunConfig(model=model, dataset="digits", steps=2, batch_size=batch_size, device="cpu",
+                         preset="cpu-small", log_every=1, sample_every=10**6)
+
+    with pytest.raises(ConfigError, match=f"batch_size: {model} needs at least 2 samples a step, not 1: .*{reason}"):
+        Trainer(run(1))
+    one_picture = load_dataset("digits").subset(1)
+    with pytest.raises(ConfigError, match=f"digits has 1 sample\\(s\\): {model} needs at least 2 to train"):
+        Trainer(run(64), dataset=one_picture)
+    for trainer in (Trainer(run(2)), Trainer(digits_run(steps=2, batch_size=1))):
+        metrics = [e for e in trainer.run() if e["type"] == "metrics"]
+        assert len(metrics) == 2 and all(math.isfinite(v) for e in metrics for v in e["losses"].values())
 
 
 def test_presets_apply_before_overrides():

@@ -149,6 +149,22 @@ def test_evaluate_bad_input_is_one_error_line(live_dcgan, args, message, capsys)
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("checkpoint, args, message", [
+    ("dcgan_mnist", ["--dataset", "ring"], "--dataset: dcgan works on image data; ring is points data"),
+    ("mlp_gan_1d", ["--dataset", "ring"], "--dataset: ring has data_dim 2; the checkpoint was built for 1"),
+    ("dcgan_mnist", ["--dataset", "cifar10"], "--dataset: cifar10 has channels 3; the checkpoint was built for 1"),
+    ("mnist_cnn", ["--dataset", "cifar10"], "--dataset: cifar10 has channels 3; the checkpoint was built for 1"),
+    ("pix2pix_facades", ["--dataset", "mnist-edges"], "--dataset: mnist-edges has "),
+    ("mnist_cnn", ["--limit", "0"], "--limit: at least 1 image, not 0"),
+], ids=["images on points", "1-D on 2-D", "grey generator on colour", "grey classifier on colour",
+        "translator on another pairing", "no images"])
+def test_evaluate_refuses_data_the_checkpoint_cannot_read(checkpoint, args, message, capsys):
+    """Each of these failed inside a layer (or divided by zero, or scored digits against CIFAR-10)."""
+    assert main(["evaluate", "--checkpoint", str(pretrained_path(checkpoint)), "--samples", "50", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_evaluate_reads_a_classifier_checkpoint_as_test_accuracy(capsys):
     assert main(["evaluate", "--checkpoint", str(pretrained_path("mnist_cnn")), "--limit", "2000"]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| accuracy |"))

@@ -150,6 +150,7 @@ class Trainer:
         self.device = resolve_device(run.device)
         self.dataset = dataset if dataset is not None else load_dataset(
             run.dataset, run.data_dir, "train", run.image_size)
+        self._check_batch(run, distributed)
         config = self._model_config()
         # Initial weights from the run's seed, without touching the caller's global RNG; the lock
         # keeps two sessions that start at once from drawing from each other's seeded stream.
@@ -313,6 +314,19 @@ class Trainer:
             except DatasetUnavailable:
                 pass
         return self.dataset, "train"
+
+    def _check_batch(self, run: RunConfig, distributed: Distributed | None) -> None:
+        """A batch too small for the family's layers fails with its reason, before anything is built
+        (the sampler takes at most the whole dataset a step, and torchrun splits it over processes)."""
+        fewest, reason = self.family.min_batch
+        processes = distributed.world_size if distributed is not None else 1
+        if min(run.batch_size, len(self.dataset)) // processes >= fewest:
+            return
+        if len(self.dataset) // processes < fewest:
+            raise ConfigError(f"{run.dataset} has {len(self.dataset)} sample(s): {run.model} needs at least "
+                              f"{fewest * processes} to train ({reason})")
+        raise ConfigError(f"batch_size: {run.model} needs at least {fewest * processes} samples a step"
+                          f"{f' ({fewest} per process)' if processes > 1 else ''}, not {run.batch_size}: {reason}")
 
     def _model_config(self) -> Any:
         run = self.run_config

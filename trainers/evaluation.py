@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from .checkpoint import CONFIG_FILE, STATE_FILE, read_json
-from .data import dataset_kind, load_dataset
+from .data import Dataset, dataset_kind, load_dataset
 from .errors import ConfigError
 from .metrics import image_to_image as i2i
 from .model import GANModel
@@ -44,11 +44,30 @@ def _run_dataset(folder: Path) -> tuple[str | None, int | None]:
     return None, None
 
 
+def _check_fits(model: GANModel, data: Dataset, name: str, *, sizes_may_differ: bool = False) -> None:
+    """Evaluation data the checkpoint cannot read (another kind, other channels, dimensions or
+    classes) is refused by name, rather than failing inside a layer or being scored as if it were
+    the data the model learned. A generator's samples may be judged against real images of
+    another size (the feature networks resize both)."""
+    spec = model.family
+    if data.kind not in spec.data_kinds:
+        raise ConfigError(f"--dataset: {spec.name} works on {' or '.join(spec.data_kinds)} data; {name} is "
+                          f"{data.kind} data")
+    for key, needed in spec.data_fields(data).items():
+        built = getattr(model.config, key, needed)
+        if isinstance(built, (list, tuple)):  # as JSON gives it back; empty: not recorded (an older checkpoint)
+            built, needed = (tuple(built), tuple(needed)) if built else (needed, needed)
+        if built != needed and not (sizes_may_differ and key == "image_size"):
+            raise ConfigError(f"--dataset: {name} has {key} {needed}; the checkpoint was built for {built}")
+
+
 def evaluate(checkpoint: str | Path, *, dataset: str | None = None, samples: int = 10_000, seed: int = 0,
              real_samples: int | None = None, inception: bool = True, classifier: str | None = None,
              limit: int | None = None, alpha: float | None = None, data_dir: str | None = None,
              device: str = "cpu") -> dict[str, Any]:
     """The report of any checkpoint (see the module's docstring for what each kind gets)."""
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit: at least 1 image, not {limit} (leave it out for all of them)")
     folder = Path(checkpoint)
     model = GANModel.from_pretrained(folder, device=device)
     spec = model.family
@@ -64,6 +83,7 @@ def evaluate(checkpoint: str | Path, *, dataset: str | None = None, samples: int
         from .models.adversarial import confusion_matrix
 
         test = load_dataset(dataset, data_dir, "test", image_size)
+        _check_fits(model, test, dataset)
         (network,) = model.networks.values()
         counts = confusion_matrix(network, test, limit)
         report.update({"dataset": dataset, "split": "test", "metrics": [
@@ -72,11 +92,14 @@ def evaluate(checkpoint: str | Path, *, dataset: str | None = None, samples: int
             # row = true class, column = what it read: the metrics undo this confusion (class coverage)
             "confusion": counts.tolist()})
         return report
-    from .metrics.quality import evaluate_generator, evaluate_points
+    from .metrics.quality import evaluate_generator, evaluate_points, held_out_images
 
     if dataset_kind(dataset) == "points":
-        report.update(evaluate_points(model, load_dataset(dataset, data_dir), samples=samples, seed=seed))
+        points = load_dataset(dataset, data_dir)
+        _check_fits(model, points, dataset)
+        report.update(evaluate_points(model, points, samples=samples, seed=seed))
     else:
+        _check_fits(model, held_out_images(dataset, data_dir, 1)[0], dataset, sizes_may_differ=True)  # loads cached
         report.update(evaluate_generator(model, dataset, samples=samples, seed=seed, real_samples=real_samples,
                                          data_dir=data_dir, include_inception=inception))
     return report
@@ -96,10 +119,12 @@ def evaluate_image_to_image(model: GANModel, folder: Path, *, dataset: str | Non
         report["dataset"] = dataset
     if family == "pix2pix":
         train, test = i2i.train_and_test(dataset, data_dir, image_size)
+        _check_fits(model, test, dataset)
         report["split"] = "test"
         report["metrics"] = i2i.paired_translation(model, train, test, limit)
     elif family == "cyclegan":
         test = load_dataset(dataset, data_dir, "test", image_size)
+        _check_fits(model, test, dataset)
         classify = None
         if classifier:
             judge = GANModel.from_pretrained(classifier, device=device)

@@ -79,6 +79,10 @@ class FamilySpec:
     #: small fully connected layers are bound by per-operation overhead, which the casts add to):
     #: the CPU's fast path then leaves them in float32 (bench/fast_path_families.py)
     bf16_on_cpu: bool = True
+    #: fewest samples a step can hold, with the reason: 2 where a layer takes statistics across the
+    #: batch (BatchNorm1d's per-feature variance; ProGAN's minibatch standard deviation, which is 0
+    #: over one sample, and its gradient NaN). The engine refuses a smaller batch before it starts.
+    min_batch: tuple[int, str] = (1, "")
 
     @property
     def objectives(self) -> tuple[str, ...]:

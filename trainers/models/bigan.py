@@ -173,4 +173,5 @@ SPEC = FamilySpec(
     # G(E(x)): BiGAN never trains for it, so it shows what E kept (the digit more than its pixels)
     reconstruct=rebuild_through_generator,
     encode=encode_images,
+    min_batch=(2, "its batch norm takes each feature's variance across the batch"),
 )

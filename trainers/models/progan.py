@@ -237,4 +237,5 @@ SPEC = FamilySpec(
     data_fields=image_fields,
     presets={"cpu-small": {"width": 32, "phase_steps": 150}, "cpu": {"width": 64, "phase_steps": 300}},
     unused_parameters=True,  # the levels above the current one sit out
+    min_batch=(2, "D's minibatch standard deviation is taken across the batch"),
 )

@@ -94,6 +94,7 @@ SPEC = FamilySpec(
     noise=gaussian_noise,
     data_fields=image_fields,
     bf16_on_cpu=False,  # bf16 autocast ran at 0.94-0.97x on an AMX CPU (cpu-small): small linear layers
+    min_batch=(2, "its batch norm takes each feature's variance across the batch"),
     presets={
         "cpu-small": {"hidden": 128, "layers": 3, "latent_dim": 64, "lr_g": 5e-4, "lr_d": 5e-4},
         "paper": {"hidden": 256, "layers": 3, "objective": "minimax"},
