@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -80,10 +81,33 @@ def overrides_from_form(model: str, edited: typing.Mapping[str, Any]) -> dict[st
             except (TypeError, json.JSONDecodeError):
                 raise PlaygroundError(f"{name}: {value!r} is not valid JSON (e.g. [64, 128] or \"name\")") from None
         elif kind == "integer" and value is not None:
-            if float(value) != int(float(value)):
-                raise PlaygroundError(f"{name} must be a whole number, not {value}")
-            value = int(float(value))
+            value = whole_number(value, name)
         if value is None:
             raise PlaygroundError(f"{name} is empty: enter a value")
         overrides[name] = value
     return overrides
+
+
+def whole_number(value: Any, label: str) -> int:
+    """A form's number box as an int, or a PlaygroundError naming the box: empty, not a number,
+    or not whole. Every front end's boxes (the lab's and the demos') go through here."""
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        raise PlaygroundError(f"{label} is empty: enter a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise PlaygroundError(f"{label} must be a whole number, not {value!r}") from None
+    if not number.is_integer():
+        raise PlaygroundError(f"{label} must be a whole number, not {value}")
+    return int(number)
+
+
+def real_number(value: Any, label: str) -> float:
+    """A form's decimal box or slider as a float, or a PlaygroundError naming it: empty or not a
+    number. Its range (NaN and infinity included) is the library's to check."""
+    if value is None or value == "":
+        raise PlaygroundError(f"{label} is empty: enter a number")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise PlaygroundError(f"{label} must be a number, not {value!r}") from None

@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from PIL import Image
 
-from playground.lab import whole_number
+from playground.config_form import real_number, whole_number
 from playground.uploads import checked_rgb
 from trainers.errors import PlaygroundError
 
@@ -191,7 +191,7 @@ def latent_walk(model: Any, seed: Any, side: Any = 7, span: Any = 2.0, label: An
     from trainers import latent
 
     side = whole_number(side, "Grid side")
-    noise = latent.walk_noise(model, whole_number(seed, "Seed"), side, float(span))
+    noise = latent.walk_noise(model, whole_number(seed, "Seed"), side, real_number(span, "Span"))
     labels = _label(model, label)
     pictures = latent.decode(model, noise, None if labels is None else labels.repeat(len(noise)))
     return latent.tile(pictures, columns=side)
@@ -207,7 +207,7 @@ def class_grid(model: Any, chosen: Any, seed: Any, truncation: Any = 1.0, per_cl
     count = int(model.config.num_classes)
     classes = list(range(count)) if chosen in (None, "", "all") else [whole_number(chosen, "Class")]
     noise, labels = latent.class_noise(model, classes, whole_number(per_class, "Pictures per class"),
-                                       whole_number(seed, "Seed"), float(truncation))
+                                       whole_number(seed, "Seed"), real_number(truncation, "Truncation"))
     pictures = latent.decode(model, noise, labels)
     return {"grid": latent.tile(pictures, columns=whole_number(per_class, "Pictures per class")), "rows": classes}
 
@@ -255,7 +255,7 @@ def super_resolve(models: dict[str, Any], image: Any, outscale: Any = 4, self_ch
         picture, truth = upscaling.degrade(picture, outscale)
     outputs = {"bicubic": upscaling.bicubic(picture, outscale)}
     for name, model in models.items():
-        options = {"alpha": float(alpha)} if alpha is not None and model.family.name == "esrgan" else {}
+        options = {"alpha": real_number(alpha, "ESRGAN interpolation")} if alpha is not None and model.family.name == "esrgan" else {}
         outputs[name] = upscaling.upscale(model, picture, outscale, **options)
     scores = {name: upscaling.scores(output, truth, outscale) for name, output in outputs.items()} if self_check else {}
     return {"input": picture, "truth": truth, "outputs": outputs, "scores": scores}

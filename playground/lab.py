@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from playground import figures
-from playground.config_form import overrides_from_form
+from playground.config_form import overrides_from_form, whole_number
 from playground.session import TrainingSession
 from playground.uploads import checked_rgb, inpainting_dataset, strokes_mask
 from trainers.data import DATASETS, INPAINT_PREFIX, dataset_kind, inpainting_choices, list_datasets
@@ -167,20 +167,6 @@ def make_run_config(
         # "steps per update": how often the run reports its losses (the page redraws at 2 Hz anyway)
         **({"log_every": whole_number(speed, "Steps per update")} if speed not in (None, "") else {}),
     }
-
-
-def whole_number(value: Any, label: str) -> int:
-    """A form's number box as an int, or a PlaygroundError naming the box: empty, not a number,
-    or not whole. Every front end's boxes (the lab's and the demos') go through here."""
-    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
-        raise PlaygroundError(f"{label} is empty: enter a number")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise PlaygroundError(f"{label} must be a whole number, not {value!r}") from None
-    if not number.is_integer():
-        raise PlaygroundError(f"{label} must be a whole number, not {value}")
-    return int(number)
 
 
 def status_text(snap: Mapping[str, Any]) -> str:

@@ -406,6 +406,13 @@ def test_nonexistent_folder_is_an_error(tmp_path):
     assert str(tmp_path / "nowhere") in str(error.value) and "does not exist" in str(error.value)
 
 
+@pytest.mark.parametrize("name", ["folder:", "folder:  "])
+def test_folder_without_a_path_is_an_error_not_the_working_directory(name):
+    with pytest.raises(DatasetUnavailable, match="give the folder or .zip of images after it"):
+        load_dataset(name)
+    assert dataset_status(name) == (False, "give the folder or .zip of images after folder:")
+
+
 def test_a_file_that_is_not_a_zip_is_an_error(tmp_path):
     path = tmp_path / "photos.zip"
     path.write_text("plain text pretending to be a zip")

@@ -128,6 +128,19 @@ def test_super_resolution_self_check_scores_against_the_original():
     assert plain["outputs"]["bicubic"].shape == (512, 512, 3) and plain["scores"] == {}
 
 
+@pytest.mark.parametrize("outscale, fewest", [(2, 10), (4, 16)])
+def test_the_self_check_scores_the_smallest_picture_it_takes_and_refuses_one_less(outscale, fewest):
+    """At x2 an 8- or 9-pixel picture passed the old 4-low-resolution-pixels rule, then failed inside
+    SSIM (its 11-pixel window's padding on what the shaved borders left)."""
+    rng = np.random.default_rng(outscale)
+    smallest = (rng.random((fewest, fewest + 3, 3)) * 255).astype(np.uint8)
+    psnr, ssim = demos.super_resolve({}, smallest, outscale=outscale, self_check=True)["scores"]["bicubic"]
+    assert psnr > 0 and -1 <= ssim <= 1
+    for shape in ((fewest - 1, fewest - 1, 3), (fewest - 1, 2000, 3), (2000, fewest - 1, 3)):
+        with pytest.raises(PlaygroundError, match=f"the self-check at x{outscale} needs at least {fewest} pixels"):
+            demos.super_resolve({}, np.zeros(shape, np.uint8), outscale=outscale, self_check=True)
+
+
 def test_a_super_resolution_model_serves_x2_from_x4():
     model = GANModel.from_config("srgan", {"g_width": 8, "res_blocks": 1, "channels": 3, "image_size": 32})
     picture = (np.random.default_rng(0).random((24, 40, 3)) * 255).astype(np.uint8)
@@ -146,6 +159,8 @@ def test_a_super_resolution_model_serves_x2_from_x4():
     (lambda m: demos.generate(m, 0, 1000), "between 1 and 256"),
     (lambda m: demos.latent_walk(m, 0, side=40), "side must be between 2"),
     (lambda m: demos.latent_walk(m, 0, span=0), "span must be above 0"),
+    (lambda m: demos.latent_walk(m, 0, span="abc"), "Span must be a number, not 'abc'"),
+    (lambda m: demos.latent_walk(m, 0, span=None), "Span is empty"),
     (lambda m: demos.class_grid(m, 1, 0), "not class-conditional"),
     (lambda m: demos.translate(m, None), "Upload a picture"),
     (lambda m: demos.translate(m, np.zeros((1, 1, 3), np.uint8)), "at least 8 pixels"),
@@ -157,6 +172,11 @@ def test_a_super_resolution_model_serves_x2_from_x4():
 def test_demos_refuse_bad_input_with_a_message(shelf, call, message):
     with pytest.raises(PlaygroundError, match=message):
         call(shelf.load("dcgan_mnist"))
+
+
+def test_class_grid_refuses_a_truncation_that_is_not_a_number(shelf):
+    with pytest.raises(PlaygroundError, match="Truncation must be a number, not 'a'"):
+        demos.class_grid(shelf.load("cgan_mnist"), None, 0, "a")
 
 
 def test_model_for_checks_the_demo_kind(shelf):

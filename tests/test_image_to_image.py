@@ -398,6 +398,8 @@ def test_inpainting_uploads_become_a_dataset_or_a_clear_error(tmp_path):
         inpainting_dataset(picture, tmp_path, mask=np.zeros((100, 140), np.uint8))
     with pytest.raises(PlaygroundError, match="60x80: inpainting needs at least 64x64"):
         inpainting_dataset(np.zeros((80, 60, 3), np.uint8), tmp_path, mask_kind="box")
+    with pytest.raises(PlaygroundError, match="512x1: inpainting needs at least 64x64"):  # shrunk to nothing
+        inpainting_dataset(np.zeros((8, 9000, 3), np.uint8), tmp_path, mask_kind="box")
 
 
 def test_the_builtin_picture_shown_to_paint_on_trains_painted_or_under_its_own_name(tmp_path):

@@ -303,7 +303,7 @@ def test_super_resolve_page_beats_bicubic_on_the_self_check():
     at.file_uploader(key="sr-upload").set_value(("small.png", png_bytes(np.full((12, 12, 3), 90, np.uint8)),
                                                  "image/png"))
     at.button(key="sr-btn").click().run()
-    assert any("the self-check needs at least" in text for text in errors(at)), errors(at)
+    assert any("the self-check at x4 needs at least" in text for text in errors(at)), errors(at)
     assert set(rows) == {row[0] for row in at.session_state["sr-result"]["rows"]} and not at.exception
 
 

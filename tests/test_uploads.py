@@ -115,8 +115,10 @@ def test_every_family_gets_a_generated_form_with_its_presets():
     assert small["g_width"] == 32 and {f.name: f.value for f in form_fields("dcgan")}["g_width"] == 64
     assert form_fields("no-such-model") == []
     assert overrides_from_form("dcgan", {"g_width": 48.0, "d_norm": "batch"}) == {"g_width": 48, "d_norm": "batch"}
-    with pytest.raises(PlaygroundError, match="g_width must be a whole number"):
-        overrides_from_form("dcgan", {"g_width": 4.5})
+    for bad, message in ((4.5, "must be a whole number, not 4.5"), ("abc", "must be a whole number, not 'abc'"),
+                         (float("inf"), "must be a whole number, not inf"), (float("nan"), "is empty")):
+        with pytest.raises(PlaygroundError, match=f"g_width {message}"):
+            overrides_from_form("dcgan", {"g_width": bad})
     text_field = next(f for spec in MODELS for f in form_fields(spec) if f.kind == "text")
     with pytest.raises(PlaygroundError, match="not valid JSON"):
         overrides_from_form(next(n for n in MODELS if text_field in form_fields(n)), {text_field.name: "[1, 2"})

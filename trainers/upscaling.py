@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .errors import ConfigError
-from .metrics.image_quality import bicubic_resize, modcrop, sr_psnr_ssim
+from .metrics.image_quality import bicubic_resize, modcrop, sr_min_side, sr_psnr_ssim
 from .model import GANModel
 from .tiling import check_size
 
@@ -87,9 +87,11 @@ def degrade(image: np.ndarray, outscale: int) -> tuple[np.ndarray, np.ndarray]:
     its bicubic downscaling, for the self-check."""
     outscale = check_outscale(outscale)
     truth = modcrop(torch.from_numpy(np.array(_as_rgb(image))).permute(2, 0, 1), outscale).permute(1, 2, 0).numpy()
-    if min(truth.shape[:2]) < 4 * outscale:
-        raise ConfigError(f"the picture is {image.shape[1]}x{image.shape[0]}: the self-check needs at least "
-                          f"{4 * outscale} pixels on a side")
+    # 4 low-resolution pixels a side, and enough left to score once the borders are shaved
+    fewest = max(4 * outscale, sr_min_side(outscale))
+    if min(truth.shape[:2]) < fewest:
+        raise ConfigError(f"the picture is {image.shape[1]}x{image.shape[0]}: the self-check at x{outscale} needs "
+                          f"at least {fewest} pixels on a side")
     low = resize(truth, truth.shape[0] // outscale, truth.shape[1] // outscale)
     return low, np.ascontiguousarray(truth)
 

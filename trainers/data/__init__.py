@@ -144,6 +144,8 @@ def dataset_status(name: str, data_dir: str | Path | None = None) -> tuple[bool,
     Looks for the files without reading them, so it is cheap enough for a dropdown's change.
     """
     if name.startswith(FOLDER_PREFIX):
+        if not name[len(FOLDER_PREFIX):].strip():
+            return False, "give the folder or .zip of images after folder:"
         path = Path(name[len(FOLDER_PREFIX):]).expanduser()
         return (path.exists(), f"your images in {path}" if path.exists() else f"{path} does not exist")
     if name.startswith(INPAINT_PREFIX):

@@ -115,6 +115,8 @@ def _load(path: str, mtime: float, size: int) -> Dataset:
 
 
 def load_folder(path: str | Path, image_size: int = 64) -> Dataset:
+    if not str(path).strip():  # Path("") is the working directory: never what was meant
+        raise DatasetUnavailable("folder: give the folder or .zip of images after it, e.g. folder:~/pictures")
     root = Path(path).expanduser()
     if not root.exists():
         raise DatasetUnavailable(f"{root} does not exist: give a folder or a .zip of images")

@@ -192,7 +192,9 @@ def inpaint_image(name: str, max_side: int = INPAINT_MAX_SIDE) -> np.ndarray:
     image = image.convert("RGB")
     scale = min(max_side, INPAINT_MAX_SIDE) / max(image.size)
     if scale < 1:
-        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+        # at least 1 pixel: a thin picture's short side shrinks to nothing, and the check below refuses it
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.LANCZOS)
     w, h = image.width // 32 * 32, image.height // 32 * 32
     if min(w, h) < INPAINT_MIN_SIDE:
         raise DatasetUnavailable(f"image {name} is {image.width}x{image.height}: inpainting needs at "

@@ -46,6 +46,16 @@ def luma(x: Tensor) -> Tensor:
     return (unit * weights).sum(1, keepdim=True) + 16.0
 
 
+#: SSIM's Gaussian window: its reflection padding (half the window) needs more pixels than that
+SSIM_WINDOW = 11
+
+
+def sr_min_side(scale: int) -> int:
+    """The smallest side :func:`sr_psnr_ssim` can score: ``scale`` pixels shaved off each border
+    must leave more than half an SSIM window."""
+    return 2 * scale + SSIM_WINDOW // 2 + 1
+
+
 def sr_psnr_ssim(output: Tensor, target: Tensor, scale: int) -> tuple[float, float]:
     """(PSNR dB, SSIM) on the Y channel with ``scale`` border pixels shaved: the SR protocol."""
     y_out, y_ref = luma(quantize(output)), luma(quantize(target))
@@ -56,7 +66,7 @@ def sr_psnr_ssim(output: Tensor, target: Tensor, scale: int) -> tuple[float, flo
     # imported here: torchmetrics takes about 3 s to import, which every CLI start would pay
     from torchmetrics.functional.image import structural_similarity_index_measure
 
-    ssim = structural_similarity_index_measure(y_out, y_ref, gaussian_kernel=True, sigma=1.5, kernel_size=11,
+    ssim = structural_similarity_index_measure(y_out, y_ref, gaussian_kernel=True, sigma=1.5, kernel_size=SSIM_WINDOW,
                                                data_range=255.0, k1=0.01, k2=0.03)
     return value, float(ssim)
 
