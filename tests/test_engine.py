@@ -442,6 +442,14 @@ def test_a_batch_too_small_for_the_familys_batch_statistics_is_refused_with_the_
         assert len(metrics) == 2 and all(math.isfinite(v) for e in metrics for v in e["losses"].values())
 
 
+@pytest.mark.parametrize("model", ["dcgan", "lsgan", "progan", "cgan"])
+def test_an_image_size_the_conv_stack_cannot_reach_names_the_rule_not_another_family(model):
+    with pytest.raises(ConfigError, match="image_size: the network's x2 stages need 4 or 7 times a power of two") \
+            as error:
+        Trainer(RunConfig(model=model, dataset="digits", image_size=12, device="cpu"))
+    assert "dcgan" not in str(error.value)
+
+
 def test_presets_apply_before_overrides():
     trainer = Trainer(digits_run(preset="cpu-small", overrides={"d_width": 8}))
     assert trainer.model.config.g_width == 32 and trainer.model.config.d_width == 8

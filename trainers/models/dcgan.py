@@ -69,8 +69,10 @@ def upsamplings(image_size: int) -> tuple[int, int]:
             stages += 1
         if side == seed and stages >= 1:
             return seed, stages
-    raise ConfigError(f"image_size: dcgan needs 4 or 7 times a power of two (8, 14, 16, 28, 32, 64, "
-                      f"128, ...), not {image_size}")
+    # shared by every family built on these stacks (lsgan, wgan, e-gan, cgan, mc-gan, progan, ...):
+    # the message names the rule, not one family
+    raise ConfigError(f"image_size: the network's x2 stages need 4 or 7 times a power of two (8, 14, 16, 28, "
+                      f"32, 64, 128, ...), not {image_size}")
 
 
 class Generator(nn.Module):
