@@ -11,12 +11,27 @@ per-run caps GAN_MAX_STEPS, GAN_MAX_BATCH, GAN_MAX_IMAGE_SIZE and GAN_MAX_WIDTH
 """
 
 import os
+import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def server_port() -> int:
+    """GRADIO_SERVER_PORT as a port number (7860 when unset or empty, as compose files leave it);
+    anything else stops the app with a message naming the variable. Read before gradio is
+    imported, whose import would fail on it with a bare traceback."""
+    value = os.environ.get("GRADIO_SERVER_PORT", "").strip()
+    if not value:
+        os.environ.pop("GRADIO_SERVER_PORT", None)
+        return 7860
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        sys.exit(f"GRADIO_SERVER_PORT={value!r}: a port number from 1 to 65535, or unset for 7860")
+    return int(value)
+
+
 def main() -> None:
+    port = server_port()
     from playground.gradio_app import build_app
     from playground.session import SessionRegistry
 
@@ -25,7 +40,7 @@ def main() -> None:
     demo.queue(default_concurrency_limit=2)
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        server_port=port,
     )
 
 

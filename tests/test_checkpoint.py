@@ -389,6 +389,12 @@ BROKEN_MODEL = {
                                       CheckpointError, "does not match its config"),
     "weights list an unknown network": (lambda f: edit_json(f / CONFIG_FILE, lambda d: d.update(
         weights={"networks": ["generator", "critic9"], "dtype": "float16"})), CheckpointError, "lists networks"),
+    "weights list a list": (lambda f: edit_json(f / CONFIG_FILE, lambda d: d.update(
+        weights={"networks": [["generator"]]})), CheckpointError, "lists networks"),
+    "config a folder": (lambda f: ((f / CONFIG_FILE).unlink(), (f / CONFIG_FILE).mkdir()), CheckpointError,
+                        "config.json cannot be read: Is a directory"),
+    "config a link loop": (lambda f: ((f / CONFIG_FILE).unlink(), (f / CONFIG_FILE).symlink_to(f / CONFIG_FILE)),
+                           CheckpointError, "config.json cannot be read: Too many levels of symbolic links"),
     "missing weights": (lambda f: (f / WEIGHTS_FILE).unlink(), CheckpointError, "model.safetensors is missing"),
     "garbage weights": (lambda f: (f / WEIGHTS_FILE).write_bytes(b"\x00" * 100), CheckpointError,
                         "not a readable safetensors"),

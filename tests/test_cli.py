@@ -226,6 +226,11 @@ BAD_TRAIN = {
     "init from nowhere": (["--init-from", "/nonexistent/run"], ["init_from: /nonexistent/run is not a checkpoint"]),
     "init from another shape": (["--init-from", "{existing}", "--set", "g_width=16"],
                                 ["init_from:", "different architecture", "g_width 8 vs 16"]),
+    # each save swaps the whole folder: refused before training, not after it, at the first save
+    "out is the working folder": (["--out", "."], [".: a checkpoint needs a folder of its own"]),
+    "out is the parent folder": (["--out", ".."], ["..: a checkpoint needs a folder of its own"]),
+    "batch too small for batch norm": (["--model", "vanilla-gan", "--batch-size", "1"],
+                                       ["batch_size: vanilla-gan needs at least 2 samples a step, not 1"]),
 }
 
 
@@ -255,6 +260,32 @@ def test_cpu_bf16_says_what_the_run_took(cli_env, tmp_path):
         else:
             assert "note: cpu_bf16 asked for, float32 kept: " in output, output
         assert (tmp_path / model / "model.safetensors").is_file()
+
+
+def test_a_linked_out_folder_is_written_through_and_stays_a_link(cli_env, tmp_path):
+    """--out a link to a folder elsewhere (a bigger disk): the checkpoint lands there, beside what
+    the folder held, and the link is still a link (the write used to replace it by a folder)."""
+    elsewhere = tmp_path / "big-disk" / "run"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "notes.txt").write_text("mine")
+    link = tmp_path / "run"
+    link.symlink_to(elsewhere)
+    result = cli(cli_env, "train", "--dataset", "digits", "--steps", 2, "--batch-size", 8, *TINY, "--out", link,
+                 "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and (elsewhere / "model.safetensors").is_file()
+    assert (elsewhere / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big-disk", "run"]  # no .old- or .tmp- left
+
+
+def test_export_refuses_a_folder_holding_a_training_run(cli_env, saved_checkpoint, existing_out):
+    """Exporting over a run (its own folder included) kept its optimizer state beside other weights:
+    a resume then went on from a mix. Refused before the evaluation, the run untouched."""
+    before = files_of(existing_out)
+    for source in (saved_checkpoint, existing_out):
+        result = cli(cli_env, "export", "--checkpoint", source, "--out", existing_out, "--samples", 20)
+        assert_one_line_error(result, "holds a training run (state.json)", "export to a folder of its own")
+    assert files_of(existing_out) == before
 
 
 def test_out_that_is_a_file_is_refused(cli_env, tmp_path):
@@ -331,7 +362,8 @@ def test_sample_with_a_bad_count_keeps_an_existing_png(cli_env, saved_checkpoint
     (["--device", "cuda:x"], "device"),
     (["--out", "{tmp}/grid.notanimage"], "cannot write"),
     (["--out", "{tmp}"], "cannot write"),
-], ids=["huge-seed", "negative-seed", "bad-device", "unknown-extension", "out-is-a-folder"])
+    (["--out", "{tmp}/keep.txt/grid.png"], "cannot write"),
+], ids=["huge-seed", "negative-seed", "bad-device", "unknown-extension", "out-is-a-folder", "out-under-a-file"])
 def test_sample_bad_input_is_one_error_line(cli_env, saved_checkpoint, tmp_path, args, fragment):
     (tmp_path / "keep.txt").write_text("mine")
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]

@@ -165,6 +165,19 @@ def test_real_features_are_cached_on_disk_by_content(data_dir, tmp_path, monkeyp
     assert sum(calls) == 1400 and len(list(tmp_path.rglob("*.safetensors"))) == 2
 
 
+def test_a_cache_folder_that_cannot_be_written_costs_the_cache_not_the_features(data_dir, tmp_path, monkeypatch):
+    """GAN_CACHE_DIR a file (or a read-only home): the features are computed and returned, each time."""
+    in_the_way = tmp_path / "cache"
+    in_the_way.write_text("not a folder")
+    monkeypatch.setenv("GAN_CACHE_DIR", str(in_the_way))
+    network = feats.domain_network("mnist")
+    images = load_dataset("mnist", str(data_dir), "test").data[:50]
+    features, logits = feats.real_features(network, images)
+    assert features.shape[0] == 50 and logits.argmax(1).eq(load_dataset("mnist", str(data_dir), "test")
+                                                            .labels[:50]).float().mean() > 0.9
+    assert in_the_way.read_text() == "not a folder" and sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
 # --------------------------------------------------------------------------- Inception, offline
 def test_inception_is_unavailable_offline_and_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))

@@ -5,6 +5,8 @@ its card states; and the path that makes them: export (inference-only, float16, 
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +14,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from trainers.cli import main
+from trainers.cli import build_parser, main
 from trainers.config import to_dict
-from trainers.errors import CheckpointError
+from trainers.errors import CheckpointError, ConfigError
 from trainers.model import GANModel
-from trainers.pretrained import EVALUATION_FILE, QualityCheck, list_pretrained, pretrained_path
+from trainers.pretrained import EVALUATION_FILE, QualityCheck, list_pretrained, pretrained_path, train_command
 from trainers.registry import MODELS
 
 SHIPPED = [entry["name"] for entry in list_pretrained()]
@@ -77,6 +79,49 @@ def toy_run(tmp_path_factory) -> Path:
     assert main(["train", "--model", "mlp-gan", "--dataset", "ring", "--steps", "400", "--seed", "3",
                  "--out", str(out), "--quiet"]) == 0
     return out
+
+
+def test_the_recorded_command_quotes_what_it_names():
+    """A folder: dataset with a space (and a card's command pasted into a shell) stays one argument."""
+    run = {"model": "dcgan", "dataset": "folder:/home/me/My Photos", "steps": 10, "batch_size": 8, "seed": 0,
+           "overrides": {"g_width": 8}}
+    args = build_parser().parse_args(shlex.split(train_command(run, "runs/a b; rm -rf x"))[3:])
+    assert (args.model, args.dataset, args.out) == ("dcgan", "folder:/home/me/My Photos", "runs/a b; rm -rf x")
+
+
+@pytest.mark.parametrize("text, message", [("modes_covered>=nan", "finite number"),
+                                           ("modes_covered<=inf", "finite number"), (">=3", "a metric name")])
+def test_a_check_that_could_never_be_written_is_refused(text, message):
+    with pytest.raises(ConfigError, match=message):
+        QualityCheck.parse(text)
+    with pytest.raises(ConfigError, match="--check-samples: at least 1"):
+        QualityCheck.parse("modes_covered>=3", samples=0)
+
+
+DAMAGED_RECORDS = {
+    "check not a mapping": lambda t: t["export"].update(check="x"),
+    "check missing its fields": lambda t: t["export"].update(check={"metric": "modes_covered"}),
+    "check value a string": lambda t: t["export"]["check"].update(value="0.0"),
+    "samples not a number": lambda t: t["export"].update(samples="many"),
+    "export a list": lambda t: t.update(export=[1]),
+    "run without a model": lambda t: t["run"].pop("model"),
+    "overrides a string": lambda t: t["run"].update(overrides="x"),
+    "limitations a string": lambda t: t["export"].update(limitations="abc"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_RECORDS))
+def test_reproduce_refuses_a_damaged_training_record_before_training(case, tmp_path, capsys):
+    """Each of these failed with a traceback, several after the minutes of retraining."""
+    shipped = tmp_path / "shipped"
+    shutil.copytree(pretrained_path("mlp_gan_ring"), shipped)
+    meta = json.loads((shipped / "config.json").read_text())
+    DAMAGED_RECORDS[case](meta["training"])
+    (shipped / "config.json").write_text(json.dumps(meta))
+    assert main(["reproduce", str(shipped), "--out", str(tmp_path / "again"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "config.json" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "again").exists()  # nothing trained
 
 
 def test_export_slim_half_checked_then_reproduce_bit_for_bit(toy_run, tmp_path, capsys):

@@ -133,3 +133,24 @@ def test_xdist_groups_keep_their_tests_on_one_worker(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     workers = {path.read_text() for path in tmp_path.glob("worker_*")}
     assert len(list(tmp_path.glob("worker_*"))) == 8 and len(workers) == 1, workers
+
+
+@pytest.mark.parametrize("value, port", [(None, 7860), ("", 7860), (" ", 7860), ("7861", 7861)])
+def test_the_app_reads_its_port_unset_or_empty_as_the_default(value, port, monkeypatch):
+    import app
+
+    if value is None:
+        monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    else:
+        monkeypatch.setenv("GRADIO_SERVER_PORT", value)
+    assert app.server_port() == port
+    assert os.environ.get("GRADIO_SERVER_PORT") in (None, str(port))  # an empty one would fail gradio's import
+
+
+@pytest.mark.parametrize("value", ["abc", "99999", "0", "-1", "80.5"])
+def test_the_app_stops_on_a_port_that_is_not_one_naming_the_variable(value, monkeypatch):
+    import app
+
+    monkeypatch.setenv("GRADIO_SERVER_PORT", value)
+    with pytest.raises(SystemExit, match=f"GRADIO_SERVER_PORT='{re.escape(value)}': a port number from 1 to 65535"):
+        app.server_port()

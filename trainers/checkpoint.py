@@ -114,16 +114,30 @@ def recover_interrupted_write(folder: str | Path, *, writer: bool = False) -> No
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def checkpoint_target(folder: str | Path) -> Path:
+    """Where a checkpoint written to ``folder`` goes: through a link (to a bigger disk, say) rather
+    than replacing it; refused for a path with no folder name of its own (".", "..", "/"), since the
+    write swaps the whole folder. Checked before a run starts too, not only at its first save."""
+    target = Path(folder).resolve() if Path(folder).is_symlink() else Path(folder)
+    if target.name in ("", ".", "..") or target.resolve() == target.resolve().parent:
+        raise CheckpointError(f"{str(folder) or 'an empty path'}: a checkpoint needs a folder of its own "
+                              f"(e.g. runs/mine), since each save replaces the whole folder")
+    return target
+
+
 def write_folder_atomically(folder: str | Path, files: dict[str, Any]) -> Path:
     """Write ``{file name: dict of tensors | markdown text (.md) | JSON-able value}`` as a folder, replacing those files
     all at once. Anything else already in the folder (the CLI's ``samples/`` grids, a person's
     own files) is moved into the new folder, never deleted. A process killed at any point leaves
     the previous folder or the new one readable (see :func:`recover_interrupted_write`)."""
-    target = Path(folder)
+    target = checkpoint_target(folder)
     recover_interrupted_write(target, writer=True)
     if target.exists() and not target.is_dir():
         raise CheckpointError(f"{target} is a file, not a checkpoint folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CheckpointError(f"cannot make the folder {target.parent}: {error.strerror}") from None
     staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     staging.mkdir()
     try:
@@ -162,6 +176,8 @@ def read_json(path: Path) -> dict:
         raise CheckpointError(f"{path.parent} is not a checkpoint: {path.name} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise CheckpointError(f"{path} is not valid JSON ({error})") from None
+    except OSError as error:  # a folder named config.json, a link loop, no permission
+        raise CheckpointError(f"{path} cannot be read: {error.strerror}") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path} should hold a JSON object")
     return data

@@ -326,8 +326,6 @@ def _drain(trainer: Trainer) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from PIL import Image
-
     from .engine import image_grid
     from .model import GANModel
 
@@ -336,14 +334,8 @@ def _sample(args: argparse.Namespace) -> int:
     if samples.dim() != 4:
         from .errors import ConfigError
         raise ConfigError(f"{model.family.name} makes points, not images: `sample` writes image grids")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        Image.fromarray(image_grid(samples)).save(out)
-    except (ValueError, OSError) as error:  # an unknown extension, a folder, no permission
-        from .errors import ConfigError
-        raise ConfigError(f"--out: cannot write {out} ({error}); give a .png file name") from None
-    print(f"wrote {args.num} samples to {out}")
+    _write_png(image_grid(samples), Path(args.out))
+    print(f"wrote {args.num} samples to {args.out}")
     return 0
 
 
@@ -352,10 +344,10 @@ def _write_png(array, out: Path) -> None:
 
     from .errors import ConfigError
 
-    out.parent.mkdir(parents=True, exist_ok=True)
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array).save(out)
-    except (ValueError, OSError) as error:  # an unknown extension, a folder, no permission
+    except (ValueError, OSError) as error:  # an unknown extension, a folder, a file in the path, no permission
         raise ConfigError(f"--out: cannot write {out} ({error}); give a .png file name") from None
 
 
@@ -392,8 +384,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(line)
     if args.json:
         out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2))
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(report, indent=2))
+        except OSError as error:
+            from .errors import ConfigError
+            raise ConfigError(f"--json: cannot write {out} ({error.strerror})") from None
         print(f"wrote {out}")
     return 0
 
@@ -420,8 +416,24 @@ def _reproduce(args: argparse.Namespace) -> int:
     if not isinstance(training, dict) or not isinstance(training.get("run"), dict):
         raise CheckpointError(f"{shipped / CONFIG_FILE} records no training run: its README.md's Reproduce "
                               f"section has the commands that made it")
+    # the record is read back from a file a person may have edited: its shape is checked before the
+    # minutes of training, not after
+    run, export = training["run"], training.get("export") or {}
+    if not all(isinstance(run.get(key), str) and run.get(key) for key in ("model", "dataset")) \
+            or not isinstance(run.get("overrides") or {}, dict) or not isinstance(export, dict):
+        raise CheckpointError(f"{shipped / CONFIG_FILE}: its training record needs run.model, run.dataset (names), "
+                              f"run.overrides and export as mappings")
+    try:
+        check = QualityCheck(**export["check"]) if export.get("check") else None
+        samples = int(export.get("samples", 10_000))
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{shipped / CONFIG_FILE}: its export record is not what export writes ({error})") \
+            from None
+    limitations = export.get("limitations") or ()
+    if isinstance(limitations, str) or not all(isinstance(line, str) for line in limitations):
+        raise CheckpointError(f"{shipped / CONFIG_FILE}: export.limitations should be a list of sentences")
     out = Path(args.out or Path("runs") / "reproduce" / shipped.name)
-    command = train_command(training["run"], str(out / "run"))
+    command = train_command(run, str(out / "run"))
     print(f"$ {command}")
     argv = shlex.split(command)[3:]  # after "python -m trainers"
     if args.data_dir:
@@ -430,10 +442,8 @@ def _reproduce(args: argparse.Namespace) -> int:
         argv.append("--quiet")
     if _train(build_parser().parse_args(argv)) != 0:
         return 1
-    export = training.get("export") or {}
-    check = QualityCheck(**export["check"]) if export.get("check") else None
-    path = export_pretrained(out / "run", out / "pretrained", samples=int(export.get("samples", 10_000)),
-                             limitations=export.get("limitations") or (), data_dir=args.data_dir,
+    path = export_pretrained(out / "run", out / "pretrained", samples=samples,
+                             limitations=limitations, data_dir=args.data_dir,
                              inference_only=bool(export.get("inference_only")), half=bool(export.get("half")),
                              check=check)
     print(f"wrote {path}")

@@ -41,8 +41,8 @@ import torch
 from torch import Tensor
 
 from .allocator import keep_freed_memory
-from .checkpoint import (CARD_FILE, OPTIMIZER_FILE, STATE_FILE, flatten_optimizers, read_json, read_tensors,
-                         recover_interrupted_write, unflatten_optimizers)
+from .checkpoint import (CARD_FILE, OPTIMIZER_FILE, STATE_FILE, checkpoint_target, flatten_optimizers, read_json,
+                         read_tensors, recover_interrupted_write, unflatten_optimizers)
 from .config import RunConfig, apply_overrides, to_dict, validate
 from .data import DATASETS, Dataset, EpochSampler, dataset_kind, load_dataset
 from .device import FastPath, choose_fast_path, cpu_bf16_refusal, resolve_device
@@ -140,6 +140,8 @@ class Trainer:
             distributed.check_batch(run.batch_size)
         if run.out and Path(run.out).exists() and not Path(run.out).is_dir():
             raise ConfigError(f"out: {run.out} is a file; checkpoints need a folder")
+        if run.out:
+            checkpoint_target(run.out)
         self.run_config = run
         keep_freed_memory()  # once per process: steps reuse what earlier steps freed
         self.family = get_family(run.model)

@@ -229,7 +229,8 @@ class GANModel:
         model = cls(spec, config, device=resolve_device(device))
         stored = meta.get("weights") or {}
         listed = stored.get("networks", list(model.networks)) if isinstance(stored, dict) else None
-        if not isinstance(listed, list) or not set(listed) <= set(model.networks):
+        if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed) \
+                or not set(listed) <= set(model.networks):
             raise CheckpointError(f"{root / CONFIG_FILE}: \"weights\" lists networks {listed!r}; "
                                   f"{spec.name} has {', '.join(model.networks)}")
         weights = read_tensors(root / WEIGHTS_FILE, model.device)

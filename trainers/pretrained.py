@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import shlex
 import tempfile
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .checkpoint import CARD_FILE, CONFIG_FILE, STATE_FILE, read_json
+from .checkpoint import CARD_FILE, CONFIG_FILE, STATE_FILE, checkpoint_target, read_json
 from .config import to_dict
 from .errors import CheckpointError, ConfigError
 
@@ -43,7 +44,9 @@ def train_command(run: dict[str, Any], out: str) -> str:
     from .engine import RunConfig
 
     defaults = to_dict(RunConfig())
-    parts = ["python -m trainers train", f"--model {run['model']}", f"--dataset {run['dataset']}"]
+    # quoted like every value: a folder: dataset may hold spaces, and a card's command is pasted into shells
+    parts = ["python -m trainers train", f"--model {shlex.quote(str(run['model']))}",
+             f"--dataset {shlex.quote(str(run['dataset']))}"]
     for key in ("preset", "steps", "batch_size", "seed", "image_size", "init_from"):
         if run.get(key) not in (None, "") and (key in ("steps", "batch_size", "seed") or run[key] != defaults[key]):
             parts.append(f"--{key.replace('_', '-')} {shlex.quote(str(run[key]))}")
@@ -63,6 +66,15 @@ class QualityCheck:
     value: float
     samples: int = 1000
 
+    def __post_init__(self) -> None:
+        # also what reproduce reads back from a config.json a person may have edited
+        if not isinstance(self.metric, str) or not self.metric or self.op not in (">=", "<="):
+            raise ConfigError(f"--check: {self.metric!r} {self.op!r}: a metric name, then >= or <=")
+        if isinstance(self.value, bool) or not isinstance(self.value, (int, float)) or not math.isfinite(self.value):
+            raise ConfigError(f"--check: the value must be a finite number, not {self.value!r}")
+        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 1:
+            raise ConfigError(f"--check-samples: at least 1, not {self.samples!r}")
+
     @classmethod
     def parse(cls, text: str, samples: int = 1000) -> "QualityCheck":
         """``"confidence_mnist_cnn>=0.8"`` -> a check (``>=`` or ``<=``)."""
@@ -70,9 +82,10 @@ class QualityCheck:
             if op in text:
                 metric, _, value = text.partition(op)
                 try:
-                    return cls(metric.strip(), op, float(value), int(samples))
+                    number = float(value)
                 except ValueError:
                     break
+                return cls(metric.strip(), op, number, int(samples))  # which checks the rest
         raise ConfigError(f"--check: {text!r} should read METRIC>=VALUE or METRIC<=VALUE, e.g. "
                           f"confidence_mnist_cnn>=0.8 or Set5.psnr>=28")
 
@@ -158,8 +171,13 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
     from .registry import get_family
 
     source = Path(checkpoint)
-    if Path(out).exists() and not Path(out).is_dir():  # refused before the minutes an evaluation takes
+    # refused before the minutes an evaluation takes
+    if Path(out).exists() and not Path(out).is_dir():
         raise CheckpointError(f"--out: {out} is a file; a checkpoint is a folder")
+    target = checkpoint_target(out)
+    if (target / STATE_FILE).is_file():  # its optimizer state would be kept beside other weights
+        raise CheckpointError(f"--out: {out} holds a training run ({STATE_FILE}); export to a folder of its own, "
+                              f"so the run stays resumable")
     state = training_state(source)
     run = state["run"]
     model = GANModel.from_pretrained(source)

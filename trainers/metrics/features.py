@@ -260,10 +260,16 @@ def real_features(network: FeatureNetwork, images: Tensor, *, cache: bool = True
     as_float = images.float().div(127.5).sub(1.0) if images.dtype == torch.uint8 else images
     features, logits = network(as_float)
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        save_file({"features": features.contiguous(), "logits": logits.contiguous()}, str(partial))
-        os.replace(partial, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_file({"features": features.contiguous(), "logits": logits.contiguous()}, str(partial))
+            os.replace(partial, path)
+        except (OSError, SafetensorError):
+            # only a cache: one that cannot be written (a read-only home, a file in its way) costs
+            # the computation next time, not the evaluation
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
     return features, logits
 
 
