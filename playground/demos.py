@@ -254,8 +254,9 @@ def super_resolve(models: dict[str, Any], image: Any, outscale: Any = 4, self_ch
     if self_check:
         picture, truth = upscaling.degrade(picture, outscale)
     outputs = {"bicubic": upscaling.bicubic(picture, outscale)}
+    mix = None if alpha is None else real_number(alpha, "ESRGAN interpolation")
     for name, model in models.items():
-        options = {"alpha": real_number(alpha, "ESRGAN interpolation")} if alpha is not None and model.family.name == "esrgan" else {}
+        options = {"alpha": mix} if mix is not None and model.family.name == "esrgan" else {}
         outputs[name] = upscaling.upscale(model, picture, outscale, **options)
     scores = {name: upscaling.scores(output, truth, outscale) for name, output in outputs.items()} if self_check else {}
     return {"input": picture, "truth": truth, "outputs": outputs, "scores": scores}

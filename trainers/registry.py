@@ -5,8 +5,8 @@ from __future__ import annotations
 from .errors import ConfigError
 from .family import FamilySpec
 from .models import (aae, aae_gan, autoencoder, bigan, cgan, cyclegan, dcgan, dip_inpaint, domain_classifier, egan,
-                     esrgan, lsgan, mc_gan, mlp_gan, multiclass_discriminator, pix2pix, progan, srgan, vanilla_gan, wgan,
-                     wgan_gp)
+                     esrgan, lsgan, mc_gan, mlp_gan, multiclass_discriminator, pix2pix, progan, srgan, vanilla_gan,
+                     wgan, wgan_gp)
 
 MODELS: dict[str, FamilySpec] = {spec.name: spec for spec in (
     mlp_gan.SPEC,
