@@ -278,6 +278,15 @@ def test_a_linked_out_folder_is_written_through_and_stays_a_link(cli_env, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big-disk", "run"]  # no .old- or .tmp- left
 
 
+def test_a_new_run_over_a_saved_one_is_refused_and_the_saved_one_kept(cli_env, existing_out):
+    """It emptied the saved run's metrics log at once and replaced its checkpoint at the first save."""
+    (existing_out / "metrics.jsonl").write_text('{"step": 4}\n')
+    before = files_of(existing_out)
+    result = cli(cli_env, "train", "--dataset", "digits", "--steps", 5, *TINY, "--out", existing_out, "--quiet")
+    assert_one_line_error(result, "holds a training run", f"--resume {existing_out} continues it")
+    assert files_of(existing_out) == before
+
+
 def test_export_refuses_a_folder_holding_a_training_run(cli_env, saved_checkpoint, existing_out):
     """Exporting over a run (its own folder included) kept its optimizer state beside other weights:
     a resume then went on from a mix. Refused before the evaluation, the run untouched."""
