@@ -453,7 +453,34 @@ BROKEN_RESUME = {
         lambda f: save_file({"nonsense": torch.zeros(3)}, str(f / OPTIMIZER_FILE)), "optimizer"),
     "model-only folder": (lambda f: [(f / n).unlink() for n in (STATE_FILE, OPTIMIZER_FILE)],
                           "state.json is missing"),
+    "learning rate as text": (lambda f: edit_param_group(f, lr="fast"), "lr is 'fast'"),
+    "learning rate missing": (lambda f: edit_param_group(f, lr=None, drop="lr"), "has no 'lr'"),
+    "betas of the wrong kind": (lambda f: edit_param_group(f, betas=[0.5]), "betas is [0.5]"),
+    "betas past 1": (lambda f: edit_param_group(f, betas=[0.5, 1.5]), "beta parameter"),
+    "negative learning rate": (lambda f: edit_param_group(f, lr=-0.1), "learning rate"),
+    "weight decay of null": (lambda f: edit_param_group(f, weight_decay=None), "weight_decay is None"),
+    "infinite train_seconds": (lambda f: edit_json(f / STATE_FILE, lambda d: d.update(train_seconds=1e999)),
+                               "train_seconds"),
+    "negative train_seconds": (lambda f: edit_json(f / STATE_FILE, lambda d: d.update(train_seconds=-5)),
+                               "train_seconds"),
+    "another family's weights": (lambda f: GANModel.from_config("mlp-gan").save_pretrained(f),
+                                 "holds a mlp-gan model but state.json's run trains dcgan"),
+    "another config's weights": (
+        lambda f: GANModel.from_config("dcgan", {**TINY["dcgan"]["overrides"], "d_width": 16}).save_pretrained(f),
+        "d_width 16 against 8"),
+    "weights without the discriminator": (
+        lambda f: GANModel.from_pretrained(f).save_pretrained(f, inference_only=True), "stores only generator"),
 }
+
+
+def edit_param_group(folder: Path, drop: str | None = None, **values: Any) -> None:
+    """Change (or ``drop``) settings of the generator's saved optimizer parameter group."""
+    def change(state: dict[str, Any]) -> None:
+        group = state["optimizers"]["generator"]["param_groups"][0]
+        group.update(values)
+        if drop:
+            group.pop(drop)
+    edit_json(folder / STATE_FILE, change)
 
 
 @pytest.mark.parametrize("case", list(BROKEN_RESUME))

@@ -9,6 +9,7 @@ a crash mid-write leaves the previous checkpoint whole.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import uuid
@@ -71,7 +72,10 @@ def unflatten_optimizers(optimizers: dict[str, torch.optim.Optimizer], tensors: 
         try:
             for index, values in rest[name]["scalars"].items():
                 state.setdefault(int(index), {}).update(values)
-            optimizer.load_state_dict({"state": state, "param_groups": rest[name]["param_groups"]})
+            groups = rest[name]["param_groups"]
+            for group in groups:
+                _check_hyperparameters(optimizer, group)
+            optimizer.load_state_dict({"state": state, "param_groups": groups})
         except (ValueError, KeyError, TypeError, AttributeError, RuntimeError) as error:
             raise CheckpointError(f"optimizer state for {name!r} does not fit: {error}") from None
         # load_state_dict does not compare shapes: a mismatch would only fail at the next step
@@ -80,6 +84,38 @@ def unflatten_optimizers(optimizers: dict[str, torch.optim.Optimizer], tensors: 
                 if isinstance(value, Tensor) and value.dim() > 0 and value.shape != param.shape:
                     raise CheckpointError(f"optimizer state for {name!r} does not fit: {field} has shape "
                                           f"{tuple(value.shape)} for a parameter of shape {tuple(param.shape)}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_hyperparameters(optimizer: torch.optim.Optimizer, group: Any) -> None:
+    """A saved parameter group must hold every setting the optimizer has, each of the same kind
+    (a finite number for a number, a pair for a pair, ...) and in the optimizer's own range:
+    ``load_state_dict`` takes whatever it is given, and a string learning rate would only fail
+    inside the first step."""
+    if not isinstance(group, dict):
+        raise ValueError(f"a parameter group should be a mapping, not {group!r}")
+    for key, default in optimizer.defaults.items():
+        if key not in group:
+            raise ValueError(f"a parameter group has no {key!r}")
+        value = group[key]
+        if isinstance(default, bool) or default is None:
+            fits = value is None or isinstance(value, bool)
+        elif isinstance(default, (int, float)):
+            fits = _is_number(value)
+        elif isinstance(default, (tuple, list)):
+            fits = isinstance(value, (tuple, list)) and len(value) == len(default) and all(map(_is_number, value))
+        else:
+            fits = isinstance(value, type(default))
+        if not fits:
+            raise ValueError(f"{key} is {value!r}, where {type(optimizer).__name__} takes a value like {default!r}")
+    # torch's own optimizer class checks the ranges (a negative learning rate, betas past 1)
+    torch_class = next(kind for kind in type(optimizer).__mro__ if kind.__module__.startswith("torch.optim."))
+    device = optimizer.param_groups[0]["params"][0].device
+    torch_class([torch.zeros(1, device=device, requires_grad=True)],
+                **{key: group[key] for key in optimizer.defaults})
 
 
 def _siblings(target: Path, kind: str) -> list[Path]:

@@ -126,6 +126,24 @@ class Controls:
             return "both", False
 
 
+def _check_same_model(root: Path, saved: GANModel, built: GANModel) -> None:
+    """The weights in ``root`` (config.json) must be the model that state.json's run builds: a
+    folder holding two runs' files would otherwise fail inside torch with a size mismatch, or
+    resume one run's optimizer on another's weights."""
+    if saved.family.name != built.family.name:
+        raise CheckpointError(f"{root}: config.json holds a {saved.family.name} model but {STATE_FILE}'s run "
+                              f"trains {built.family.name}; the folder mixes two runs' files")
+    differences = [f"{field.name} {getattr(saved.config, field.name)!r} against {getattr(built.config, field.name)!r}"
+                   for field in dataclasses.fields(saved.config)
+                   if getattr(saved.config, field.name) != getattr(built.config, field.name)]
+    if differences:
+        raise CheckpointError(f"{root}: config.json does not match the model {STATE_FILE}'s run builds "
+                              f"({'; '.join(differences[:4])}); the folder mixes two runs' files")
+    if set(saved.stored_networks) != set(saved.networks):
+        raise CheckpointError(f"{root}: config.json stores only {', '.join(saved.stored_networks)}; "
+                              f"resuming needs every network ({', '.join(saved.networks)})")
+
+
 class Trainer:
     """Builds data, model and optimizers from a :class:`RunConfig` and runs the loop.
 
@@ -383,9 +401,13 @@ class Trainer:
         # the checkpoint's own weights replace the ones a run started from
         trainer = cls(dataclasses.replace(run, init_from=None), start_step=step, distributed=distributed)
         trainer.run_config = run
-        previous = state.get("train_seconds")
-        trainer.train_seconds = float(previous) if isinstance(previous, (int, float)) else 0.0
+        previous = state.get("train_seconds", 0.0)
+        if not isinstance(previous, (int, float)) or isinstance(previous, bool) \
+                or not 0 <= previous < math.inf:
+            raise CheckpointError(f"{root / STATE_FILE} has no usable train_seconds (got {previous!r})")
+        trainer.train_seconds = float(previous)
         loaded = GANModel.from_pretrained(root, device=str(trainer.device))
+        _check_same_model(root, loaded, trainer.model)
         trainer.model.networks.load_state_dict(loaded.networks.state_dict())
         unflatten_optimizers(trainer.optimizers, read_tensors(root / OPTIMIZER_FILE, trainer.device),
                              state["optimizers"])
