@@ -18,24 +18,30 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def server_port() -> int:
-    """GRADIO_SERVER_PORT as a port number (7860 when unset or empty, as compose files leave it);
-    anything else stops the app with a message naming the variable. Read before gradio is
-    imported, whose import would fail on it with a bare traceback."""
-    value = os.environ.get("GRADIO_SERVER_PORT", "").strip()
-    if not value:
-        os.environ.pop("GRADIO_SERVER_PORT", None)
-        return 7860
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
-        sys.exit(f"GRADIO_SERVER_PORT={value!r}: a port number from 1 to 65535, or unset for 7860")
-    return int(value)
+    """GRADIO_SERVER_PORT as a port number (7860 when unset or empty, as compose files leave it).
+    Read before gradio is imported, whose import would fail on a bad or empty one with a bare
+    traceback."""
+    from trainers.settings import whole_number_setting
+
+    port = whole_number_setting("GRADIO_SERVER_PORT", 7860, maximum=65535)
+    os.environ["GRADIO_SERVER_PORT"] = str(port)
+    return port
 
 
 def main() -> None:
-    port = server_port()
-    from playground.gradio_app import build_app
-    from playground.session import SessionRegistry
+    from trainers.errors import PlaygroundError
 
-    registry = SessionRegistry.from_environment()
+    # every setting is read before gradio's import and the first page: a typo stops the app at
+    # once, with one line naming the variable
+    try:
+        port = server_port()
+        from playground.session import SessionRegistry
+
+        registry = SessionRegistry.from_environment()
+    except PlaygroundError as error:
+        sys.exit(f"error: {error}")
+    from playground.gradio_app import build_app
+
     demo = build_app(registry)
     demo.queue(default_concurrency_limit=2)
     demo.launch(

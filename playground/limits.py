@@ -11,7 +11,8 @@ field ranges, which is what a local app wants.
     GAN_MAX_IMAGE_SIZE   image side in pixels (the run's resize and any image-size field)
     GAN_MAX_WIDTH        any network-width field: g_width, d_width, width, hidden, ...
     GAN_MAX_RUNS         runs training at once over all visitors (the rest wait in line; default 2)
-    GAN_IDLE_TIMEOUT_S   seconds before an unused session is closed and its run stopped (default 600)
+    GAN_IDLE_TIMEOUT_S   seconds before an unused session is closed and its run stopped (default 600,
+                         at most 30 days)
     GAN_ALLOW_SERVER_PATHS  1: a dataset typed as folder:PATH or inpaint:FILE:MASK may read any path
                          on this machine (for an app you run for yourself). Unset, a served app
                          only reads what the visitor uploaded into their own session folder.
@@ -20,12 +21,12 @@ field ranges, which is what a local app wants.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from trainers.errors import PlaygroundError
+from trainers.settings import switch_setting, whole_number_setting
 
 CAP_VARIABLES = {"max_steps": "GAN_MAX_STEPS", "max_batch_size": "GAN_MAX_BATCH",
                  "max_image_size": "GAN_MAX_IMAGE_SIZE", "max_width": "GAN_MAX_WIDTH"}
@@ -35,21 +36,6 @@ IMAGE_SIZE_FIELDS = ("image_size", "image_width", "image_height")
 def is_width_field(name: str) -> bool:
     """A config field that sets how many features a layer has (its cost grows with the square)."""
     return name in ("width", "hidden") or name.endswith("_width")
-
-
-def whole_number_setting(environ: Mapping[str, str], name: str, default: int | None, minimum: int = 1) -> int | None:
-    """An operator's whole-number environment variable (``default`` when unset or blank), or a
-    ValueError that names the variable: a typo must stop the app at start, not be ignored."""
-    text = environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        number = int(text)
-    except ValueError:
-        number = None
-    if number is None or number < minimum:
-        raise ValueError(f"{name}={text!r}: set it to a whole number of at least {minimum}, or unset it")
-    return number
 
 
 @dataclass(frozen=True)
@@ -67,12 +53,8 @@ class RunLimits:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "RunLimits":
         """The served app's limits: the caps that are set, and paths confined to each visitor's own
         uploads unless GAN_ALLOW_SERVER_PATHS=1."""
-        environ = os.environ if environ is None else environ
-        allow = environ.get("GAN_ALLOW_SERVER_PATHS", "").strip().lower()
-        if allow not in ("", "0", "1", "false", "true", "no", "yes"):
-            raise ValueError(f"GAN_ALLOW_SERVER_PATHS={allow!r}: set it to 1 or 0, or unset it")
-        return cls(**{name: whole_number_setting(environ, variable, None) for name, variable in CAP_VARIABLES.items()},
-                   own_files_only=allow not in ("1", "true", "yes"))
+        caps = {name: whole_number_setting(variable, None, environ=environ) for name, variable in CAP_VARIABLES.items()}
+        return cls(**caps, own_files_only=not switch_setting("GAN_ALLOW_SERVER_PATHS", environ=environ))
 
     def check_paths(self, dataset: str, own_folder: Path) -> None:
         """Refuse a dataset name that reads a path outside ``own_folder`` (the session's uploads),

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
-from playground.limits import RunLimits, whole_number_setting
+from playground.limits import RunLimits
 from trainers.allocator import keep_freed_memory
 from trainers.errors import PlaygroundError
+from trainers.settings import whole_number_setting
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
     from trainers.engine import RunConfig, Trainer
@@ -40,6 +41,8 @@ __all__ = [
     "TrainingSession",
 ]
 
+#: the longest GAN_IDLE_TIMEOUT_S an operator may set (30 days)
+MAX_IDLE_TIMEOUT_S = 30 * 24 * 3600
 #: Statuses in which a worker thread exists and holds a run slot.
 ACTIVE_STATUSES = frozenset({"running", "paused"})
 #: What a front end should keep polling through: active runs, a run waiting for a free slot, and a
@@ -819,8 +822,9 @@ class SessionRegistry:
         """The hosted app's registry: its run slots, idle timeout and per-run caps from the
         operator's environment variables (see :mod:`playground.limits`)."""
         environ = os.environ if environ is None else environ
-        return cls(max_running=whole_number_setting(environ, "GAN_MAX_RUNS", 2),
-                   idle_timeout_s=float(whole_number_setting(environ, "GAN_IDLE_TIMEOUT_S", 600)),
+        return cls(max_running=whole_number_setting("GAN_MAX_RUNS", 2, environ=environ),
+                   idle_timeout_s=float(whole_number_setting("GAN_IDLE_TIMEOUT_S", 600, maximum=MAX_IDLE_TIMEOUT_S,
+                                                             environ=environ)),
                    limits=RunLimits.from_environment(environ))
 
     def __len__(self) -> int:

@@ -305,15 +305,26 @@ def test_out_that_is_a_file_is_refused(cli_env, tmp_path):
     assert path.read_bytes() == b"precious"
 
 
-def test_missing_dataset_offline_says_where_it_looked(cli_env, existing_out, tmp_path):
+@pytest.mark.parametrize("offline", ["1", "on", " Yes "])
+def test_missing_dataset_offline_says_where_it_looked(cli_env, existing_out, tmp_path, offline):
     empty = tmp_path / "empty-data"
     empty.mkdir()
     before = files_of(existing_out)
-    result = cli(cli_env, "train", "--dataset", "mnist", "--data-dir", empty, "--steps", 5, *TINY,
-                 "--out", existing_out)
-    assert_one_line_error(result, str(empty / "mnist.npz"), "GAN_OFFLINE")
+    result = cli({**cli_env, "GAN_OFFLINE": offline}, "train", "--dataset", "mnist", "--data-dir", empty,
+                 "--steps", 5, *TINY, "--out", existing_out)
+    assert_one_line_error(result, str(empty / "mnist.npz"), "downloads are switched off (GAN_OFFLINE is set)")
     assert files_of(existing_out) == before
     assert list(empty.iterdir()) == []  # nothing downloaded
+
+
+def test_an_offline_switch_that_is_neither_on_nor_off_is_refused(cli_env, existing_out, tmp_path):
+    empty = tmp_path / "empty-data"
+    empty.mkdir()
+    before = files_of(existing_out)
+    result = cli({**cli_env, "GAN_OFFLINE": "maybe"}, "train", "--dataset", "mnist", "--data-dir", empty,
+                 "--steps", 5, *TINY, "--out", existing_out)
+    assert_one_line_error(result, "GAN_OFFLINE='maybe': set it to 1 or 0, or unset it")
+    assert files_of(existing_out) == before and list(empty.iterdir()) == []
 
 
 def test_resume_of_a_folder_that_is_not_a_checkpoint(cli_env, existing_out, tmp_path):

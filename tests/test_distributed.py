@@ -152,11 +152,18 @@ def test_bad_launches_are_refused_with_a_clear_error(tmp_path, monkeypatch, caps
     assert "start several processes with torchrun" in err and "Traceback" not in err
     monkeypatch.setenv("WORLD_SIZE", "two")
     assert main(["train", "--model", "dcgan", "--dataset", "digits", "--steps", "2", "--out", str(out)]) == 2
-    assert "WORLD_SIZE='two' is not a number" in capsys.readouterr().err
-    # a device the process group cannot use, refused before any process group is made
+    assert "WORLD_SIZE='two': set it to a whole number of at least 1" in capsys.readouterr().err
     for name, value in (("WORLD_SIZE", "2"), ("RANK", "0"), ("LOCAL_RANK", "0"), ("MASTER_ADDR", "127.0.0.1"),
                         ("MASTER_PORT", "29999")):
         monkeypatch.setenv(name, value)
+    # a rank that is not one of the job's, set by hand
+    for name, value in (("RANK", "x"), ("RANK", "2"), ("LOCAL_RANK", "-1")):
+        monkeypatch.setenv(name, value)
+        assert main(["train", "--model", "dcgan", "--dataset", "digits", "--steps", "2", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"{name}={value!r}: set it to a whole number from 0 to 1" in err and "Traceback" not in err
+        monkeypatch.setenv(name, "0")
+    # a device the process group cannot use, refused before any process group is made
     for device, message in (("mps", "runs on cuda (NCCL) or cpu (gloo), not mps"),
                             ("cuda", "CUDA was asked for but no CUDA GPU is available")):
         if device == "cuda" and torch.cuda.is_available():

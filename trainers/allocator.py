@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import os
 import platform
 
-from .errors import ConfigError
+from .settings import switch_setting
 
 #: glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
@@ -39,10 +38,7 @@ def keep_freed_memory() -> bool:
     hole. A loop of 100 MB tensors grew the process by 901 MB, and no further (nine blocks). Off with
     ``GAN_KEEP_FREED_MEMORY=0``, and where the C library is not glibc (macOS, Windows, musl), whose
     allocators are left as they are."""
-    wanted = os.environ.get("GAN_KEEP_FREED_MEMORY", "").strip().lower()
-    if wanted not in ("", "0", "1", "false", "true", "no", "yes"):
-        raise ConfigError(f"GAN_KEEP_FREED_MEMORY={wanted!r}: set it to 1 or 0, or unset it")
-    if wanted in ("0", "false", "no") or platform.libc_ver()[0] != "glibc":
+    if not switch_setting("GAN_KEEP_FREED_MEMORY", default=True) or platform.libc_ver()[0] != "glibc":
         return False
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt

@@ -29,6 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .device import resolve_device
 from .errors import ConfigError
+from .settings import whole_number_setting
 
 #: the environment torchrun sets for each process it starts
 LAUNCH_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
@@ -59,11 +60,7 @@ class Distributed:
 
 def world_size_from_environment() -> int:
     """How many processes torchrun started (1 without torchrun)."""
-    value = os.environ.get("WORLD_SIZE", "1") or "1"
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(f"WORLD_SIZE={value!r} is not a number of processes") from None
+    return whole_number_setting("WORLD_SIZE", 1)
 
 
 def connect(device_name: str = "auto") -> tuple[Distributed | None, str]:
@@ -79,7 +76,8 @@ def connect(device_name: str = "auto") -> tuple[Distributed | None, str]:
     if missing:
         raise ConfigError(f"WORLD_SIZE={world} but {', '.join(missing)} not set: start several processes with "
                           f"torchrun (torchrun --nproc_per_node={world} -m trainers train ...)")
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
+    rank = whole_number_setting("RANK", 0, minimum=0, maximum=world - 1)
+    local_rank = whole_number_setting("LOCAL_RANK", 0, minimum=0, maximum=world - 1)
     device = resolve_device(device_name)
     if device.type == "cuda":
         if device.index is None:

@@ -23,6 +23,7 @@ from .device import resolve_device
 from .errors import CheckpointError, ConfigError
 from .family import FamilySpec
 from .registry import get_family
+from .settings import ON_WORDS
 from .tiling import apply_tiled, default_tile
 
 
@@ -67,7 +68,7 @@ def checkpoint_folder(name: str | Path) -> Path:
     try:
         return Path(snapshot_download(str(name), allow_patterns=[CONFIG_FILE, WEIGHTS_FILE, "README.md"]))
     except Exception as error:  # offline, no such repo, no access: all say the same to a person
-        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+        offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ON_WORDS
         offline = " (HF_HUB_OFFLINE is set, so the Hub is not asked)" if offline else ""
         raise CheckpointError(f"{name} is not a local folder, and the Hugging Face Hub could not give it{offline}: "
                               f"{type(error).__name__}") from None

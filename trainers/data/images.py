@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DatasetUnavailable
+from ..settings import switch_setting
 from .base import Dataset
 
 MNIST_CLASSES = tuple(str(i) for i in range(10))
@@ -34,8 +35,8 @@ def default_data_dir() -> Path:
 
 
 def downloads_allowed() -> bool:
-    """False when ``GAN_OFFLINE`` is set (tests, air-gapped Spaces): never touch the network."""
-    return os.environ.get("GAN_OFFLINE", "").lower() not in ("1", "true", "yes")
+    """False when ``GAN_OFFLINE`` is on (tests, air-gapped Spaces): never touch the network."""
+    return not switch_setting("GAN_OFFLINE")
 
 
 def _to_nchw(images: np.ndarray) -> torch.Tensor:
