@@ -26,7 +26,7 @@ import numpy as np
 
 from playground.limits import RunLimits
 from trainers.allocator import keep_freed_memory
-from trainers.errors import PlaygroundError
+from trainers.errors import ConfigError, PlaygroundError
 from trainers.settings import whole_number_setting
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type checkers only
@@ -262,11 +262,13 @@ def _as_run_config(run_config: Any) -> Any:
     A mapping goes through the library's strict builder, so an unknown key is a
     ConfigError naming it rather than a bare TypeError.
     """
-    if isinstance(run_config, Mapping):
-        from trainers.config import from_dict
-        from trainers.engine import RunConfig
+    from trainers.config import RunConfig, from_dict
 
+    if isinstance(run_config, Mapping):
         return from_dict(RunConfig, dict(run_config))
+    if not isinstance(run_config, RunConfig):
+        raise ConfigError(f"a run is a RunConfig or a mapping of its fields (model, dataset, steps, ...), "
+                          f"not {type(run_config).__name__}")
     return run_config
 
 

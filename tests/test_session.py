@@ -218,6 +218,13 @@ def test_bad_input_raises_before_any_thread(session, new_threads, changes, error
     assert new_threads() == []
 
 
+@pytest.mark.parametrize("run", [None, "mlp-gan", 42, ["mlp-gan", "ring"]])
+def test_a_run_that_is_neither_a_config_nor_a_mapping_is_refused(session, new_threads, run):
+    with pytest.raises(ConfigError, match=f"a run is a RunConfig or a mapping of its fields.*not {type(run).__name__}"):
+        session.start(run)
+    assert session.status == "idle" and new_threads() == []
+
+
 def test_missing_dataset_file_raises(session, tmp_path, monkeypatch, new_threads):
     monkeypatch.setenv("GAN_OFFLINE", "1")
     with pytest.raises(DatasetUnavailable, match="mnist"):
