@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from trainers.data import INPAINT_PREFIX, load_dataset
+from trainers.data.folder import over_white, rgb_picture
 from trainers.data.pairs import INPAINT_MASKS
 from trainers.errors import PlaygroundError
 
@@ -38,9 +39,8 @@ def checked_rgb(image: np.ndarray, what: str) -> np.ndarray:
                               f"{MIN_UPLOAD_SIDE} pixels on each side")
     if array.ndim == 2 or array.shape[-1] == 1:
         return np.repeat(array.reshape(array.shape[0], array.shape[1], 1), 3, axis=-1)
-    if array.shape[-1] == 4:  # composite over white, as a viewer shows it
-        alpha = array[..., 3:4].astype(np.float32) / 255.0
-        return (array[..., :3] * alpha + 255.0 * (1 - alpha)).round().astype(np.uint8)
+    if array.shape[-1] == 4:
+        return over_white(array)
     return array
 
 
@@ -49,8 +49,9 @@ def read_picture(path: str | Path | BinaryIO | None, what: str = "the picture") 
     Streamlit's upload) as a uint8 (H, W, 3) picture, or a PlaygroundError a person can act on.
 
     The size is checked from the header before any pixel is decoded (a decompression bomb never
-    expands), EXIF orientation is honoured, 16-bit and palette pictures are converted, and
-    transparency is composited over white. Only the file's bytes are read.
+    expands), EXIF orientation is honoured, and the picture becomes RGB by
+    :func:`trainers.data.folder.rgb_picture` (wide grey scaled, transparency over white). Only the
+    file's bytes are read.
     """
     if path is None:
         raise PlaygroundError("Upload a picture or pick an example first.")
@@ -59,12 +60,7 @@ def read_picture(path: str | Path | BinaryIO | None, what: str = "the picture") 
             if picture.width * picture.height > MAX_UPLOAD_PIXELS:
                 raise PlaygroundError(f"{what} is {picture.width}x{picture.height}: at most "
                                       f"{MAX_UPLOAD_PIXELS:,} pixels")
-            picture = ImageOps.exif_transpose(picture)
-            if picture.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: keep the top 8 bits
-                wide = np.asarray(picture, dtype=np.uint32)
-                picture = Image.fromarray((wide >> (8 if wide.max() > 255 else 0)).clip(0, 255).astype(np.uint8))
-            array = np.asarray(picture.convert("RGBA") if picture.mode in ("P", "LA", "PA", "RGBA") else
-                               picture.convert("RGB"))
+            array = np.asarray(rgb_picture(ImageOps.exif_transpose(picture)))
     except PlaygroundError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:

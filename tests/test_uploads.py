@@ -47,6 +47,44 @@ def test_read_picture_converts_what_people_upload(tmp_path):
     assert read_picture(tmp_path / "r.jpg").shape == (50, 40, 3)
 
 
+RAMP = np.tile(np.linspace(0, 1, 64), (32, 1))  # dark on the left, light on the right
+#: pictures wider than 8 bits, as scanners, microscopes and scientific tools write them
+WIDE_GREY = {
+    "16-bit": Image.fromarray((RAMP * 65535).astype(np.uint16)),
+    "32-bit with negative values": Image.fromarray((RAMP * 2000 - 1000).astype(np.int32), mode="I"),
+    "32-bit past 16 bits": Image.fromarray((RAMP * 2**30).astype(np.int32), mode="I"),
+    "floating point 0 to 1": Image.fromarray(RAMP.astype(np.float32), mode="F"),
+    "floating point -5 to 5": Image.fromarray((RAMP * 10 - 5).astype(np.float32), mode="F"),
+}
+
+
+@pytest.mark.parametrize("kind", list(WIDE_GREY))
+def test_wide_grey_pictures_read_as_a_viewer_shows_them_in_uploads_and_training_folders(tmp_path, kind):
+    """A plain conversion to RGB clips at 255 and wraps negative values: such a TIFF read as a
+    white (or black) square. Both readers go from black to white along the ramp."""
+    WIDE_GREY[kind].save(tmp_path / "scan.tiff")
+    shown = read_picture(tmp_path / "scan.tiff")[..., 0].astype(int)
+    assert shown.shape == (32, 64) and (np.diff(shown, axis=1) >= 0).all()
+    assert shown[:, 0].max() <= 2 and shown[:, -1].min() >= 253
+    assert np.abs(shown - RAMP * 255).max() <= 4
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for index in range(4):
+        WIDE_GREY[kind].save(folder / f"{index}.tiff")
+    trained = load_dataset(f"folder:{folder}", image_size=32).data[0, 0].numpy().astype(int)
+    centre = RAMP[:, 16:48] * 255  # the square crop of the middle
+    assert np.abs(trained - centre).max() <= 12, (trained[0], centre[0])
+
+
+def test_a_transparent_picture_trains_as_it_shows_over_white(tmp_path):
+    hidden_black = np.zeros((32, 32, 4), np.uint8)  # every pixel black and fully transparent
+    folder = tmp_path / "stickers"
+    folder.mkdir()
+    for index in range(4):
+        save(folder / f"{index}.png", hidden_black)
+    assert (load_dataset(f"folder:{folder}", image_size=32).data == 255).all()
+
+
 def test_read_picture_refuses_broken_files_with_a_message(tmp_path):
     (tmp_path / "notes.png").write_text("not a picture")
     with pytest.raises(PlaygroundError, match=r"\(\.png\) could not be read as a picture"):

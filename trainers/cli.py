@@ -360,7 +360,7 @@ def _write_png(array, out: Path) -> None:
 def _translate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .data.folder import read_image
+    from .data.folder import read_image, rgb_picture
     from .errors import ConfigError
     from .model import GANModel
 
@@ -369,7 +369,7 @@ def _translate(args: argparse.Namespace) -> int:
     source = Path(args.input)
     if not source.is_file():
         raise ConfigError(f"--input: {source} is not a file")
-    image = read_image(source.read_bytes(), f"--input {source}").convert("RGB")
+    image = rgb_picture(read_image(source.read_bytes(), f"--input {source}"))
     started = time.perf_counter()
     result = model.translate_image(np.asarray(image), tile=args.tile, **options)
     _write_png(result, Path(args.out))

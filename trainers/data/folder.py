@@ -25,9 +25,49 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 
 
+#: grey modes wider than 8 bits: 16-bit, 32-bit signed and 32-bit floating point
+WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+def grey_as_8_bit(values: np.ndarray) -> np.ndarray:
+    """Wide grey values as uint8, the way a viewer shows them: 0..255 as they are, 16-bit values
+    by their top 8 bits, floating point from 0 to 1 times 255, and anything else (negative
+    values, 32-bit ranges) stretched from its darkest to its lightest value. A plain conversion
+    clips at 255, so a 16-bit or 32-bit picture would train or translate as a white square."""
+    floating = np.issubdtype(values.dtype, np.floating)
+    values = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if floating and 0 <= low and high <= 1:
+        values = values * 255
+    elif 0 <= low and high <= 255:
+        pass
+    elif 0 <= low and high <= 65535 and not floating:
+        values = np.floor(values / 256)
+    else:
+        values = (values - low) * (255 / (high - low))
+    return values.round().clip(0, 255).astype(np.uint8)
+
+
+def over_white(rgba: np.ndarray) -> np.ndarray:
+    """(H, W, 4) uint8 composited over white, as (H, W, 3): what a viewer shows of a transparent
+    picture (a plain conversion keeps whatever colour the hidden pixels happen to hold)."""
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+    return (rgba[..., :3] * alpha + 255.0 * (1 - alpha)).round().astype(np.uint8)
+
+
+def rgb_picture(image: Image.Image) -> Image.Image:
+    """An opened picture as 8-bit RGB as a viewer shows it: wide grey by :func:`grey_as_8_bit`,
+    transparency composited over white, palette, CMYK and the rest by Pillow's conversion."""
+    if image.mode in WIDE_GREY_MODES:
+        image = Image.fromarray(grey_as_8_bit(np.asarray(image)))
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+        return Image.fromarray(over_white(np.asarray(image.convert("RGBA"))))
+    return image.convert("RGB")
+
+
 def _square_rgb(image: Image.Image, size: int) -> np.ndarray:
     """Resize the shorter side to ``size`` and centre-crop to a square, as RGB uint8."""
-    image = ImageOps.exif_transpose(image).convert("RGB")
+    image = rgb_picture(ImageOps.exif_transpose(image))
     image = ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS)
     return np.asarray(image, dtype=np.uint8)
 
@@ -171,7 +211,7 @@ def load_celeba(data_dir: Path, split: str = "train", image_size: int = 64,
     for file in files[:limit]:
         try:
             with Image.open(file) as image:
-                image = image.convert("RGB")
+                image = rgb_picture(image)
                 w, h = image.size
                 side = min(178, w, h)
                 left, top = (w - side) // 2, (h - side) // 2

@@ -35,7 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..errors import DatasetUnavailable
 from ..seeding import mix_seed
 from .base import Dataset
-from .folder import read_image
+from .folder import read_image, rgb_picture
 from .images import _to_nchw, load_standard
 
 FACADES_FILE = "facades128.npz"
@@ -189,7 +189,7 @@ def inpaint_image(name: str, max_side: int = INPAINT_MAX_SIDE) -> np.ndarray:
         image = Image.fromarray(skimage_photo(name))
     else:
         image = _read_image_file(Path(name).expanduser(), "image")
-    image = image.convert("RGB")
+    image = rgb_picture(image)
     scale = min(max_side, INPAINT_MAX_SIDE) / max(image.size)
     if scale < 1:
         # at least 1 pixel: a thin picture's short side shrinks to nothing, and the check below refuses it
