@@ -124,7 +124,7 @@ def test_reproduce_refuses_a_damaged_training_record_before_training(case, tmp_p
     assert not (tmp_path / "again").exists()  # nothing trained
 
 
-def test_export_slim_half_checked_then_reproduce_bit_for_bit(toy_run, tmp_path, capsys):
+def test_export_slim_half_checked_then_reproduce_bit_for_bit(toy_run, tmp_path, capsys, monkeypatch):
     out = tmp_path / "pretrained" / "toy_ring"
     assert main(["export", "--checkpoint", str(toy_run), "--out", str(out), "--samples", "500", "--inference-only",
                  "--half", "--check", "modes_covered>=4", "--check-samples", "500"]) == 0
@@ -147,16 +147,18 @@ def test_export_slim_half_checked_then_reproduce_bit_for_bit(toy_run, tmp_path, 
     # an inference checkpoint still starts a run (its discriminator starts fresh)
     assert main(["train", "--model", "mlp-gan", "--dataset", "ring", "--steps", "5", "--init-from", str(out),
                  "--out", str(tmp_path / "fine"), "--quiet"]) == 0
-    # reproduce: the recorded command again, the same export, the same weights
+    # reproduce, by its shipped name as `sample` takes it: the recorded command again, the same
+    # export, the same weights
+    monkeypatch.setenv("GAN_PRETRAINED_DIR", str(out.parent))
     capsys.readouterr()
-    assert main(["reproduce", str(out), "--out", str(tmp_path / "again"), "--quiet"]) == 0
+    assert main(["reproduce", "toy_ring", "--out", str(tmp_path / "again"), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "python -m trainers train --model mlp-gan --dataset ring" in printed
     again = load_file(str(tmp_path / "again" / "pretrained" / "model.safetensors"))
     assert again.keys() == stored.keys() and all(torch.equal(again[k], stored[k]) for k in stored)
     assert f"modes_covered >= 4: reproduced {report['check']['measured']:.4g}, shipped" in printed
-    # exported again from the shipped folder itself (a new check, no retraining): same weights, same record
-    assert main(["export", "--checkpoint", str(out), "--out", str(tmp_path / "rechecked"), "--samples", "500",
+    # exported again from the shipped checkpoint (a new check, no retraining): same weights, same record
+    assert main(["export", "--checkpoint", "toy_ring", "--out", str(tmp_path / "rechecked"), "--samples", "500",
                  "--inference-only", "--half", "--check", "modes_covered>=3", "--check-samples", "500"]) == 0
     rechecked = tmp_path / "rechecked"
     assert (rechecked / "model.safetensors").read_bytes() == (out / "model.safetensors").read_bytes()

@@ -167,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the command that reproduces it, steps, wall time, machine and metrics. Example: python -m trainers "
         "export --checkpoint runs/mnist_cnn --out pretrained/mnist_cnn"))
     export.add_argument("--checkpoint", required=True,
-                        help="training checkpoint folder (with state.json), or an exported folder to export again "
-                             "(another --check or storage) without retraining")
+                        help="training checkpoint folder (with state.json), or an exported folder or shipped name "
+                             "to export again (another --check or storage) without retraining")
     export.add_argument("--out", required=True, help="folder to write, e.g. pretrained/NAME")
     export.add_argument("--samples", type=int, default=10_000, help="generators: samples to evaluate; default 10000")
     export.add_argument("--limitation", action="append", default=None, metavar="TEXT",
@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Train again with the run config a shipped checkpoint records (config.json \"training\", the command "
         "on its card), export it the same way, and compare its quality check with the shipped one. Example: "
         "python -m trainers reproduce pretrained/dcgan_mnist"))
-    reproduce.add_argument("checkpoint", help="a shipped folder, e.g. pretrained/dcgan_mnist")
+    reproduce.add_argument("checkpoint", help="a shipped folder or name, e.g. pretrained/dcgan_mnist or dcgan_mnist")
     reproduce.add_argument("--out", default=None, help="where to work (default runs/reproduce/NAME): the training "
                            "checkpoint goes to OUT/run, the exported folder to OUT/pretrained")
     reproduce.add_argument("--data-dir", default=None, help="data folder (default: $GAN_DATA_DIR or ./data)")
@@ -415,9 +415,10 @@ def _reproduce(args: argparse.Namespace) -> int:
     import shlex
 
     from .checkpoint import CONFIG_FILE, read_json
+    from .model import checkpoint_folder
     from .pretrained import EVALUATION_FILE, QualityCheck, export_pretrained, train_command
 
-    shipped = Path(args.checkpoint)
+    shipped = checkpoint_folder(args.checkpoint)  # a folder, or a shipped checkpoint's name
     training = read_json(shipped / CONFIG_FILE).get("training")
     if not isinstance(training, dict) or not isinstance(training.get("run"), dict):
         raise CheckpointError(f"{shipped / CONFIG_FILE} records no training run: its README.md's Reproduce "
@@ -455,7 +456,8 @@ def _reproduce(args: argparse.Namespace) -> int:
     print(f"wrote {path}")
     if check:
         ours = read_json(path / EVALUATION_FILE)["check"]["measured"]
-        theirs = (read_json(shipped / EVALUATION_FILE).get("check") or {}).get("measured")
+        record = read_json(shipped / EVALUATION_FILE) if (shipped / EVALUATION_FILE).is_file() else {}
+        theirs = (record.get("check") or {}).get("measured")
         print(f"{check.text()}: reproduced {ours:.4g}, shipped {theirs if theirs is None else f'{theirs:.4g}'}")
     return 0
 

@@ -167,10 +167,10 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
     it was made (``"training"``), which is what ``python -m trainers reproduce`` repeats.
     """
     from .evaluation import evaluate, report_lines
-    from .model import GANModel, inference_networks
+    from .model import GANModel, checkpoint_folder, inference_networks
     from .registry import get_family
 
-    source = Path(checkpoint)
+    source = checkpoint_folder(checkpoint)  # a folder, or a shipped checkpoint's name
     # refused before the minutes an evaluation takes
     if Path(out).exists() and not Path(out).is_dir():
         raise CheckpointError(f"--out: {out} is a file; a checkpoint is a folder")
