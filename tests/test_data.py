@@ -404,13 +404,14 @@ def test_nonexistent_folder_is_an_error(tmp_path):
     with pytest.raises(DatasetUnavailable) as error:
         load_dataset(f"folder:{tmp_path / 'nowhere'}")
     assert str(tmp_path / "nowhere") in str(error.value) and "does not exist" in str(error.value)
+    assert dataset_status(f"folder:{tmp_path / 'nowhere'}") == (False, str(error.value))  # the UI says the same
 
 
 @pytest.mark.parametrize("name", ["folder:", "folder:  "])
 def test_folder_without_a_path_is_an_error_not_the_working_directory(name):
-    with pytest.raises(DatasetUnavailable, match="give the folder or .zip of images after it"):
+    with pytest.raises(DatasetUnavailable, match="give the folder or .zip of images after it") as error:
         load_dataset(name)
-    assert dataset_status(name) == (False, "give the folder or .zip of images after folder:")
+    assert dataset_status(name) == (False, str(error.value))
 
 
 def test_a_file_that_is_not_a_zip_is_an_error(tmp_path):

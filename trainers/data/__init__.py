@@ -16,7 +16,7 @@ from typing import Callable
 from ..errors import DatasetUnavailable
 from . import toys
 from .base import Dataset, EpochSampler
-from .folder import celeba_folder, celeba_missing_message, load_celeba, load_folder
+from .folder import celeba_folder, celeba_missing_message, load_celeba, load_folder, missing_folder_message
 from .pairs import (FACADES_FILE, INPAINT_IMAGES, INPAINT_MASKS, INPAINT_MAX_SIDE, SR_FILE, load_facades,
                     load_inpainting, load_mnist_colorized, load_mnist_edges, load_sr_natural)
 from .images import (default_data_dir, downloads_allowed, find_standard, load_digits_8x8, load_standard,
@@ -144,10 +144,8 @@ def dataset_status(name: str, data_dir: str | Path | None = None) -> tuple[bool,
     Looks for the files without reading them, so it is cheap enough for a dropdown's change.
     """
     if name.startswith(FOLDER_PREFIX):
-        if not name[len(FOLDER_PREFIX):].strip():
-            return False, "give the folder or .zip of images after folder:"
-        path = Path(name[len(FOLDER_PREFIX):]).expanduser()
-        return (path.exists(), f"your images in {path}" if path.exists() else f"{path} does not exist")
+        problem = missing_folder_message(name[len(FOLDER_PREFIX):])
+        return (False, problem) if problem else (True, f"your images in {Path(name[len(FOLDER_PREFIX):]).expanduser()}")
     if name.startswith(INPAINT_PREFIX):
         return True, "one image with holes, fitted by deep image prior"
     try:

@@ -154,12 +154,20 @@ def _load(path: str, mtime: float, size: int) -> Dataset:
                    skipped=skipped, description=f"{len(images)} images from {path}, {skipped} skipped")
 
 
-def load_folder(path: str | Path, image_size: int = 64) -> Dataset:
+def missing_folder_message(path: str | Path) -> str | None:
+    """Why ``folder:PATH`` cannot be read before any file is opened (no path, or nothing there),
+    or None: the one message both loading and the UI's dataset check give."""
     if not str(path).strip():  # Path("") is the working directory: never what was meant
-        raise DatasetUnavailable("folder: give the folder or .zip of images after it, e.g. folder:~/pictures")
+        return "folder: give the folder or .zip of images after it, e.g. folder:~/pictures"
     root = Path(path).expanduser()
-    if not root.exists():
-        raise DatasetUnavailable(f"{root} does not exist: give a folder or a .zip of images")
+    return None if root.exists() else f"{root} does not exist: give a folder or a .zip of images"
+
+
+def load_folder(path: str | Path, image_size: int = 64) -> Dataset:
+    problem = missing_folder_message(path)
+    if problem:
+        raise DatasetUnavailable(problem)
+    root = Path(path).expanduser()
     if not 8 <= image_size <= 256:
         raise DatasetUnavailable(f"image size {image_size} is outside [8, 256]")
     return _load(str(root.resolve()), _newest_change(root), image_size)
