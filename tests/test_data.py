@@ -361,6 +361,57 @@ def test_a_zip_of_images(tmp_path):
     assert means.argmax(dim=1).tolist() == [0, 1, 2]
 
 
+def test_damaged_or_encrypted_zip_members_are_skipped_and_counted(tmp_path):
+    archive = tmp_path / "upload.zip"
+    good = io.BytesIO()
+    Image.new("RGB", (12, 12), (0, 200, 0)).save(good, format="PNG")
+    noise = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(noise, format="BMP")
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for i in range(2):
+            zf.writestr(f"good{i}.png", good.getvalue())
+        zf.writestr("damaged.bmp", noise.getvalue())
+        zf.writestr("encrypted.png", good.getvalue())
+    raw = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as zf:
+        damaged, encrypted = zf.getinfo("damaged.bmp"), zf.getinfo("encrypted.png")
+    start = damaged.header_offset + 30 + len(damaged.filename)  # the local header, then the deflated data
+    raw[start + 10:start + 60] = bytes(50)  # a broken deflate stream: zlib.error when read
+    raw[encrypted.header_offset + 6] |= 1  # the local header's "encrypted" flag: RuntimeError without a password
+    for offset in _central_entries(bytes(raw)):
+        name_length = int.from_bytes(raw[offset + 28:offset + 30], "little")
+        if raw[offset + 46:offset + 46 + name_length] == b"encrypted.png":
+            raw[offset + 8] |= 1  # the same flag in the central directory
+    archive.write_bytes(bytes(raw))
+    dataset = load_dataset(f"folder:{archive}", image_size=8)
+    assert len(dataset) == 2 and dataset.skipped == 2
+
+
+def _central_entries(raw: bytes) -> list[int]:
+    """Offsets of a zip's central directory entries."""
+    offsets, at = [], raw.find(b"PK\x01\x02")
+    while at != -1:
+        offsets.append(at)
+        at = raw.find(b"PK\x01\x02", at + 4)
+    return offsets
+
+
+def test_a_picture_over_the_pixel_limit_is_refused_from_its_header(tmp_path):
+    from trainers.data.folder import MAX_PIXELS, read_image
+
+    side = int(MAX_PIXELS ** 0.5) + 2  # just over the limit: PIL's own guard lets twice its limit through
+    wide = io.BytesIO()
+    Image.new("L", (side, side)).save(wide, format="PNG")
+    with pytest.raises(DatasetUnavailable, match=f"more than {MAX_PIXELS:,} pixels .{side}x{side}."):
+        read_image(wide.getvalue(), "the upload")
+    root = tmp_path / "mixed"
+    save_image(root / "small.png", (16, 16), (0, 0, 0))
+    (root / "huge.png").write_bytes(wide.getvalue())
+    dataset = load_dataset(f"folder:{root}", image_size=8)
+    assert len(dataset) == 1 and dataset.skipped == 1
+    assert Image.MAX_IMAGE_PIXELS == 89_478_485  # PIL's process-wide setting is left alone
+
+
 def test_a_changed_folder_is_read_again(tmp_path):
     root = tmp_path / "grow"
     save_image(root / "a.png", (16, 16), (0, 0, 0))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -72,34 +73,48 @@ def _square_rgb(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8)
 
 
+class _TooLarge(Exception):
+    pass
+
+
+def _opened(data: bytes) -> Image.Image:
+    """Decode ``data``, refusing more than MAX_PIXELS from the header, before any pixel is
+    decoded. (PIL's own guard is a process-wide setting, and it only raises past twice its limit.)"""
+    image = Image.open(io.BytesIO(data))
+    if image.width * image.height > MAX_PIXELS:
+        image.close()
+        raise _TooLarge(f"{image.width}x{image.height}")
+    image.load()
+    return image
+
+
 def _decode(data: bytes, size: int) -> np.ndarray | None:
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
+        with _opened(data) as image:
             return _square_rgb(image, size)
     except Exception:  # PIL raises many types for broken files; every one means "skip it"
         return None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
 
 
 def read_image(data: bytes, what: str = "the upload") -> Image.Image:
     """Decode one image a person supplied, EXIF orientation applied; anything PIL cannot read, or
     an image over MAX_PIXELS, is a :class:`DatasetUnavailable` saying so."""
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
+        with _opened(data) as image:
             return ImageOps.exif_transpose(image)
-    except Image.DecompressionBombError:
-        raise DatasetUnavailable(f"{what} has more than {MAX_PIXELS:,} pixels: shrink it first") from None
+    except (_TooLarge, Image.DecompressionBombError) as error:
+        raise DatasetUnavailable(f"{what} has more than {MAX_PIXELS:,} pixels ({error}): shrink it first") from None
     except Exception as error:  # PIL raises many types for broken files
         raise DatasetUnavailable(f"{what} is not an image PIL can read ({type(error).__name__}: {error})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
+
+
+def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+    """One zip member's bytes, or None when it cannot be read (damaged, encrypted, an unknown
+    compression): skipped and counted like any unreadable picture."""
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, OSError, EOFError):
+        return None
 
 
 def _entries(path: Path):
@@ -123,7 +138,7 @@ def _entries(path: Path):
                 hostile = name.startswith("/") or ".." in name.split("/")  # names only label classes, but
                 # a "../x" entry is a crafted archive: skipped and counted, not read
                 fits = info.file_size <= MAX_FILE_BYTES and not hostile
-                yield name, (archive.read(info) if fits else None)
+                yield name, (_member(archive, info) if fits else None)
 
 
 @functools.lru_cache(maxsize=4)
