@@ -210,6 +210,31 @@ def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(cli_env, tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no half-written copies left beside it
 
 
+def test_ctrl_c_stops_after_the_step_saves_and_resumes(cli_env, tmp_path):
+    """A first Ctrl-C (SIGINT) ends a run as the app's Stop does: the checkpoint of the step it
+    reached is saved (with no --checkpoint-every, nothing had been), and --resume continues it."""
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "trainers", "train", "--model", "mlp-gan", "--dataset", "ring",
+                                "--steps", "10000000", "--log-every", "20", "--out", str(out)],
+                               cwd=REPO_ROOT, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (out / "metrics.jsonl").is_file():
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert not (out / "state.json").exists()  # no checkpoint yet: only the stop saves one
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    saved = json.loads((out / "state.json").read_text())["step"]
+    assert saved > 0 and f"stopped at step {saved}; checkpoint in {out}" in stdout
+    assert "interrupted: stopping after this step and saving" in stdout
+    result = cli_subprocess(cli_env, "train", "--resume", out, "--steps", saved + 10)
+    assert result.returncode == 0 and f"completed at step {saved + 10}" in result.stdout, result.stderr
+
+
 # ----- bad input --------------------------------------------------------------------------------
 
 

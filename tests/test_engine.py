@@ -337,6 +337,26 @@ def points_with_a_nan(seed: int, batch_size: int, at_step: int, size: int = 64) 
     return Dataset("nan-points", data.float())
 
 
+def test_a_stop_between_logged_steps_after_a_nan_keeps_the_last_good_checkpoint(tmp_path):
+    """Stop (the app's button, the CLI's Ctrl-C) right after a diverged step that no log has
+    checked yet: the save at the stop must not replace the good checkpoint with NaN weights."""
+    out = tmp_path / "run"
+    dataset = points_with_a_nan(seed=1, batch_size=8, at_step=5)  # the batch of step 6 (1-based)
+    run = ring_run(dataset="nan-points", steps=20, seed=1, batch_size=8, checkpoint_every=4, log_every=100,
+                   sample_every=6, out=str(out))
+    trainer = Trainer(run, dataset=dataset)
+    events = []
+    for event in trainer.run():
+        events.append(event)
+        if event["type"] == "samples" and event["step"] == 6:  # the first event since the step-4 checkpoint
+            trainer.controls.stop()
+    assert [e["step"] for e in events if e["type"] == "checkpoint"] == [4]
+    assert events[-1]["type"] == "error" and "NaN" in events[-1]["message"] and events[-1]["step"] == 6
+    assert json.loads((out / "state.json").read_text())["step"] == 4
+    model = GANModel.from_pretrained(out)
+    assert all(torch.isfinite(t).all() for t in model.networks.state_dict().values())
+
+
 @pytest.mark.parametrize("log_every", [1, 100])
 def test_a_nan_ends_the_run_with_the_last_good_checkpoint(tmp_path, log_every):
     out = tmp_path / "run"

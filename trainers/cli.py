@@ -7,10 +7,13 @@ what is wrong and exits with status 2; it never leaves a traceback or a half-wri
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
 import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -212,7 +215,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_in(args: argparse.Namespace, distributed: Distributed | None, device: str) -> int:
-    from PIL import Image
     from tqdm import tqdm
 
     from .checkpoint import STATE_FILE
@@ -252,6 +254,44 @@ def _train_in(args: argparse.Namespace, distributed: Distributed | None, device:
     samples_dir = Path(run.out) / "samples" if run.out else None
     log = MetricsLog(Path(run.out) / METRICS_LOG if run.out else None, after_step=trainer.step)
     bar = tqdm(total=run.steps, initial=trainer.step, disable=args.quiet, unit="step", dynamic_ncols=True)
+    status = 0
+    # one process: a first Ctrl-C stops and saves as the app's Stop does (a torchrun job's ranks
+    # would stop at different steps and wait on each other, so there it interrupts as before)
+    interrupted = _stop_on_interrupt(trainer, bar) if distributed is None else contextlib.nullcontext([])
+    with interrupted as interruptions:
+        status = _follow(trainer, bar, log, samples_dir)
+    return 130 if interruptions else status
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(trainer: "Trainer", bar: Any):
+    """While training in the main thread, the first SIGINT (Ctrl-C) asks the run to stop after its
+    step, which saves the checkpoint; a second one interrupts at once, without saving. Yields the
+    list of interruptions seen."""
+    interruptions: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # only the main thread takes signals
+        yield interruptions
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def stop(signum: int, frame: Any) -> None:
+        interruptions.append(signum)
+        signal.signal(signal.SIGINT, previous)  # the next Ctrl-C interrupts at once
+        saving = " and saving" if trainer.run_config.out else ""
+        bar.write(f"interrupted: stopping after this step{saving} (Ctrl-C again to quit at once)")
+        trainer.controls.stop()
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield interruptions
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _follow(trainer: "Trainer", bar: Any, log: "MetricsLog", samples_dir: Path | None) -> int:
+    """Run ``trainer`` to its end, showing its events on ``bar`` and writing its log and grids."""
+    from PIL import Image
+
     status = 0
     for event in trainer.run():
         kind = event["type"]

@@ -652,6 +652,12 @@ class Trainer:
                 yield self.quality_event(monitor, training_s)
             if checkpoint_due and self.is_main:
                 yield {"type": "checkpoint", "step": self.step, "path": self.save_pretrained(run.out)}
+        # a stop between two logged steps: the steps since the last check must be finite too, or
+        # the save would replace the last good checkpoint with diverged weights
+        bad = [key for key, total in sums.items() if not math.isfinite(float(total))]
+        if bad:
+            yield self._diverged(bad)
+            return
         path = self.save_pretrained(run.out) if run.out and self.step > 0 and self.is_main else None
         if path:
             yield {"type": "checkpoint", "step": self.step, "path": path}

@@ -204,19 +204,24 @@ def inception_network(device: str | torch.device = "cpu") -> FeatureNetwork:
                           class_names=tuple(str(i) for i in range(1008)), batch_size=100)
 
 
+#: one load at a time under the setting below: a second thread's restore must not lift it from under the first
+_WEIGHTS_ONLY_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _weights_only_loading():
     """torch-fidelity reads its .pth with a full unpickler; force torch's tensors-only loader so the
     file can hold weights and nothing that runs."""
-    previous = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD")
-    os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("TORCH_FORCE_WEIGHTS_ONLY_LOAD", None)
-        else:
-            os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = previous
+    with _WEIGHTS_ONLY_LOCK:
+        previous = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD")
+        os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("TORCH_FORCE_WEIGHTS_ONLY_LOAD", None)
+            else:
+                os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = previous
 
 
 def feature_networks(dataset: str | None, device: str | torch.device = "cpu",
