@@ -676,9 +676,7 @@ class TrainingSession:
         from trainers.model import GANModel
 
         live = run.trainer.model
-        with run.lock:
-            step = _trainer_step(run)
-            weights = {k: v.detach().clone() for k, v in live.networks.state_dict().items()}
+        step, weights = run.trainer.weights_copy()  # between two steps, never halfway through one
         model = GANModel(live.family, live.config, device=live.device)
         model.networks.load_state_dict(weights)
         return step, model

@@ -275,6 +275,33 @@ def test_same_seed_same_run_and_the_caller_rng_is_untouched():
     assert a == b and a != c
 
 
+def test_a_seed_gives_the_same_weights_while_other_threads_build_models():
+    """Sessions start on threads of one process while others load or copy models (Explore, the
+    shipped shelf, a probe's random encoder), which draw initial weights from the same global
+    generator: a run's weights stay a function of its seed."""
+    def initial_weights() -> dict[str, torch.Tensor]:
+        return {k: v.clone() for k, v in Trainer(digits_run(seed=11)).model.networks.state_dict().items()}
+
+    alone = initial_weights()
+    stop = threading.Event()
+
+    def build_models() -> None:
+        while not stop.is_set():
+            GANModel.from_config("dcgan", {"image_size": 8, "channels": 1})
+
+    builders = [threading.Thread(target=build_models) for _ in range(2)]
+    for builder in builders:
+        builder.start()
+    try:
+        beside = [initial_weights() for _ in range(5)]
+    finally:
+        stop.set()
+        for builder in builders:
+            builder.join()
+    for weights in beside:
+        assert all(torch.equal(weights[k], alone[k]) for k in alone)
+
+
 def test_image_samples_are_a_uint8_rgb_grid():
     events = list(Trainer(digits_run(steps=2, sample_every=1)).run())
     start = events[0]

@@ -148,6 +148,30 @@ def test_controls_without_a_run_do_nothing(session):
         session.step("sideways")
 
 
+def test_a_model_copy_taken_while_training_is_one_steps_weights(session):
+    """Explore, Download and the probe copy the weights of a run that keeps training on its own
+    thread: each copy is exactly the weights of the step it is labelled with (training replays
+    bit for bit from the seed), never half of one step's update and half of the next."""
+    import dataclasses
+
+    from trainers.engine import Trainer
+
+    session.start(ring_config(batch_size=256, log_every=1000, sample_every=1000))
+    copies = []
+    for pause_s in (0.05, 0.11, 0.17, 0.23, 0.31, 0.37):
+        time.sleep(pause_s)
+        copies.append(session._model_copy(session._run))
+    config = session._run.trainer.run_config
+    session.stop()
+    assert len({step for step, _ in copies}) > 1  # taken while it trained
+    for step, model in copies:
+        replay = Trainer(dataclasses.replace(config, steps=step, sample_every=10**6, log_every=10**6))
+        for _ in replay.run():
+            pass
+        want = replay.model.networks.state_dict()
+        assert all(torch.equal(value, want[key]) for key, value in model.networks.state_dict().items()), step
+
+
 def test_stop_joins_the_worker_thread(session, new_threads):
     session.start(ring_config())
     thread = session.thread

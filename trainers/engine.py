@@ -53,7 +53,7 @@ from .models.adversarial import AVERAGED_GENERATOR, fit_average
 from .models.image_to_image import as_rgb
 from .objectives import needs_float32
 from .registry import get_family
-from .seeding import mix_seed
+from .seeding import mix_seed, seeded_global_rng
 
 UPDATES = ("both", "d", "g")
 #: Side of the grid on which D's output is drawn behind 2-D toy data.
@@ -71,7 +71,6 @@ RECONSTRUCTED = 32
 CODES_SHOWN = 1000
 #: Held-out examples in an image-to-image family's before/after grid (one column each).
 PREVIEWED = 8
-_INIT_LOCK = threading.Lock()
 
 
 class Controls:
@@ -172,10 +171,11 @@ class Trainer:
             run.dataset, run.data_dir, "train", run.image_size)
         self._check_batch(run, distributed)
         config = self._model_config()
-        # Initial weights from the run's seed, without touching the caller's global RNG; the lock
-        # keeps two sessions that start at once from drawing from each other's seeded stream.
-        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
-            torch.manual_seed(mix_seed(run.seed, "init"))
+        #: held through each step: another thread's copy of the weights taken under it is whole
+        self.step_lock = threading.Lock()
+        # initial weights from the run's seed, without touching the caller's global RNG, and with
+        # no other session's thread drawing from it meanwhile
+        with seeded_global_rng(mix_seed(run.seed, "init")):
             self.model = GANModel(self.family, config, device=self.device)
         if run.init_from:
             self._start_from(run.init_from)
@@ -415,6 +415,12 @@ class Trainer:
             raise ConfigError(f"steps: the checkpoint is already at step {trainer.step}; ask for more steps")
         return trainer
 
+    def weights_copy(self) -> tuple[int, dict[str, Tensor]]:
+        """(the step, a copy of every network's weights and buffers), taken between two steps: for
+        another thread (a live app's Explore or Download) while this run trains."""
+        with self.step_lock:
+            return self.step, {key: value.detach().clone() for key, value in self.model.networks.state_dict().items()}
+
     def save_pretrained(self, folder: str | Path) -> str:
         """Weights, config, optimizer state and the run, atomically: enough to resume exactly."""
         tensors, rest = flatten_optimizers(self.optimizers)
@@ -614,7 +620,8 @@ class Trainer:
             if single:  # a paused run: don't count the pause in steps/s
                 window_start, window_steps = time.perf_counter(), 0
             step_started = time.perf_counter()
-            out = self.train_one(update)
+            with self.step_lock:
+                out = self.train_one(update)
             # time in training steps alone (not pauses, not a front end's gaps between events):
             # what the live metric's budget is a share of
             step_s = time.perf_counter() - step_started

@@ -23,6 +23,7 @@ from .device import resolve_device
 from .errors import CheckpointError, ConfigError
 from .family import FamilySpec
 from .registry import get_family
+from .seeding import global_rng_lock
 from .settings import ON_WORDS
 from .tiling import apply_tiled, default_tile
 
@@ -94,7 +95,10 @@ class GANModel:
         self.family = family
         self.config = config
         self.device = torch.device(device)
-        self.networks = (networks if networks is not None else family.build(config)).to(self.device)
+        if networks is None:
+            with global_rng_lock:  # its initial weights must not interleave with a seeded draw elsewhere
+                networks = family.build(config)
+        self.networks = networks.to(self.device)
         self.stored_networks = tuple(self.networks)
 
     @classmethod

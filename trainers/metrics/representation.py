@@ -11,6 +11,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..model import GANModel
+from ..seeding import seeded_global_rng
 
 
 def mmd_rbf(a: Tensor, b: Tensor) -> float:
@@ -108,8 +109,7 @@ def probe_against_random(model: GANModel, train_set, test_set, *, train_images: 
     chosen = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))[:train_images]
     train_x, train_y = train_set.batch(chosen, model.device)
     test_x, test_y = test_set.batch(torch.arange(min(test_images, len(test_set))), model.device)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed + 1)
+    with seeded_global_rng(seed + 1):
         untrained = GANModel(model.family, model.config, device=model.device)
     trained = linear_probe(model.encode, train_x, train_y, test_x, test_y)
     baseline = linear_probe(untrained.encode, train_x, train_y, test_x, test_y)

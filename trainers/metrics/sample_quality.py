@@ -22,6 +22,8 @@ import warnings
 import torch
 from torch import Tensor, nn
 
+from ..seeding import seeded_global_rng
+
 #: a class is "covered" when it holds at least this share of its fair 1/K part of the samples
 COVERED_SHARE_OF_FAIR = 0.25
 #: KID's blocks hold at most this many samples (the usual KID subset size)
@@ -79,8 +81,7 @@ def classifier_score(logits: Tensor, *, splits: int = 10, seed: int = 0) -> tupl
         warnings.simplefilter("ignore", UserWarning)  # its "keeps every feature in memory" notice
         metric = InceptionScore(feature=_Given(logits.shape[1]), splits=splits)
     metric.update(logits.double())
-    with torch.random.fork_rng(devices=[]):  # it shuffles with the global generator
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed):  # it shuffles with the global generator
         mean, std = metric.compute()
     return float(mean), float(std)
 
