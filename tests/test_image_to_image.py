@@ -439,3 +439,19 @@ def test_an_untrained_rrdb_net_lets_the_picture_through():
     picture = torch.rand(2, 3, 8, 8) * 2 - 1
     with torch.no_grad():
         assert net(picture).std() > 0.01 * picture.std()
+
+
+@pytest.mark.parametrize("name", ["srresnet_x4", "pix2pix_facades"])
+def test_a_transparent_picture_translates_as_it_shows_over_white(name):
+    """The library's own entry points (not only the app's uploads) composite transparency over
+    white: dropping the alpha channel showed the colour hidden under transparent pixels."""
+    from trainers.upscaling import upscale
+
+    model = GANModel.from_pretrained(name)
+    shown = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+    shown[8:24, 8:24] = 255  # a transparent square, black underneath
+    transparent = np.dstack([shown, np.full((32, 32), 255, np.uint8)])
+    transparent[8:24, 8:24] = (0, 0, 0, 0)
+    assert np.array_equal(model.translate_image(transparent), model.translate_image(shown))
+    if model.family.tile_scale is not None:
+        assert np.array_equal(upscale(model, transparent, 4), upscale(model, shown, 4))

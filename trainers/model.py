@@ -19,6 +19,7 @@ from .checkpoint import (CONFIG_FILE, FORMAT_VERSION, PICKLE_REFUSAL, PICKLE_SUF
                          _plain_state_dict, read_json, read_tensors, recover_interrupted_write,
                          write_folder_atomically)
 from .config import from_dict, to_dict
+from .data.folder import over_white
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError
 from .family import FamilySpec
@@ -28,13 +29,13 @@ from .settings import ON_WORDS
 from .tiling import apply_tiled, default_tile
 
 
-def _with_channels(image: np.ndarray, channels: int) -> np.ndarray:
+def with_channels(image: np.ndarray, channels: int) -> np.ndarray:
     """(H, W) or (H, W, C) uint8 -> (H, W, channels): grey to RGB by copying, RGB to grey by luma,
-    alpha dropped."""
+    transparency composited over white (as a viewer shows it)."""
     if image.ndim == 2:
         image = image[:, :, None]
     if image.shape[-1] == 4:
-        image = image[:, :, :3]
+        image = over_white(image)
     if image.shape[-1] == channels:
         return image
     if channels == 3:
@@ -150,7 +151,7 @@ class GANModel:
         by tile in bounded memory at any size up to the tiling limits; the translation families
         see the picture fitted to the square size they were trained at."""
         self._check_translates()
-        image = _with_channels(np.asarray(image, dtype=np.uint8), self._input_channels(options))
+        image = with_channels(np.asarray(image, dtype=np.uint8), self._input_channels(options))
         scale = self.family.tile_scale(self.config) if self.family.tile_scale is not None else 0
         if scale:
             return apply_tiled(lambda x: self.translate(x, **options), image, scale,
@@ -158,7 +159,7 @@ class GANModel:
         size = self.config.image_size
         fitted = np.asarray(ImageOps.fit(Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image),
                                          (size, size), method=Image.Resampling.LANCZOS))
-        x = torch.from_numpy(_with_channels(fitted, image.shape[-1]).transpose(2, 0, 1).copy())[None]
+        x = torch.from_numpy(with_channels(fitted, image.shape[-1]).transpose(2, 0, 1).copy())[None]
         out = self.translate(x.float() / 127.5 - 1, **options)[0]
         return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
 

@@ -17,7 +17,7 @@ import torch
 
 from .errors import ConfigError
 from .metrics.image_quality import bicubic_resize, modcrop, sr_min_side, sr_psnr_ssim
-from .model import GANModel
+from .model import GANModel, with_channels
 from .tiling import check_size
 
 OUTSCALES = (2, 4)
@@ -33,13 +33,9 @@ def _to_image(x: torch.Tensor) -> np.ndarray:
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3):
-        raise ConfigError(f"expected an 8-bit picture, got {image.dtype} with shape {image.shape}")
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if image.shape[-1] == 1:
-        image = np.repeat(image, 3, axis=-1)
-    return np.ascontiguousarray(image[:, :, :3])
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
+        raise ConfigError(f"expected an 8-bit grey, RGB or RGBA picture, got {image.dtype} with shape {image.shape}")
+    return np.ascontiguousarray(with_channels(image, 3))
 
 
 def check_outscale(outscale: int) -> int:
