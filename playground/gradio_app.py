@@ -343,6 +343,25 @@ def _wire_polling(registry: SessionRegistry, views: _Views) -> None:
                      show_progress="hidden", trigger_mode="once")
 
 
+def _wire_heartbeat(registry: SessionRegistry) -> None:
+    """An open tab says so now and then, so its session (and the model it trained) outlives any
+    quiet spell: the idle timeout only closes sessions whose tab went without saying (a crashed
+    browser, a lost network); a closed tab releases its own at once."""
+    heartbeat = gr.Timer(heartbeat_seconds(registry.idle_timeout_s))
+
+    def on_heartbeat(request: gr.Request):
+        sid = getattr(request, "session_hash", None)
+        if sid:
+            registry.get(sid)  # marks it seen; creates nothing
+
+    heartbeat.tick(on_heartbeat, None, None, concurrency_limit=None, show_progress="hidden", trigger_mode="once")
+
+
+def heartbeat_seconds(idle_timeout_s: float) -> float:
+    """A minute, or often enough that three beats fit in the idle timeout."""
+    return max(1.0, min(60.0, idle_timeout_s / 3))
+
+
 def build_app(registry: SessionRegistry | None = None, shelf: demos.ModelShelf | None = None) -> gr.Blocks:
     """Build the Blocks app over `registry` (default: a fresh one) and `shelf` (the shipped models;
     default: those in pretrained/); starts the registry's idle reaper."""
@@ -394,6 +413,7 @@ def build_app(registry: SessionRegistry | None = None, shelf: demos.ModelShelf |
                 registry.release(sid)
 
         demo.unload(on_unload)
+        _wire_heartbeat(registry)
     # the documented API is the demos' named endpoints; the page's own handlers stay callable (a
     # page needs them) but out of the API docs
     for handler in demo.fns.values():

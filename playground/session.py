@@ -873,10 +873,13 @@ class SessionRegistry:
     def cleanup_idle(self, now: float | None = None) -> list[str]:
         """Release every session not seen for `idle_timeout_s`; returns the released ids."""
         now = self._clock() if now is None else now
-        with self._lock:
+        with self._lock:  # found and taken out at once: a visit in between must not lose its session
             stale = [sid for sid, seen in self._last_seen.items() if now - seen > self.idle_timeout_s]
-        for sid in stale:
-            self.release(sid)
+            sessions = [self._sessions.pop(sid) for sid in stale if sid in self._sessions]
+            for sid in stale:
+                self._last_seen.pop(sid, None)
+        for session in sessions:
+            session.close()
         return stale
 
     def close_all(self) -> None:

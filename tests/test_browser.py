@@ -1125,6 +1125,37 @@ def test_closing_the_tab_releases_the_session(app, browser):
     wait_until(lambda: worker_threads() == [], "the worker thread to end", timeout_s=10)
 
 
+@browser_test
+def test_an_open_tab_keeps_its_session_and_model_through_a_quiet_spell(browser):
+    """Once a run is done nothing polls, yet a visitor who comes back to an open tab later still
+    has the model they trained: the tab's heartbeat keeps its session from the idle timeout."""
+    from playground.gradio_app import build_app, heartbeat_seconds
+
+    registry = SessionRegistry(max_running=1, idle_timeout_s=4)  # a beat every 1.33 s
+    assert heartbeat_seconds(registry.idle_timeout_s) < 2 and heartbeat_seconds(600) == 60
+    demo = build_app(registry)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(WAIT_MS)
+        tab.goto(f"http://127.0.0.1:{port}/")
+        choose_model(tab, "mlp-gan", "ring")
+        set_number(tab, "steps", 30)
+        tab.click("#start-btn")
+        wait_status(tab, r"done")
+        [sid] = registry.ids()
+        time.sleep(3 * registry.idle_timeout_s / 2)  # longer than the timeout, with nothing polling
+        assert registry.cleanup_idle() == [] and registry.ids() == [sid]
+        assert registry.get(sid).model_copy().family.name == "mlp-gan"
+        context.close()  # the tab is gone: its session goes with it
+        wait_until(lambda: len(registry) == 0, "the unload to release the session", timeout_s=30)
+    finally:
+        registry.close_all()
+        demo.close()
+
+
 # ----- helpers of the app, no browser needed ---------------------------------------------------
 
 
