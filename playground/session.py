@@ -335,7 +335,9 @@ class TrainingSession:
     def _replace_run(self, config: Any, trainer: Any) -> int:
         """Stop the old run, then launch the worker for `trainer` in a free slot, or queue the run
         for the next slot that frees (control lock held)."""
-        self._stop_locked()
+        if not self._stop_locked():  # its step outlasted the join: it holds its slot until that step ends
+            raise PlaygroundError("The previous run is still finishing a long training step (it stops after "
+                                  "it); press Start again in a moment.")
         self._archive_run()
         run = _Run(run_id=self._run_counter + 1, trainer=trainer, config=config, max_points=self._max_points,
                    max_samples=self._max_samples, status="queued")

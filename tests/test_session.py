@@ -264,6 +264,45 @@ def test_bad_input_keeps_the_current_run(session):
     assert session.status == "running"
 
 
+def test_a_start_while_the_old_run_is_still_in_a_long_step_is_refused_not_given_a_second_slot(new_threads):
+    """The old run's worker holds its slot until its step ends: a new run beside it would make one
+    session hold two of the server's run slots."""
+    from trainers.engine import Trainer
+
+    in_step, step_may_end = threading.Event(), threading.Event()
+
+    def slow_trainer(config):
+        trainer = Trainer(config)
+        real_train_one = trainer.train_one
+
+        def train_one(update="both"):
+            if trainer.step == 5:  # a step that outlasts the session's join timeout
+                in_step.set()
+                step_may_end.wait(WAIT_S)
+            return real_train_one(update)
+
+        trainer.train_one = train_one
+        return trainer
+
+    slots = RunSlots(2)
+    session = TrainingSession(slots=slots, trainer_factory=slow_trainer, join_timeout_s=0.2)
+    try:
+        session.start(ring_config())
+        assert in_step.wait(WAIT_S)
+        with pytest.raises(PlaygroundError, match="still finishing a long training step"):
+            session.start(ring_config(dataset="spiral"))
+        assert slots.in_use == 1 and session.snapshot()["dataset"] == "ring"
+        step_may_end.set()
+        wait_for(lambda: slots.in_use == 0, "the old run to end after its step")
+        session.start(ring_config(dataset="spiral"))
+        wait_for(lambda: session.snapshot()["step"] > 6, "the new run")
+        assert slots.in_use == 1 and session.snapshot()["dataset"] == "spiral"
+    finally:
+        step_may_end.set()
+        session.close()
+    assert new_threads() == []
+
+
 def test_a_failing_run_reports_error_and_frees_everything(new_threads):
     """A crash inside the engine ends the worker cleanly: status "error", the message kept."""
     from trainers.engine import Trainer
