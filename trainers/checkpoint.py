@@ -8,6 +8,7 @@ a crash mid-write leaves the previous checkpoint whole.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -113,9 +114,10 @@ def _check_hyperparameters(optimizer: torch.optim.Optimizer, group: Any) -> None
             raise ValueError(f"{key} is {value!r}, where {type(optimizer).__name__} takes a value like {default!r}")
     # torch's own optimizer class checks the ranges (a negative learning rate, betas past 1)
     torch_class = next(kind for kind in type(optimizer).__mro__ if kind.__module__.startswith("torch.optim."))
+    takes = inspect.signature(torch_class).parameters  # AdamW's defaults hold a setting it does not take
     device = optimizer.param_groups[0]["params"][0].device
     torch_class([torch.zeros(1, device=device, requires_grad=True)],
-                **{key: group[key] for key in optimizer.defaults})
+                **{key: group[key] for key in optimizer.defaults if key in takes})
 
 
 def _siblings(target: Path, kind: str) -> list[Path]:

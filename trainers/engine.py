@@ -125,16 +125,17 @@ class Controls:
             return "both", False
 
 
-def _check_same_model(root: Path, saved: GANModel, built: GANModel) -> None:
+def _check_same_model(root: Path, saved: GANModel, built: GANModel, follows_the_run: set[str]) -> None:
     """The weights in ``root`` (config.json) must be the model that state.json's run builds: a
     folder holding two runs' files would otherwise fail inside torch with a size mismatch, or
-    resume one run's optimizer on another's weights."""
+    resume one run's optimizer on another's weights. ``follows_the_run``: fields the run sets,
+    which a resume may change (a schedule's ``total_steps`` follows the steps asked for)."""
     if saved.family.name != built.family.name:
         raise CheckpointError(f"{root}: config.json holds a {saved.family.name} model but {STATE_FILE}'s run "
                               f"trains {built.family.name}; the folder mixes two runs' files")
     differences = [f"{field.name} {getattr(saved.config, field.name)!r} against {getattr(built.config, field.name)!r}"
-                   for field in dataclasses.fields(saved.config)
-                   if getattr(saved.config, field.name) != getattr(built.config, field.name)]
+                   for field in dataclasses.fields(saved.config) if field.name not in follows_the_run
+                   and getattr(saved.config, field.name) != getattr(built.config, field.name)]
     if differences:
         raise CheckpointError(f"{root}: config.json does not match the model {STATE_FILE}'s run builds "
                               f"({'; '.join(differences[:4])}); the folder mixes two runs' files")
@@ -407,7 +408,7 @@ class Trainer:
             raise CheckpointError(f"{root / STATE_FILE} has no usable train_seconds (got {previous!r})")
         trainer.train_seconds = float(previous)
         loaded = GANModel.from_pretrained(root, device=str(trainer.device))
-        _check_same_model(root, loaded, trainer.model)
+        _check_same_model(root, loaded, trainer.model, {"total_steps"} - set(run.overrides))
         trainer.model.networks.load_state_dict(loaded.networks.state_dict())
         unflatten_optimizers(trainer.optimizers, read_tensors(root / OPTIMIZER_FILE, trainer.device),
                              state["optimizers"])

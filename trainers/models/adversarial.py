@@ -80,6 +80,36 @@ def evaluating(*modules: nn.Module):
             m.train(mode)
 
 
+class StepDropout(nn.Dropout):
+    """Dropout whose masks come from the training step's own generator (inside
+    :func:`drawing_from`), not torch's global one: a step stays a function of the seed and the step
+    number (a resumed run repeats an unbroken one), and no other thread's draws can shift it.
+    Outside a step it is plain dropout. No weights: checkpoints are unchanged."""
+
+    generator: torch.Generator | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0 or self.generator is None:
+            return super().forward(x)
+        if self.p >= 1:
+            return x * 0
+        kept = torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator)
+        return x * kept / (1 - self.p)
+
+
+@contextlib.contextmanager
+def drawing_from(networks: nn.Module, rng: torch.Generator):
+    """Inside the block every :class:`StepDropout` of ``networks`` draws from ``rng``."""
+    layers = [m for m in networks.modules() if isinstance(m, StepDropout)]
+    for layer in layers:
+        layer.generator = rng
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.generator = None
+
+
 def adversarial_step(generator: nn.Module, discriminator: nn.Module,
                      opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
                      real: Tensor, noise: Tensor, objective: Objective,

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from ..optim import adam
 from ..config import field
 from ..family import FamilySpec
-from .adversarial import classification_step, no_generator
+from .adversarial import StepDropout, classification_step, drawing_from, no_generator
 from .mc_gan import labelled_fields
 
 
@@ -60,7 +60,7 @@ class DomainClassifier(nn.Module):
             *conv_block(2 * w, 4 * w), *conv_block(4 * w, 4 * w),                     # (B, 4w, S/4, S/4)
             nn.AdaptiveAvgPool2d(1), nn.Flatten())                                   # (B, 4w)
         self.hidden = nn.Sequential(nn.Linear(4 * w, config.feature_dim), nn.ReLU(inplace=True))  # (B, feature_dim)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = StepDropout(config.dropout)
         self.head = nn.Linear(config.feature_dim, config.num_classes)                 # (B, K)
 
     def embed(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -110,8 +110,9 @@ def train_step(config: DomainClassifierConfig, networks: nn.ModuleDict, optimize
     optimizer = optimizers["classifier"]
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(config, step)
-    return classification_step(networks["classifier"], optimizer, real, labels, update, "domain-classifier",
-                               augment=lambda images: augment(config, images, rng))
+    with drawing_from(networks, rng):
+        return classification_step(networks["classifier"], optimizer, real, labels, update, "domain-classifier",
+                                   augment=lambda images: augment(config, images, rng))
 
 
 def data_fields(dataset) -> dict:

@@ -28,7 +28,7 @@ from ..config import field
 from ..family import FamilySpec, Preview
 from ..metrics.image_quality import l1, psnr
 from ..objectives import get_objective
-from .adversarial import buffers_kept, evaluating, frozen, grad_norm
+from .adversarial import StepDropout, buffers_kept, drawing_from, evaluating, frozen, grad_norm
 from .image_to_image import (NORMS, PatchDiscriminator, as_rgb, check_patch_layers, d_loss, fit_check,
                              init_normal, no_sampling, norm_layer)
 
@@ -93,7 +93,7 @@ class UNet(nn.Module):
                 block = [nn.ReLU(), nn.ConvTranspose2d(incoming, widths[i - 1], 4, 2, 1, bias=False),
                          norm_layer(config.norm, widths[i - 1])]
                 if 1 <= j <= 3 and config.dropout > 0:
-                    block.append(nn.Dropout(config.dropout))
+                    block.append(StepDropout(config.dropout))
             self.ups.append(nn.Sequential(*block))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -133,11 +133,12 @@ def train_step(config: Pix2PixConfig, networks: nn.ModuleDict, optimizers: dict,
     objective = get_objective(config.objective)
     out: dict[str, Tensor] = {}
     do_d, do_g = update in ("both", "d"), update in ("both", "g")
-    if do_g:
-        fake = generator(source)
-    else:  # a D-only step leaves G exactly as it was
-        with torch.no_grad(), buffers_kept(generator):
+    with drawing_from(generator, rng):  # dropout's masks: from this step's own generator
+        if do_g:
             fake = generator(source)
+        else:  # a D-only step leaves G exactly as it was
+            with torch.no_grad(), buffers_kept(generator):
+                fake = generator(source)
 
     # (1) update D: real pairs -> 1, translated pairs -> 0
     if do_d:
