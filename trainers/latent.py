@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .data.base import to_pixels
 from .errors import ConfigError
 from .model import GANModel
 
@@ -128,7 +129,7 @@ def decode(model: GANModel, noise: Tensor, labels: Tensor | None = None) -> np.n
         chunk = noise[start: start + CHUNK].to(model.device)
         part = None if labels is None else labels[start: start + CHUNK].to(model.device)
         images = model.family.sample(model.config, model.networks, chunk, part)
-        pictures.append(((images.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu())
+        pictures.append(to_pixels(images).permute(0, 2, 3, 1).cpu())
     return torch.cat(pictures).numpy()
 
 

@@ -20,6 +20,7 @@ from .checkpoint import (CONFIG_FILE, FORMAT_VERSION, PICKLE_REFUSAL, PICKLE_SUF
                          write_folder_atomically)
 from .config import from_dict, to_dict
 from .data.folder import over_white
+from .data.base import from_pixels, to_pixels
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError
 from .family import FamilySpec
@@ -160,8 +161,8 @@ class GANModel:
         fitted = np.asarray(ImageOps.fit(Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image),
                                          (size, size), method=Image.Resampling.LANCZOS))
         x = torch.from_numpy(with_channels(fitted, image.shape[-1]).transpose(2, 0, 1).copy())[None]
-        out = self.translate(x.float() / 127.5 - 1, **options)[0]
-        return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+        out = self.translate(from_pixels(x), **options)[0]
+        return to_pixels(out).permute(1, 2, 0).cpu().numpy()
 
     def _check_translates(self) -> None:
         if self.family.translate is None:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .data.base import from_pixels
 from .errors import ConfigError
 
 #: The largest input the tiled path accepts: 2048x2048 pixels (x4 makes a 201 MB 8192x8192 result).
@@ -102,7 +103,7 @@ def apply_tiled(model: Callable[[Tensor], Tensor], image: np.ndarray, scale: int
         for c, x in enumerate(cols):
             y0, y1 = max(0, y - pad), min(height, y + tile_h + pad)
             x0, x1 = max(0, x - pad), min(width, x + tile_w + pad)
-            window = source[:, y0:y1, x0:x1].to(device).float().div_(127.5).sub_(1)[None]
+            window = from_pixels(source[:, y0:y1, x0:x1].to(device))[None]
             out = model(window)[0].float().clamp_(-1, 1)
             oy, ox = (y - y0) * scale, (x - x0) * scale
             out = out[:, oy: oy + tile_h * scale, ox: ox + tile_w * scale].cpu().numpy()

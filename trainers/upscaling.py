@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .data.base import from_pixels, to_pixels
 from .errors import ConfigError
 from .metrics.image_quality import bicubic_resize, modcrop, sr_min_side, sr_psnr_ssim
 from .model import GANModel, with_channels
@@ -24,11 +25,11 @@ OUTSCALES = (2, 4)
 
 
 def _to_tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float() / 127.5 - 1
+    return from_pixels(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None])
 
 
 def _to_image(x: torch.Tensor) -> np.ndarray:
-    return ((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+    return to_pixels(x[0]).permute(1, 2, 0).numpy()
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:

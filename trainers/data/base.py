@@ -14,6 +14,17 @@ from ..seeding import mix_seed
 PAIRINGS = {"paired": "pairs", "unpaired": "unpaired", "mask": "masked"}
 
 
+def from_pixels(images: Tensor) -> Tensor:
+    """uint8 pixels (0..255) as the float range the networks work in, [-1, 1]."""
+    x = images.float()
+    return (x.div_(127.5) if x is not images else x / 127.5).sub_(1.0)  # in place only on its own copy
+
+
+def to_pixels(x: Tensor) -> Tensor:
+    """The networks' [-1, 1] (clamped) as uint8 pixels, rounded to the nearest."""
+    return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
 @dataclass
 class Dataset:
     """A whole dataset held in memory.
@@ -69,9 +80,7 @@ class Dataset:
 
     def to_model_range(self, x: Tensor) -> Tensor:
         """uint8 images to float in [-1, 1]; points unchanged."""
-        if x.dtype == torch.uint8:
-            return x.float().div_(127.5).sub_(1.0)
-        return x
+        return from_pixels(x) if x.dtype == torch.uint8 else x
 
     def batch(self, indices: Tensor, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor | None]:
         """(images or points, their condition): the class labels, or for image-to-image data the

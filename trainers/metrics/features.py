@@ -32,6 +32,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from ..checkpoint import WEIGHTS_FILE
+from ..data.base import from_pixels, to_pixels
 from ..data.images import downloads_allowed
 from ..errors import PlaygroundError
 from ..pretrained import pretrained_path
@@ -195,8 +196,7 @@ def inception_network(device: str | torch.device = "cpu") -> FeatureNetwork:
                                      feature_extractor_weights_path=str(path)).to(device)
 
     def embed(images: Tensor) -> tuple[Tensor, Tensor]:
-        as_bytes = ((images + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)  # what torch-fidelity reads
-        features, logits = network(as_bytes)
+        features, logits = network(to_pixels(images))  # torch-fidelity reads uint8
         return features, logits
 
     return FeatureNetwork(name=INCEPTION, description="Inception-v3 (FID's TF 2015-12-05 weights, via torch-fidelity)",
@@ -262,7 +262,7 @@ def real_features(network: FeatureNetwork, images: Tensor, *, cache: bool = True
             return stored["features"], stored["logits"]
         except (SafetensorError, OSError, KeyError, ValueError):
             pass  # a damaged cache file is recomputed and rewritten
-    as_float = images.float().div(127.5).sub(1.0) if images.dtype == torch.uint8 else images
+    as_float = from_pixels(images) if images.dtype == torch.uint8 else images
     features, logits = network(as_float)
     if cache:
         partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import perceptual
+from ..data.base import from_pixels
 from ..errors import ConfigError
 from ..family import Preview
 from ..metrics.image_quality import downscale, modcrop, sr_psnr_ssim, upscale_bicubic
@@ -158,7 +159,7 @@ def evaluate_benchmark(upscale: Callable[[Tensor], Tensor], images: dict[str, np
     rows: dict[str, dict[str, float]] = {}
     for name, array in images.items():
         hr = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None].to(device)
-        hr = modcrop(hr.float() / 127.5 - 1, scale)
+        hr = modcrop(from_pixels(hr), scale)
         lr = downscale(hr, scale)
         psnr, ssim = sr_psnr_ssim(upscale(lr), hr, scale)
         psnr_b, ssim_b = sr_psnr_ssim(upscale_bicubic(lr, scale), hr, scale)
