@@ -1,7 +1,8 @@
 """The Explore demos, UI-agnostic: models on a shelf, and what each demo makes from them.
 
 Every front end (Gradio, Streamlit, a notebook) calls these and gets numpy pictures, GIF bytes and
-plain numbers back; nothing here imports a UI toolkit, and torch stays inside ``trainers``.
+plain numbers back; nothing here imports a UI toolkit. The library's errors are PlaygroundErrors
+already, which front ends show as they are.
 
 A demo runs either a shipped checkpoint (``pretrained/<name>``: loaded on first use, once per
 process, then shared read-only by every visitor) or a copy of the model a visitor is training
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import io
 import threading
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image
@@ -111,22 +112,6 @@ def class_names(dataset: str, count: int) -> list[str]:
     return [str(index) for index in range(count)]
 
 
-def _library_errors(function: Callable) -> Callable:
-    """Re-raise the library's ConfigError as the PlaygroundError front ends show."""
-    from functools import wraps
-
-    @wraps(function)
-    def wrapper(*args, **kwargs):
-        from trainers.errors import ConfigError
-
-        try:
-            return function(*args, **kwargs)
-        except ConfigError as error:
-            raise PlaygroundError(str(error)) from error
-
-    return wrapper
-
-
 def _label(model: Any, label: Any) -> Any:
     """A class label tensor for a conditional model (class 0 when none is chosen), else None."""
     if not model.family.conditional:
@@ -139,7 +124,6 @@ def _label(model: Any, label: Any) -> Any:
     return torch.tensor([index], device=model.device)
 
 
-@_library_errors
 def generate(model: Any, seed: Any, count: Any = 16) -> np.ndarray:
     """``count`` pictures from ``seed``'s noise batch, as one grid."""
     from trainers import latent
@@ -159,7 +143,6 @@ def generate(model: Any, seed: Any, count: Any = 16) -> np.ndarray:
     return latent.tile(pictures, columns=min(8, count))
 
 
-@_library_errors
 def interpolation(model: Any, seed_a: Any, seed_b: Any, frames: Any = 8, mode: str = "spherical",
                   label: Any = None) -> dict[str, Any]:
     """From seed_a's picture to seed_b's: ``{"strip": one row, "frames": [pictures]}``."""
@@ -185,7 +168,6 @@ def gif_bytes(frames: Sequence[np.ndarray], frame_ms: int = 120, min_side: int =
     return buffer.getvalue()
 
 
-@_library_errors
 def latent_walk(model: Any, seed: Any, side: Any = 7, span: Any = 2.0, label: Any = None) -> np.ndarray:
     """A side x side grid around seed's picture along two latent directions."""
     from trainers import latent
@@ -197,7 +179,6 @@ def latent_walk(model: Any, seed: Any, side: Any = 7, span: Any = 2.0, label: An
     return latent.tile(pictures, columns=side)
 
 
-@_library_errors
 def class_grid(model: Any, chosen: Any, seed: Any, truncation: Any = 1.0, per_class: Any = 8) -> dict[str, Any]:
     """One row per class (or the chosen class alone): ``{"grid", "rows": [class names]}``."""
     from trainers import latent
@@ -212,7 +193,6 @@ def class_grid(model: Any, chosen: Any, seed: Any, truncation: Any = 1.0, per_cl
     return {"grid": latent.tile(pictures, columns=whole_number(per_class, "Pictures per class")), "rows": classes}
 
 
-@_library_errors
 def translate(model: Any, image: Any, direction: str = "a_to_b") -> dict[str, np.ndarray]:
     """``{"input", "output"}`` and, for CycleGAN, ``"round_trip"``: the output translated back."""
     if image is None:
@@ -234,7 +214,6 @@ def _rgb(picture: np.ndarray) -> np.ndarray:
     return np.repeat(picture, 3, axis=-1) if picture.ndim == 3 and picture.shape[-1] == 1 else picture
 
 
-@_library_errors
 def super_resolve(models: dict[str, Any], image: Any, outscale: Any = 4, self_check: bool = False,
                   alpha: float | None = None) -> dict[str, Any]:
     """Enlarge a picture with each model and with bicubic, side by side.

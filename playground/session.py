@@ -448,8 +448,11 @@ class TrainingSession:
             if joined:
                 self._run = None
                 if self._upload_dir is not None:
+                    from trainers.data.folder import forget_cached_folders
+
                     self._upload_dir.cleanup()
                     self._upload_dir = None
+                    forget_cached_folders()  # the pictures read from it must not outlive it in memory
             return joined
 
     @property

@@ -7,10 +7,12 @@ sleeping a fixed time, so the tests hold on a busy 2-core machine.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import threading
 import time
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -458,8 +460,11 @@ def test_a_served_app_reads_only_the_visitors_own_uploads(tmp_path, new_threads)
     own = training_images(pictures, session.upload_dir)["dataset"]  # the upload flow: into its own folder
     session.start({**run, "dataset": own})
     wait_for(lambda: session.status == "done", "the run on the visitor's own pictures")
+    uploaded = weakref.ref(session.trainer.dataset)
     session.start({"model": "dip-inpaint", "dataset": "inpaint:astronaut:box", "steps": 3, "batch_size": 1})
     served.close_all()
+    gc.collect()
+    assert uploaded() is None  # the pictures read from the deleted uploads are not kept in memory
     local = SessionRegistry.from_environment({"GAN_ALLOW_SERVER_PATHS": "1"}).get_or_create("me")
     local.start({**run, "dataset": f"folder:{outside}"})  # an app one runs for oneself
     wait_for(lambda: local.status == "done", "the run on a folder of this machine")

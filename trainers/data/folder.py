@@ -141,6 +141,12 @@ def _entries(path: Path):
                 yield name, (_member(archive, info) if fits else None)
 
 
+def forget_cached_folders() -> None:
+    """Drop the folders kept in memory for the next run on them (up to four, each up to
+    MAX_IMAGES pictures): a served app calls this when a visitor's uploads are deleted."""
+    _load.cache_clear()
+
+
 @functools.lru_cache(maxsize=4)
 def _load(path: str, mtime: float, size: int) -> Dataset:
     root = Path(path)
