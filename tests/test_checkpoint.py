@@ -225,6 +225,39 @@ def test_a_save_that_fails_midway_keeps_the_previous_checkpoint(saved, monkeypat
     assert Trainer.from_checkpoint(saved, steps=10).step == 4
 
 
+def test_a_reader_between_a_live_writers_two_renames_waits_for_the_new_folder(saved, tmp_path):
+    """`sample` or `evaluate` on a run's folder while the run saves into it: a read that lands
+    between the save's two renames (the old folder moved aside, the new one not yet in) must not
+    put the old folder back, or the writer's own rename fails and the training process dies."""
+    import os
+    import threading
+    import time
+
+    newer = tmp_path / "newer"
+    one_more = Trainer.from_checkpoint(saved, steps=5, out=str(newer))
+    one_more.train_one()
+    one_more.save_pretrained(newer)
+    staging, old = saved.with_name(".ckpt.tmp-0000beef"), saved.with_name(".ckpt.old-0000beef")
+    os.replace(newer, staging)
+    os.replace(saved, old)  # the writer's first rename
+    failures = []
+
+    def finish_the_write() -> None:  # the writer, a moment later: its second rename
+        time.sleep(0.2)
+        try:
+            os.replace(staging, saved)
+        except OSError as error:
+            failures.append(error)
+
+    writer = threading.Thread(target=finish_the_write)
+    writer.start()
+    model = GANModel.from_pretrained(saved)
+    writer.join()
+    assert failures == [] and model.networks.state_dict().keys()
+    assert json.loads((saved / STATE_FILE).read_text())["step"] == 5  # the new folder is in place
+    assert old.is_dir()  # left for the writer to carry over and remove
+
+
 @pytest.mark.parametrize("killed", ["while staging", "between the renames", "while carrying files over"])
 def test_every_state_a_killed_save_leaves_reads_and_resumes(saved, killed):
     """A save is staged beside the folder, the folder moved aside, the staged one renamed in, the

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ OPTIMIZER_FILE = "optimizer.safetensors"
 STATE_FILE = "state.json"
 #: the model card a training run writes beside its weights
 CARD_FILE = "README.md"
+#: how long a reader that finds only the previous folder (moved aside) waits for the writer to
+#: move the new one in before taking it for a killed write
+WRITER_GRACE_S = 1.0
 
 
 def _plain_state_dict(state: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -138,6 +142,12 @@ def recover_interrupted_write(folder: str | Path, *, writer: bool = False) -> No
     removes unfinished ``.tmp-*`` copies; a reader leaves those alone, since a live writer may
     be filling one."""
     target = Path(folder)
+    if not writer and not target.exists() and _siblings(target, "old"):
+        # a live writer is between its two renames for a moment (moving the new folder in would
+        # fail if a reader had put the old one back); a killed writer never finishes
+        deadline = time.monotonic() + WRITER_GRACE_S
+        while not target.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
     for old in _siblings(target, "old"):
         if not target.exists():
             os.replace(old, target)
