@@ -26,7 +26,7 @@ from playground.config_form import FormField, form_fields
 from playground.lab import (DEFAULT_MODEL, INPAINT_MODEL, INPAINT_STEPS, LIVE_RUN_DEFAULTS, NOOP_MESSAGES,
                             PROBE_HEADERS, TIMELAPSE_LABEL, TRAIN_FORM_DEFAULTS, apply_control, codes_view,
                             data_kind_of, dataset_info, datasets_for, form_defaults, histogram_view,
-                            inpaint_run_config, make_run_config, model_for_points, model_info, points_view,
+                            inpaint_run_config, keeps_own_dataset, make_run_config, model_for_points, model_info, points_view,
                             preset_values, probe_rows, status_text, timelapse_frame, timelapse_label)
 from playground.diagnostics import diagnose, diagnosis_markdown
 from playground.figures import sample_image
@@ -238,10 +238,13 @@ def _build_views(first_dataset: str | None) -> _Views:
 def _wire_form(form: _Form) -> None:
     """Keep the form consistent: a model brings its datasets, presets and defaults."""
 
-    def on_model(name: str):
+    def on_model(name: str, current: str | None):
         d = form_defaults(name)
+        choices, value = d["datasets"], d["datasets"][0] if d["datasets"] else None
+        if keeps_own_dataset(name, current):  # the visitor's own pictures or points stay chosen
+            choices, value = [current, *(c for c in choices if c != current)], current
         return (
-            gr.Dropdown(choices=d["datasets"], value=d["datasets"][0] if d["datasets"] else None),
+            gr.Dropdown(choices=choices, value=value),
             gr.Dropdown(choices=d["presets"], value=d["preset"]),
             gr.Dropdown(choices=d["objectives"], value=d["objective"]),
             gr.Number(value=d["lr_g"]),
@@ -260,7 +263,7 @@ def _wire_form(form: _Form) -> None:
         )
 
     # .input, not .change: a handler that sets the model (Inpaint) sets its dataset too
-    form.model.input(on_model, [form.model],
+    form.model.input(on_model, [form.model, form.dataset],
                       [form.dataset, form.preset, form.objective, form.lr_g, form.lr_d, form.model_md,
                        form.fields_for], show_progress="hidden")
     form.preset.input(on_preset, [form.model, form.preset], [form.lr_g, form.lr_d, form.objective, form.fields_for],

@@ -18,8 +18,9 @@ from playground import figures
 from playground.config_form import overrides_from_form, whole_number
 from playground.session import TrainingSession
 from playground.uploads import checked_rgb, inpainting_dataset, strokes_mask
-from trainers.data import DATASETS, INPAINT_PREFIX, dataset_kind, inpainting_choices, list_datasets
+from trainers.data import DATASETS, FOLDER_PREFIX, INPAINT_PREFIX, dataset_kind, inpainting_choices, list_datasets
 from trainers.data.pairs import INPAINT_IMAGES, inpaint_image
+from trainers.data.toys import DRAWN_PREFIX
 from trainers.engine import RunConfig
 from trainers.errors import PlaygroundError
 from trainers.registry import get_family
@@ -68,6 +69,16 @@ def datasets_for(model: str) -> list[str]:
         names += inpainting_choices()
     preferred = [name for name in (*spec.suggested_datasets, *PREFERRED_DATASETS) if name in names]
     return preferred + [name for name in names if name not in preferred]
+
+
+def keeps_own_dataset(model: str, dataset: str | None) -> bool:
+    """True when ``dataset`` is a visitor's own (uploaded or typed pictures, drawn points, a picture
+    to inpaint) that ``model`` also trains on: choosing another model must not throw it away."""
+    own = (dataset or "").startswith((FOLDER_PREFIX, DRAWN_PREFIX, INPAINT_PREFIX))
+    try:
+        return own and dataset_kind(dataset) in get_family(model).data_kinds
+    except PlaygroundError:
+        return False
 
 
 def presets_for(model: str) -> list[tuple[str, str]]:
