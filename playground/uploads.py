@@ -63,7 +63,9 @@ def read_picture(path: str | Path | BinaryIO | None, what: str = "the picture") 
             array = np.asarray(rgb_picture(ImageOps.exif_transpose(picture)))
     except PlaygroundError:
         raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError:  # Pillow's own guard, past 179 megapixels, fires in open
+        raise PlaygroundError(f"{what} has more than {MAX_UPLOAD_PIXELS:,} pixels: shrink it first") from None
+    except (OSError, ValueError, SyntaxError) as error:
         kind = Path(str(getattr(path, "name", path))).suffix or "a file without an extension"
         raise PlaygroundError(f"{what} ({kind}) could not be read as a picture: upload a PNG, JPEG, WebP, "
                               f"GIF or BMP ({type(error).__name__})") from None
@@ -162,7 +164,7 @@ def training_images(paths: Sequence[str | Path] | None, folder: Path) -> dict:
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    skipped: list[str] = []
+    skipped: list[tuple[str, str]] = []  # (file name, why it cannot be used)
     if zips:
         if len(paths) > 1:
             raise PlaygroundError("Upload one zip, or pictures without a zip, not both.")
@@ -179,15 +181,20 @@ def training_images(paths: Sequence[str | Path] | None, folder: Path) -> dict:
         for index, path in enumerate(paths):
             try:
                 picture = read_picture(path, f"{path.name}")
-            except PlaygroundError:
-                skipped.append(path.name)
+            except PlaygroundError as why:
+                skipped.append((path.name, str(why)))
                 continue
             Image.fromarray(picture).save(source / f"image-{index:05d}.png")
     name = f"folder:{source}"
     try:
         dataset = load_dataset(name)
-    except DatasetUnavailable as error:
-        raise PlaygroundError(f"No usable pictures: {error}") from None
+    except DatasetUnavailable:  # its message names this server's folder, which is no help to a visitor
+        if zips:
+            raise PlaygroundError(f"No usable pictures: the zip {zips[0].name} holds no readable PNG, JPEG, WebP, "
+                                  f"GIF, BMP or TIFF pictures") from None
+        reasons = "; ".join(why for _, why in skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
+        raise PlaygroundError(f"No usable pictures: none of the {len(paths)} file(s) can be used ({reasons}). "
+                              f"Upload PNG, JPEG, WebP, GIF or BMP pictures, or a zip of them.") from None
     if len(dataset) < MIN_TRAINING_IMAGES:
         raise PlaygroundError(f"Only {len(dataset)} usable picture(s): a GAN needs at least {MIN_TRAINING_IMAGES} "
                               f"(hundreds for good results)")
@@ -200,7 +207,8 @@ def training_images(paths: Sequence[str | Path] | None, folder: Path) -> dict:
     classes = f", {len(dataset.class_names)} classes ({', '.join(dataset.class_names[:6])}"
     classes = classes + (", ...)" if len(dataset.class_names) > 6 else ")") if dataset.class_names else ""
     dropped = len(skipped) + dataset.skipped
-    unread = f"; {dropped} file(s) skipped as unreadable" + (f" ({', '.join(skipped[:3])})" if skipped else "")
+    unread = f"; {dropped} file(s) skipped as unreadable" + (f" ({', '.join(n for n, _ in skipped[:3])})"
+                                                             if skipped else "")
     summary = (f"{len(dataset)} pictures{classes}, trained at {dataset.sample_shape[-1]} px"
                + (unread if dropped else ""))
     return {"dataset": name, "preview": preview, "summary": summary}
