@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from playground import figures
-from playground.config_form import overrides_from_form, whole_number
+from playground.config_form import overrides_from_form, real_number, whole_number
 from playground.session import TrainingSession
 from playground.uploads import checked_rgb, inpainting_dataset, strokes_mask
 from trainers.data import DATASETS, FOLDER_PREFIX, INPAINT_PREFIX, dataset_kind, inpainting_choices, list_datasets
@@ -161,9 +161,11 @@ def make_run_config(
         raise PlaygroundError("Choose a dataset")
     fields = config_fields(model)
     overrides = {}
-    for name, value in (("objective", objective), ("lr_g", lr_g), ("lr_d", lr_d)):
-        if name in fields and value not in (None, ""):
-            overrides[name] = value
+    if "objective" in fields and objective not in (None, ""):
+        overrides["objective"] = objective
+    for name, value, label in (("lr_g", lr_g, "lr G"), ("lr_d", lr_d, "lr D")):
+        if name in fields:  # a cleared box is a mistake to name, like Steps', not a silent default
+            overrides[name] = real_number(value, label)
     overrides.update(overrides_from_form(model, edited or {}))
     overrides.update(parse_overrides(advanced))
     return {

@@ -1175,12 +1175,15 @@ def test_make_run_config_maps_the_form():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("", "ring", None, 10, 8, None, None, 0), "model"),
-        (("mlp-gan", "", None, 10, 8, None, None, 0), "dataset"),
-        (("mlp-gan", "ring", None, None, 8, None, None, 0), "Steps is empty"),
-        (("mlp-gan", "ring", None, 10.5, 8, None, None, 0), "whole number"),
-        (("mlp-gan", "ring", None, 10, 8, None, None, 0, "[1]"), "JSON object"),
-        (("mlp-gan", "ring", None, 10, 8, None, None, 0, "{x"), "not valid JSON"),
+        (("", "ring", None, 10, 8, 1e-3, 1e-3, 0), "model"),
+        (("mlp-gan", "", None, 10, 8, 1e-3, 1e-3, 0), "dataset"),
+        (("mlp-gan", "ring", None, None, 8, 1e-3, 1e-3, 0), "Steps is empty"),
+        (("mlp-gan", "ring", None, 10.5, 8, 1e-3, 1e-3, 0), "whole number"),
+        (("mlp-gan", "ring", None, 10, 8, 1e-3, 1e-3, 0, "[1]"), "JSON object"),
+        (("mlp-gan", "ring", None, 10, 8, 1e-3, 1e-3, 0, "{x"), "not valid JSON"),
+        (("mlp-gan", "ring", None, 10, 8, None, 1e-3, 0), "lr G is empty: enter a number"),
+        (("mlp-gan", "ring", None, 10, 8, 1e-3, "", 0), "lr D is empty: enter a number"),
+        (("mlp-gan", "ring", None, 10, 8, "fast", 1e-3, 0), "lr G must be a number, not 'fast'"),
     ],
 )
 def test_make_run_config_rejects_what_the_form_gets_wrong(args, message):
