@@ -76,7 +76,7 @@ class _Form:
     def model_outputs(self) -> list[gr.components.Component]:
         """What `_form_updates` sets."""
         return [self.model, self.dataset, self.dataset_md, self.preset, self.model_md, self.fields_for,
-                self.objective, self.lr_g, self.lr_d]
+                self.objective, self.lr_g, self.lr_d, self.steps, self.batch_size, self.seed]
 
     def run_inputs(self) -> list[gr.components.Component]:
         return [self.model, self.dataset, self.preset, self.objective, self.steps, self.batch_size,
@@ -154,15 +154,19 @@ def _build_form(model_name: str | None) -> _Form:
                  model_md, dataset_md, edited, speed, fields_for)
 
 
-def _form_updates(model: str, dataset: str) -> tuple:
+def _form_updates(model: str, dataset: str, started: Mapping[str, Any] | None = None) -> tuple:
     """Set the form to ``model`` (its presets, defaults and generated fields) and ``dataset``, for the
-    handlers that choose both at once (Inpaint, Draw); in the order of `_Form.model_outputs`."""
+    handlers that choose both at once (Inpaint, Draw); in the order of `_Form.model_outputs`. With
+    the run config a handler ``started``, its steps, batch size and seed too, so that Start on the
+    form repeats that run rather than mixing it with what the form held before."""
     d = form_defaults(model)
     choices = d["datasets"] if dataset in d["datasets"] else [dataset, *d["datasets"]]
+    run = (tuple(gr.Number(value=started[key]) for key in ("steps", "batch_size", "seed")) if started
+           else (gr.skip(),) * 3)
     return (gr.Dropdown(value=model), gr.Dropdown(choices=choices, value=dataset), dataset_info(dataset),
             gr.Dropdown(choices=d["presets"], value=d["preset"]), model_info(model), (model, d["preset"]),
             gr.Dropdown(choices=d["objectives"], value=d["objective"]), gr.Number(value=d["lr_g"]),
-            gr.Number(value=d["lr_d"]))
+            gr.Number(value=d["lr_d"]), *run)
 
 
 def _config_widget(spec: FormField) -> gr.components.Component:
@@ -601,7 +605,7 @@ def _build_inpaint(registry: SessionRegistry, form: _Form, views: _Views, tabs: 
             raise user_error(exc, title="Cannot inpaint") from exc
         # the Train tab's form shows the run it is drawing
         return (*_fresh_outputs(session.snapshot()), gr.Tabs(selected="train"),
-                *_form_updates(INPAINT_MODEL, config["dataset"]))
+                *_form_updates(INPAINT_MODEL, config["dataset"], config))
 
     start.click(on_inpaint, [editor, builtin, mask_kind, steps], [*views.outputs(), tabs, *form.model_outputs()],
                 show_progress="minimal",

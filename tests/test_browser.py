@@ -635,6 +635,8 @@ def test_dip_inpaints_an_uploaded_picture_live(page, app, tmp_path):
     assert page.is_visible("#sample-image") and page.input_value("#model input") == "dip-inpaint"
     dataset = page.input_value("#dataset input")
     assert dataset.endswith(":box") and "gan-upload-" in dataset  # the session's own folder
+    # the whole form shows the fit (the fixture set Steps to 100000): Start would repeat it
+    assert (page.input_value("#steps input"), page.input_value("#batch-size input")) == ("5000", "1")
     open_tab(page, "Inpaint")
     shoot(page, "inpaint")
     open_tab(page, "Train")
