@@ -124,8 +124,9 @@ def _label(model: Any, label: Any) -> Any:
     return torch.tensor([index], device=model.device)
 
 
-def generate(model: Any, seed: Any, count: Any = 16) -> np.ndarray:
-    """``count`` pictures from ``seed``'s noise batch, as one grid."""
+def generate(model: Any, seed: Any, count: Any = 16, label: Any = None) -> np.ndarray:
+    """``count`` pictures from ``seed``'s noise batch, as one grid; a conditional model draws them
+    all of class ``label`` (the same box the other demos read), or of each class in turn without one."""
     from trainers import latent
 
     count = whole_number(count, "Number of pictures")
@@ -138,7 +139,8 @@ def generate(model: Any, seed: Any, count: Any = 16) -> np.ndarray:
     if model.family.conditional:
         import torch
 
-        labels = torch.arange(count, device=model.device) % model.config.num_classes
+        labels = (torch.arange(count, device=model.device) % model.config.num_classes if label in (None, "")
+                  else _label(model, label).expand(count))
     pictures = latent.decode(model, noise, labels)
     return latent.tile(pictures, columns=min(8, count))
 
@@ -308,7 +310,8 @@ def model_for(shelf: ModelShelf, session: Any, choice: str, kind: str) -> Any:
         wanted = {"generator": "an image generator (dcgan, wgan-gp, cgan, ...)",
                   "conditional": "a class-conditional generator (cgan or mc-gan)",
                   "translator": "pix2pix or cyclegan", "upscaler": "srgan or esrgan"}[kind]
-        raise PlaygroundError(f"{choice} is a {model.family.name} model; this demo needs {wanted}")
+        article = "an" if model.family.name[0] in "aeiou" else "a"
+        raise PlaygroundError(f"{choice} is {article} {model.family.name} model; this demo needs {wanted}")
     return model
 
 

@@ -142,8 +142,8 @@ def build_explore_tab(ctx: DemoContext) -> None:
                         interactive=False, elem_id="class-output")
 
     @_guard("Cannot generate")
-    def on_generate(choice, seed, how_many, request: gr.Request):
-        return sample_image(demos.generate(ctx.model(choice, "generator", request), seed, how_many))
+    def on_generate(choice, seed, how_many, cls, request: gr.Request):
+        return sample_image(demos.generate(ctx.model(choice, "generator", request), seed, how_many, label=cls))
 
     @_guard("Cannot interpolate")
     def on_interpolate(choice, first, last, n, path, cls, request: gr.Request):
@@ -165,7 +165,7 @@ def build_explore_tab(ctx: DemoContext) -> None:
         return sample_image(result["grid"], min_px=512), caption
 
     limits = {"concurrency_limit": DEMO_CONCURRENCY, "concurrency_id": "demos"}
-    sample_btn.click(on_generate, [model, seed_a, count], [samples], api_name="generate", **limits)
+    sample_btn.click(on_generate, [model, seed_a, count, label], [samples], api_name="generate", **limits)
     interp_btn.click(on_interpolate, [model, seed_a, seed_b, frames, mode, label], [strip, gif],
                      api_name="interpolate", **limits)
     walk_btn.click(on_walk, [model, seed_a, side, span, label], [walk], api_name="latent_walk", **limits)

@@ -103,6 +103,25 @@ def test_class_grid_rows_are_read_as_their_class(shelf):
     assert demos.class_names("fashion-mnist", 10)[0] == "T-shirt/top"
 
 
+def test_samples_of_a_conditional_model_follow_the_class_box(shelf):
+    """The Explore tab's Class box steers Samples as it steers Interpolate: all of that class; with
+    the box empty, each class in turn; a class the model does not know is refused."""
+    model = shelf.load("cgan_mnist")
+
+    def tiles(grid: np.ndarray) -> np.ndarray:  # 16 pictures of 28 px in 8 columns, 2 px apart
+        return np.stack([grid[2 + r * 30: 30 + r * 30, 2 + c * 30: 30 + c * 30, :1]
+                         for r in range(2) for c in range(8)])
+
+    threes, _ = read_digits(tiles(demos.generate(model, 0, 16, label=3)))
+    assert (threes == 3).mean() > 0.8
+    cycled, _ = read_digits(tiles(demos.generate(model, 0, 16)))
+    assert (cycled == np.arange(16) % 10).mean() > 0.8
+    with pytest.raises(PlaygroundError, match="Class must be between 0 and 9, not 99"):
+        demos.generate(model, 0, 16, label=99)
+    with pytest.raises(PlaygroundError, match="class must be between 0 and 9, not 11$"):  # not "[11]"
+        demos.class_grid(model, "11", seed=0)
+
+
 def test_truncation_trades_variety_for_typicality(shelf):
     model = shelf.load("cgan_mnist")
 

@@ -86,6 +86,11 @@ def test_live_metric_is_off_with_a_note_where_nothing_can_judge_the_samples(data
     notes = " ".join(events[0]["notes"])
     assert "live metric off" in notes and "no domain classifier for digits" in notes
     assert events[-1]["type"] == "done" and not [e for e in events if e["type"] == "quality"]
+    # a translating family has a generator, of pictures from pictures: its note says so
+    translating = Trainer(RunConfig(model="pix2pix", dataset="mnist-edges", steps=1, batch_size=4, metric_every=5,
+                                    data_dir=str(data_dir), overrides={"g_width": 8, "d_width": 8}))
+    assert translating.live_quality() == (None, "live metric off: pix2pix makes pictures from pictures, not from "
+                                                "noise; its held-out scores come with each preview")
 
 
 def test_live_toy_metric_counts_the_ring_modes_as_the_mlp_gan_learns_and_evaluate_agrees(tmp_path, capsys):

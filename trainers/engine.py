@@ -561,7 +561,10 @@ class Trainer:
         run = self.run_config
         if not run.metric_every:
             return None, None
-        if not self.family.has_generator or self.family.preview is not None:
+        if self.family.preview is not None:
+            return None, (f"live metric off: {self.family.name} makes pictures from pictures, not from noise; "
+                          f"its held-out scores come with each preview")
+        if not self.family.has_generator:
             return None, f"live metric off: {self.family.name} has no generator to judge"
         from .metrics.features import MetricUnavailable
         from .metrics.quality import LiveQuality

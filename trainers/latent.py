@@ -107,7 +107,8 @@ def class_noise(model: GANModel, classes: list[int], per_class: int, seed: int,
     num_classes = int(model.config.num_classes)
     bad = [c for c in classes if not 0 <= int(c) < num_classes]
     if bad or not classes:
-        raise ConfigError(f"class must be between 0 and {num_classes - 1}, not {bad or 'none'}")
+        shown = ", ".join(str(c) for c in bad) if bad else "none"
+        raise ConfigError(f"class must be between 0 and {num_classes - 1}, not {shown}")
     if not 1 <= int(per_class) <= MAX_PER_CLASS:
         raise ConfigError(f"pictures per class must be between 1 and {MAX_PER_CLASS}, not {per_class}")
     if not 0 < float(truncation) <= 1:

@@ -32,7 +32,7 @@ with samples_tab:
     first_sight = "explore-samples" not in st.session_state and choice != demos.SESSION_MODEL
     if clicked or first_sight:
         with shown_errors("Cannot generate"):
-            remember("explore-samples", demos.generate(model(choice, "generator"), seed_a, count))
+            remember("explore-samples", demos.generate(model(choice, "generator"), seed_a, count, label=label))
     show_picture(st.session_state.get("explore-samples"), caption="Samples from seed A")
 
 with interpolate_tab:
