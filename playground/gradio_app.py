@@ -26,8 +26,8 @@ from playground.config_form import FormField, form_fields
 from playground.lab import (DEFAULT_MODEL, INPAINT_MODEL, INPAINT_STEPS, LIVE_RUN_DEFAULTS, NOOP_MESSAGES,
                             PROBE_HEADERS, TIMELAPSE_LABEL, TRAIN_FORM_DEFAULTS, apply_control, codes_view,
                             data_kind_of, dataset_info, datasets_for, form_defaults, histogram_view,
-                            inpaint_run_config, keeps_own_dataset, make_run_config, model_for_points, model_info, points_view,
-                            preset_values, probe_rows, status_text, timelapse_frame, timelapse_label)
+                            inpaint_run_config, keeps_own_dataset, make_run_config, model_for_points, model_info,
+                            points_view, preset_values, probe_rows, status_text, timelapse_frame, timelapse_label)
 from playground.diagnostics import diagnose, diagnosis_markdown
 from playground.figures import sample_image
 from playground.gradio_common import ScratchFolder, session_id as _session_id, user_error
