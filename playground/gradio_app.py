@@ -593,9 +593,13 @@ def _build_inpaint(registry: SessionRegistry, form: _Form, views: _Views, tabs: 
                                 label="Mask when nothing is painted")
         steps = gr.Number(INPAINT_STEPS, label="Steps", precision=0, elem_id="inpaint-steps")
     start = gr.Button("Inpaint", variant="primary", elem_id="inpaint-btn")
-    builtin.change(inpaint_image, builtin, editor, show_progress="hidden")
+    # .select, not .change: choosing the same picture again brings it back to a cleared editor
+    builtin.select(inpaint_image, builtin, editor, show_progress="hidden")
 
     def on_inpaint(value, picture, kind, how_long, request: gr.Request):
+        if (value or {}).get("background") is None:  # cleared, or a file the editor could not show
+            raise gr.Error("The editor holds no picture: drop one on it, or Upload one, or choose a built-in "
+                           "picture below.", title="Cannot inpaint", print_exception=False)
         session = registry.get_or_create(_session_id(request))
         try:
             config = inpaint_run_config(session.upload_dir, (value or {}).get("background"), builtin=picture,

@@ -676,6 +676,29 @@ def test_a_picture_dropped_on_the_builtin_one_is_the_one_inpainted(page, app, tm
 
 
 @browser_test
+def test_inpaint_with_an_empty_editor_says_so_and_a_builtin_picture_comes_back(page, app):
+    """What runs is what is shown: a cleared editor (or one a non-picture file left blank) is
+    refused, not fitted on the built-in picture hidden behind it; choosing that picture again
+    brings it back."""
+    _, registry = app
+    before = active_runs(registry)
+    open_tab(page, "Inpaint")
+    wait_until(lambda: editor_picture_zoom(page), "the editor's first picture")
+    page.click("#inpaint-editor button[aria-label='Clear canvas']")
+    page.click("#inpaint-btn")
+    assert "The editor holds no picture" in toast_text(page)
+    assert active_runs(registry) == before and "idle" in status(page)
+    close_toasts(page)
+    choose(page, "inpaint-builtin", "astronaut")  # the one it held: chosen again
+    wait_until(lambda: editor_picture_zoom(page), "the built-in picture back in the editor")
+    set_number(page, "inpaint-steps", 5000)
+    page.click("#inpaint-btn")
+    wait_until(lambda: page.input_value("#dataset input") == "inpaint:astronaut:text", "the built-in picture's run")
+    page.click("#stop-btn")
+    wait_status(page, r"stopped")
+
+
+@browser_test
 def test_holes_painted_on_the_builtin_picture_are_the_ones_the_fit_fills(page, app):
     """The Inpaint tab shows its built-in picture ready to paint on: sent unpainted it trains as
     itself (so the editor held exactly that picture); a stroke dragged across its middle becomes the
