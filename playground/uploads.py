@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 
 from trainers.data import INPAINT_PREFIX, load_dataset
 from trainers.data.folder import over_white, rgb_picture
-from trainers.data.pairs import INPAINT_MASKS
+from trainers.data.pairs import INPAINT_MASKS, INPAINT_MAX_SIDE
 from trainers.errors import PlaygroundError
 
 #: The largest picture a demo takes in (the inpainting demo shrinks it to at most 512 px; super-
@@ -116,14 +116,21 @@ def inpainting_dataset(image: np.ndarray | None, folder: Path, *, strokes: Seque
     rgb = checked_rgb(image, "the picture")
     folder.mkdir(parents=True, exist_ok=True)
     image_path = folder / "inpaint-image.png"
-    Image.fromarray(rgb).save(image_path)
     painted = strokes_mask(strokes, *rgb.shape[:2])
     if painted is None and mask is not None:
         grey = checked_rgb(mask, "the mask").mean(-1)
         painted = grey >= 128
+    # shrunk here as the fit would shrink it: a phone photo's 12 megapixels are not written out in full
+    scale = INPAINT_MAX_SIDE / max(rgb.shape[:2])
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    picture = Image.fromarray(rgb)
+    (picture.resize(size, Image.Resampling.LANCZOS) if scale < 1 else picture).save(image_path)
     if painted is not None:
         mask_path = folder / "inpaint-mask.png"
-        Image.fromarray((painted * 255).astype(np.uint8)).save(mask_path)
+        holes = Image.fromarray((painted * 255).astype(np.uint8))
+        if scale < 1:  # a pixel touched by a stroke is a hole: thin strokes are not lost in the shrinking
+            holes = holes.resize(size, Image.Resampling.BOX).point(lambda value: 255 if value else 0)
+        holes.save(mask_path)
         name = f"{INPAINT_PREFIX}{image_path}:{mask_path}"
     elif mask_kind in INPAINT_MASKS:
         name = f"{INPAINT_PREFIX}{image_path}:{mask_kind}"

@@ -402,6 +402,23 @@ def test_inpainting_uploads_become_a_dataset_or_a_clear_error(tmp_path):
         inpainting_dataset(np.zeros((8, 9000, 3), np.uint8), tmp_path, mask_kind="box")
 
 
+def test_a_large_upload_is_written_at_the_size_it_is_fitted_and_keeps_thin_strokes(tmp_path):
+    """A phone photo (here 2000x1500) is shrunk before it is written, and a 2-pixel stroke painted on
+    it is still a hole after the shrinking (a nearest-neighbour shrink would miss it)."""
+    from PIL import Image
+
+    picture = (np.random.default_rng(1).random((1500, 2000, 3)) * 255).astype(np.uint8)
+    strokes = np.zeros((1500, 2000, 4), np.uint8)
+    strokes[700:702, 400:1600, 3] = 255  # a thin line across the middle
+    name = inpainting_dataset(picture, tmp_path, strokes=[strokes])
+    _, image_file, mask_file = name.split(":")
+    assert Image.open(image_file).size == (512, 384) and Image.open(mask_file).size == (512, 384)
+    dataset = load_dataset(name)
+    holes = (dataset.sources[0, 0] > 0).numpy()
+    assert holes.shape == (384, 512) and holes.any(axis=0)[110:400].all()  # the line, unbroken
+    assert holes.sum(axis=0).max() <= 2
+
+
 def test_the_builtin_picture_shown_to_paint_on_trains_painted_or_under_its_own_name(tmp_path):
     """The Inpaint form shows the built-in picture in its editor: sent back unpainted it is the
     built-in run (named, nothing saved); painted, its strokes are the holes; any other picture is an
