@@ -154,6 +154,13 @@ def _build_form(model_name: str | None) -> _Form:
                  model_md, dataset_md, edited, speed, fields_for)
 
 
+def _objective_update(defaults: Mapping[str, Any]) -> gr.Dropdown:
+    """The model's objectives, hidden for a family with no choice of objective (an empty box says
+    nothing)."""
+    return gr.Dropdown(choices=defaults["objectives"], value=defaults["objective"],
+                       visible=bool(defaults["objectives"]))
+
+
 def _form_updates(model: str, dataset: str, started: Mapping[str, Any] | None = None) -> tuple:
     """Set the form to ``model`` (its presets, defaults and generated fields) and ``dataset``, for the
     handlers that choose both at once (Inpaint, Draw); in the order of `_Form.model_outputs`. With
@@ -165,7 +172,7 @@ def _form_updates(model: str, dataset: str, started: Mapping[str, Any] | None = 
            else (gr.skip(),) * 3)
     return (gr.Dropdown(value=model), gr.Dropdown(choices=choices, value=dataset), dataset_info(dataset),
             gr.Dropdown(choices=d["presets"], value=d["preset"]), model_info(model), (model, d["preset"]),
-            gr.Dropdown(choices=d["objectives"], value=d["objective"]), gr.Number(value=d["lr_g"]),
+            _objective_update(d), gr.Number(value=d["lr_g"]),
             gr.Number(value=d["lr_d"]), *run)
 
 
@@ -250,7 +257,7 @@ def _wire_form(form: _Form) -> None:
         return (
             gr.Dropdown(choices=choices, value=value),
             gr.Dropdown(choices=d["presets"], value=d["preset"]),
-            gr.Dropdown(choices=d["objectives"], value=d["objective"]),
+            _objective_update(d),
             gr.Number(value=d["lr_g"]),
             gr.Number(value=d["lr_d"]),
             model_info(name),

@@ -199,8 +199,9 @@ def status_text(snap: Mapping[str, Any]) -> str:
         parts.append(f"device {snap['device']}")
     parts.append(f"{snap.get('model', '')} on {snap.get('dataset', '')}")
     latest = snap.get("latest") or {}
-    if "loss_d" in latest and "loss_g" in latest:
-        parts.append(f"D loss {latest['loss_d']:.3f}, G loss {latest['loss_g']:.3f}")
+    losses = [f"{who} loss {latest[key]:.3f}" for who, key in (("D", "loss_d"), ("G", "loss_g")) if key in latest]
+    if losses:  # one of them alone after a Step D or Step G
+        parts.append(", ".join(losses))
     held_out = (snap.get("sample") or {}).get("reconstruction_error")
     if held_out:  # measured on fixed images the family never trains on, where there are such
         parts.append(f"reconstruction error {held_out['mse']:.4f} on {held_out['images']} "

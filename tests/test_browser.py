@@ -736,6 +736,16 @@ def test_holes_painted_on_the_builtin_picture_are_the_ones_the_fit_fills(page, a
 
 
 @browser_test
+def test_the_objective_box_shows_only_for_a_family_with_a_choice_of_objective(page, app):
+    assert page.is_visible("#objective")  # dcgan: six objectives
+    choose_model(page, "autoencoder", "digits")
+    page.wait_for_selector("#objective", state="hidden")
+    choose_model(page, "dcgan", "digits")
+    page.wait_for_selector("#objective", state="visible")
+    assert page.input_value("#objective input") == "non-saturating"
+
+
+@browser_test
 def test_a_preset_the_model_does_not_have_is_refused_by_name(page, app):
     """What a Start racing a model change sends (the old model's preset) gets the library's message
     naming the model's own presets, not Gradio's bare "not in the list of choices"."""
@@ -1229,6 +1239,10 @@ def test_status_line_and_sample_image():
                         "device": "cpu", "model": "dcgan", "dataset": "digits",
                         "latest": {"loss_d": 1.0, "loss_g": 2.0}, "error": None})
     assert "step 12 / 100" in line and "3.2 steps/s" in line and "device cpu" in line
+    assert "D loss 1.000, G loss 2.000" in line
+    # after a Step D (or Step G) only that network's loss was measured: it is shown alone
+    assert "D loss 1.500" in status_text({"status": "paused", "latest": {"loss_d": 1.5}})
+    assert "G loss 0.700" in status_text({"status": "paused", "latest": {"loss_g": 0.7}})
     assert "Error" in status_text({"status": "error", "error": "loss_d became NaN"})
     grid = np.zeros((82, 82, 1), dtype=np.uint8)
     image = sample_image(grid)
