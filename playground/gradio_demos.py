@@ -108,7 +108,8 @@ def build_explore_tab(ctx: DemoContext) -> None:
         count = gr.Slider(1, 64, value=16, step=1, label="Pictures", elem_id="explore-count")
         sample_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn")
         # what Generate gives for the form as it opens, made once: the tab has pictures at first sight
-        opening = (sample_image(demos.generate(ctx.shelf.load(model.value), seed_a.value, count.value))
+        opening = (sample_image(demos.generate(ctx.shelf.load(model.value), seed_a.value, count.value,
+                                               label=label.value))
                    if model.value != demos.SESSION_MODEL else None)
         samples = gr.Image(opening, label="Samples from seed A", type="numpy", format="png", interactive=False,
                            elem_id="generate-output")
