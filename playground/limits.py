@@ -11,8 +11,9 @@ field ranges, which is what a local app wants.
     GAN_MAX_IMAGE_SIZE   image side in pixels (the run's resize and any image-size field)
     GAN_MAX_WIDTH        any network-width field: g_width, d_width, width, hidden, ...
     GAN_MAX_RUNS         runs training at once over all visitors (the rest wait in line; default 2)
-    GAN_IDLE_TIMEOUT_S   seconds before an unused session is closed and its run stopped (default 600,
-                         at most 30 days)
+    GAN_IDLE_TIMEOUT_S   seconds after a tab last answered before its session is closed and its run
+                         stopped (default 600, at most 30 days); an open tab answers every minute,
+                         so this only reaps tabs gone without closing (a crashed browser)
     GAN_ALLOW_SERVER_PATHS  1: a dataset typed as folder:PATH or inpaint:FILE:MASK may read any path
                          on this machine (for an app you run for yourself). Unset, a served app
                          only reads what the visitor uploaded into their own session folder.
