@@ -97,7 +97,7 @@ def _trainer(url: str, dataset: str, seed: int, record: Record, until: float, se
     from gradio_client import Client
 
     client = Client(url, verbose=False)
-    record.timed("/on_model", lambda: client.predict("mlp-gan", api_name="/on_model"))
+    record.timed("/on_model", lambda: client.predict("mlp-gan", "digits", api_name="/on_model"))
     record.timed("/on_start", lambda: client.predict("mlp-gan", dataset, "gan-lab", "non-saturating", 1_000_000, 64,
                                                      0.003, 0.003, seed, "", 5, {}, api_name="/on_start"))
     while time.monotonic() < until:
