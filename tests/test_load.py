@@ -43,11 +43,15 @@ def _memory_mb(pid: int) -> tuple[float, float]:
 
 
 @pytest.fixture(scope="module")
-def server():
-    """`python app.py` on a free port with 2 run slots, as a Space runs it."""
+def server(tmp_path_factory):
+    """`python app.py` on a free port with 2 run slots, as a Space runs it. Its file cache is its
+    own: Gradio rewrites a cached picture in place when it makes it again, and the browser tests'
+    app, running beside this one, serves the same pictures (the Explore tab's opening samples)
+    from the shared default folder, where a rewrite cut one short mid-download."""
     port = _free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GAN_MAX_RUNS": "2", "GAN_OFFLINE": "1",
-           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+           "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio-cache"))}
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
