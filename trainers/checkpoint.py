@@ -91,7 +91,8 @@ def unflatten_optimizers(optimizers: dict[str, torch.optim.Optimizer], tensors: 
                                           f"{tuple(value.shape)} for a parameter of shape {tuple(param.shape)}")
 
 
-def _is_number(value: Any) -> bool:
+def finite_number(value: Any) -> bool:
+    """A real int or float (not a bool), neither NaN nor infinite: what a JSON field read back must be."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -109,9 +110,9 @@ def _check_hyperparameters(optimizer: torch.optim.Optimizer, group: Any) -> None
         if isinstance(default, bool) or default is None:
             fits = value is None or isinstance(value, bool)
         elif isinstance(default, (int, float)):
-            fits = _is_number(value)
+            fits = finite_number(value)
         elif isinstance(default, (tuple, list)):
-            fits = isinstance(value, (tuple, list)) and len(value) == len(default) and all(map(_is_number, value))
+            fits = isinstance(value, (tuple, list)) and len(value) == len(default) and all(map(finite_number, value))
         else:
             fits = isinstance(value, type(default))
         if not fits:

@@ -41,8 +41,8 @@ import torch
 from torch import Tensor
 
 from .allocator import keep_freed_memory
-from .checkpoint import (CARD_FILE, OPTIMIZER_FILE, STATE_FILE, checkpoint_target, flatten_optimizers, read_json,
-                         read_tensors, recover_interrupted_write, unflatten_optimizers)
+from .checkpoint import (CARD_FILE, OPTIMIZER_FILE, STATE_FILE, checkpoint_target, finite_number,
+                         flatten_optimizers, read_json, read_tensors, recover_interrupted_write, unflatten_optimizers)
 from .config import RunConfig, apply_overrides, to_dict, validate
 from .data import DATASETS, Dataset, EpochSampler, dataset_kind, load_dataset
 from .device import FastPath, choose_fast_path, cpu_bf16_refusal, resolve_device
@@ -403,8 +403,7 @@ class Trainer:
         trainer = cls(dataclasses.replace(run, init_from=None), start_step=step, distributed=distributed)
         trainer.run_config = run
         previous = state.get("train_seconds", 0.0)
-        if not isinstance(previous, (int, float)) or isinstance(previous, bool) \
-                or not 0 <= previous < math.inf:
+        if not finite_number(previous) or previous < 0:
             raise CheckpointError(f"{root / STATE_FILE} has no usable train_seconds (got {previous!r})")
         trainer.train_seconds = float(previous)
         loaded = GANModel.from_pretrained(root, device=str(trainer.device))
