@@ -42,8 +42,7 @@ def _probabilistic(snap: Mapping[str, Any]) -> bool:
 def diagnose(snap: Mapping[str, Any]) -> list[Diagnosis]:
     """What the signals of a snapshot say, worst first; [] when there is nothing to say yet."""
     found: list[Diagnosis] = []
-    error = snap.get("error") or ""
-    if "NaN or infinite" in error:
+    if snap.get("error_reason") == "diverged":
         kept = "the last good checkpoint is kept" if snap.get("checkpoint") else "no checkpoint had been saved yet"
         found.append(Diagnosis("error", f"Loss is NaN: the run diverged and was stopped ({kept}). "
                                         f"Lower the learning rates, or use WGAN-GP or spectral norm."))

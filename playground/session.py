@@ -225,6 +225,8 @@ class _Run:
     thread: threading.Thread | None = None
     status: str = "running"
     error: str | None = None
+    #: why it ended in error: the engine's reason ("diverged"), or "crashed" for an exception
+    error_reason: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
     series: DownsampledSeries = field(init=False)
     #: the live sample-quality metric (KID, FID, classes or modes covered), one point per measurement
@@ -527,6 +529,7 @@ class TrainingSession:
                 "run_id": run.run_id,
                 "status": run.status,
                 "error": run.error,
+                "error_reason": run.error_reason,
                 "step": _trainer_step(run),
                 "total_steps": run.info.get("total_steps", getattr(run.config, "steps", 0)),
                 "steps_per_s": run.steps_per_s,
@@ -701,6 +704,7 @@ class TrainingSession:
             with run.lock:
                 run.status = "error"
                 run.error = f"{type(exc).__name__}: {exc}"
+                run.error_reason = "crashed"
         finally:
             with run.lock:
                 if run.status in ACTIVE_STATUSES:
@@ -739,6 +743,7 @@ class TrainingSession:
             elif kind == "error":
                 run.status = "error"
                 run.error = str(event.get("message", "training failed"))
+                run.error_reason = str(event.get("reason", "failed"))
                 run.checkpoint = event.get("path") or run.checkpoint
 
 
@@ -766,6 +771,7 @@ def _idle_snapshot() -> dict[str, Any]:
         "run_id": 0,
         "status": "idle",
         "error": None,
+        "error_reason": None,
         "step": 0,
         "total_steps": 0,
         "steps_per_s": 0.0,

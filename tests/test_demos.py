@@ -287,8 +287,11 @@ def test_diagnosis_rules_on_described_signals():
     assert "covers 2 of 8 modes" in texts(snap(quality={"step": [300], "modes_covered": [2], "num_modes": [8]}))
     kid = {"step": [100, 200, 300, 400], "kid_mnist_cnn": [0.5, 0.1, 0.2, 0.4]}
     assert "KID has risen from 0.1 at step 200" in texts(snap(quality=kid))
-    nan = texts(snap(error="loss_d became NaN or infinite at step 12: ...", checkpoint="runs/x"))
+    nan = texts(snap(error="loss_d became NaN or infinite at step 12: ...", error_reason="diverged",
+                     checkpoint="runs/x"))
     assert nan.startswith("Loss is NaN") and "last good checkpoint is kept" in nan
+    # a crash whose message happens to name NaN is not a divergence: the verdict follows the reason
+    assert "Loss is NaN" not in texts(snap(error="ValueError: NaN or infinite input", error_reason="crashed"))
 
 
 # ----- GAN Lab's toy view: G's gradient arrows and the mapped noise grid -------------------------

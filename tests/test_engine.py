@@ -394,7 +394,7 @@ def test_a_nan_ends_the_run_with_the_last_good_checkpoint(tmp_path, log_every):
     events = list(Trainer(run, dataset=dataset).run())
     error = events[-1]
     assert error["type"] == "error"
-    assert "diverged" in error["message"] and "NaN" in error["message"]
+    assert error["reason"] == "diverged" and "diverged" in error["message"] and "NaN" in error["message"]
     assert error["path"] == str(out) and str(out) in error["message"]
     assert [e["step"] for e in events if e["type"] == "checkpoint"] == [2, 4]
     assert not [e for e in events if e["type"] == "done"]

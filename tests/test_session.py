@@ -305,6 +305,27 @@ def test_a_start_while_the_old_run_is_still_in_a_long_step_is_refused_not_given_
     assert new_threads() == []
 
 
+def test_a_diverged_run_says_so_in_the_snapshot_and_its_diagnosis(new_threads):
+    """A NaN in the data makes the losses NaN: the engine's reason reaches the snapshot, and the
+    diagnosis names the divergence from that reason (not from the wording of the message)."""
+    from playground.diagnostics import diagnose
+    from trainers.data.base import Dataset
+    from trainers.engine import Trainer
+
+    points = torch.randn(64, 2, generator=torch.Generator().manual_seed(0)) * 0.3
+    points[7] = float("nan")  # every row is drawn in the first epoch of 2 batches
+    session = TrainingSession(slots=RunSlots(1),
+                              trainer_factory=lambda config: Trainer(config, dataset=Dataset("nan-points", points)))
+    session.start(ring_config(log_every=1))
+    wait_for(lambda: session.status == "error", "the error status")
+    snap = session.snapshot()
+    assert snap["error_reason"] == "diverged" and "NaN" in snap["error"] and snap["step"] <= 2
+    assert diagnose(snap)[0].text.startswith("Loss is NaN: the run diverged")
+    wait_for(lambda: not session.thread.is_alive(), "the worker to end")
+    session.close()
+    assert new_threads() == []
+
+
 def test_a_failing_run_reports_error_and_frees_everything(new_threads):
     """A crash inside the engine ends the worker cleanly: status "error", the message kept."""
     from trainers.engine import Trainer
@@ -326,7 +347,7 @@ def test_a_failing_run_reports_error_and_frees_everything(new_threads):
     session.start(ring_config())
     wait_for(lambda: session.status == "error", "the error status")
     snap = session.snapshot()
-    assert "simulated failure" in snap["error"]
+    assert "simulated failure" in snap["error"] and snap["error_reason"] == "crashed"
     assert snap["step"] == 5
     wait_for(lambda: not session.thread.is_alive(), "the worker to end")
     assert slots.in_use == 0

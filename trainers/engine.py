@@ -20,7 +20,8 @@ tensors), so any front end can consume it:
   "share" (its part of the time spent training and measuring)}; the first is of the model as the run
   starts (untrained, unless resumed)
 - ``checkpoint``: a folder was written
-- ``done`` (completed or stopped) or ``error`` (diverged: the last good checkpoint is kept)
+- ``done`` (completed or stopped) or ``error`` (its ``reason`` is "diverged": a loss or weight became
+  NaN or infinite, and the last good checkpoint is kept)
 
 Between steps the loop obeys :class:`Controls` (pause, single steps of D, G or both, stop), which
 other threads may call at any time. Every step's randomness (its batch and its noise) is a pure
@@ -676,7 +677,7 @@ class Trainer:
     def _diverged(self, bad: list[str]) -> dict[str, Any]:
         kept = (f"the last good checkpoint is kept at {self.last_checkpoint}" if self.last_checkpoint
                 else "no checkpoint had been saved yet")
-        return {"type": "error", "step": self.step, "path": self.last_checkpoint,
+        return {"type": "error", "reason": "diverged", "step": self.step, "path": self.last_checkpoint,
                 "message": f"{', '.join(bad)} became NaN or infinite at step {self.step}: the run "
                            f"diverged and was stopped; {kept}. Try a lower learning rate."}
 
