@@ -581,6 +581,37 @@ def sample_image(grid: np.ndarray | None, min_px: int = MIN_DISPLAY_PX) -> np.nd
     return img
 
 
+def inpaint_canvas_figure(picture: np.ndarray, holes: np.ndarray | None = None, *, height: int = 420,
+                          grid_step: int = 16) -> go.Figure:
+    """The picture to paint holes on with the chart's lasso or box (its pixel coordinates: pixel
+    centres at whole numbers, y down), the ``holes`` painted so far tinted red. Invisible markers
+    every ``grid_step`` pixels give the selection something to select: a chart reports a lasso
+    through the points it encloses."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    shown = picture.copy()
+    if holes is not None:
+        shown[holes] = (0.4 * shown[holes] + 0.6 * np.array([230, 40, 40])).astype(np.uint8)
+    png = io.BytesIO()
+    Image.fromarray(shown).save(png, format="PNG")
+    rows, cols = picture.shape[:2]
+    fig = _new_figure()
+    fig.add_trace(go.Image(_validate=_VALIDATE, source="data:image/png;base64," + base64.b64encode(
+        png.getvalue()).decode("ascii"), hoverinfo="skip"))
+    ys, xs = np.mgrid[0:rows:grid_step, 0:cols:grid_step]
+    fig.add_trace(go.Scatter(_validate=_VALIDATE, x=xs.ravel().astype(np.float32), y=ys.ravel().astype(np.float32),
+                             mode="markers", marker={"size": 4, "opacity": 0}, hoverinfo="skip",
+                             showlegend=False))
+    fig.update_layout(**{**_LAYOUT, "margin": dict(l=0, r=0, t=0, b=0)}, height=height, dragmode="lasso",
+                      showlegend=False)
+    fig.update_xaxes(visible=False, range=[-0.5, cols - 0.5])
+    fig.update_yaxes(visible=False, range=[rows - 0.5, -0.5], scaleanchor="x")
+    return fig
+
+
 def drawing_figure(points: Sequence[Sequence[float]], grid: np.ndarray, extent: float, *,
                    height: int = 360) -> go.Figure:
     """The plot canvas for drawing a 2-D distribution: faint markers at ``grid`` to click, and the

@@ -344,17 +344,18 @@ INPAINT_STEPS = 1500
 
 
 def inpaint_run_config(folder: Any, picture: Any = None, *, builtin: str = INPAINT_IMAGES[0],
-                       mask_kind: str = "text", strokes: Any = None, mask: Any = None,
+                       mask_kind: str = "text", strokes: Any = None, holes: Any = None, mask: Any = None,
                        steps: Any = INPAINT_STEPS) -> dict[str, Any]:
     """The run config for the Inpaint form: a deep-image-prior fit of ``picture`` (saved into the
-    session's ``folder`` with painted ``strokes``, a ``mask`` picture, or the built-in ``mask_kind``),
+    session's ``folder`` with painted ``strokes`` or ``holes``, a ``mask`` picture, or the built-in
+    ``mask_kind``),
     or of the built-in picture ``builtin`` when there is no upload, or when ``picture`` is that one
     exactly as the form showed it to paint on, with nothing painted: then the run is named after it
     (``inpaint:astronaut:text``)."""
-    if picture is None or (mask is None and _unpainted_builtin(picture, builtin, strokes)):
+    if picture is None or (mask is None and not np.any(holes) and _unpainted_builtin(picture, builtin, strokes)):
         name = f"{INPAINT_PREFIX}{builtin}:{mask_kind}"
     else:
-        name = inpainting_dataset(picture, folder, strokes=strokes, mask=mask, mask_kind=mask_kind)
+        name = inpainting_dataset(picture, folder, strokes=strokes, holes=holes, mask=mask, mask_kind=mask_kind)
     return make_run_config(INPAINT_MODEL, name, None, steps, 1, None, None, 0, preset=default_preset(INPAINT_MODEL))
 
 

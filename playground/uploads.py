@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 import re
-from typing import BinaryIO, Sequence
+from typing import Any, BinaryIO, Mapping, Sequence
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -107,29 +107,34 @@ def strokes_mask(layers: Sequence[np.ndarray] | None, height: int, width: int) -
 
 
 def inpainting_dataset(image: np.ndarray | None, folder: Path, *, strokes: Sequence[np.ndarray] | None = None,
-                       mask: np.ndarray | None = None, mask_kind: str = "text") -> str:
-    """Save a picture (and its mask: painted strokes, a mask picture white where pixels are
-    missing, or else a built-in ``mask_kind``) into ``folder`` and return the ``inpaint:`` dataset
-    name that reads them, checked by loading it (a clear PlaygroundError otherwise)."""
+                       holes: np.ndarray | None = None, mask: np.ndarray | None = None,
+                       mask_kind: str = "text") -> str:
+    """Save a picture (and its mask: painted strokes, ``holes`` (a bool mask of the picture's
+    size, e.g. from :func:`selection_mask`), a mask picture white where pixels are missing, or else
+    a built-in ``mask_kind``, the first of these given) into ``folder`` and return the ``inpaint:``
+    dataset name that reads them, checked by loading it (a clear PlaygroundError otherwise)."""
     if image is None:
         raise PlaygroundError("Upload a picture to inpaint first.")
     rgb = checked_rgb(image, "the picture")
     folder.mkdir(parents=True, exist_ok=True)
     image_path = folder / "inpaint-image.png"
     painted = strokes_mask(strokes, *rgb.shape[:2])
+    if painted is None and holes is not None:
+        if np.shape(holes) != rgb.shape[:2]:
+            raise PlaygroundError(f"The painted holes ({np.shape(holes)}) were drawn on another picture than "
+                                  f"this {rgb.shape[1]}x{rgb.shape[0]} one: press Clear and paint again")
+        painted = np.asarray(holes, dtype=bool) if np.any(holes) else None
     if painted is None and mask is not None:
         grey = checked_rgb(mask, "the mask").mean(-1)
         painted = grey >= 128
     # shrunk here as the fit would shrink it: a phone photo's 12 megapixels are not written out in full
-    scale = INPAINT_MAX_SIDE / max(rgb.shape[:2])
-    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
-    picture = Image.fromarray(rgb)
-    (picture.resize(size, Image.Resampling.LANCZOS) if scale < 1 else picture).save(image_path)
+    picture = shrunk_to_inpaint(rgb)
+    Image.fromarray(picture).save(image_path)
     if painted is not None:
         mask_path = folder / "inpaint-mask.png"
         holes = Image.fromarray((painted * 255).astype(np.uint8))
-        if scale < 1:  # a pixel touched by a stroke is a hole: thin strokes are not lost in the shrinking
-            holes = holes.resize(size, Image.Resampling.BOX).point(lambda value: 255 if value else 0)
+        if picture.shape != rgb.shape:  # a pixel touched by a stroke is a hole: thin strokes are not lost
+            holes = holes.resize(picture.shape[1::-1], Image.Resampling.BOX).point(lambda value: 255 if value else 0)
         holes.save(mask_path)
         name = f"{INPAINT_PREFIX}{image_path}:{mask_path}"
     elif mask_kind in INPAINT_MASKS:
@@ -139,6 +144,46 @@ def inpainting_dataset(image: np.ndarray | None, folder: Path, *, strokes: Seque
                               f"{', '.join(INPAINT_MASKS)}.")
     load_dataset(name)  # refuses a mask that hides nothing or nearly everything, a too-small picture
     return name
+
+
+def shrunk_to_inpaint(rgb: np.ndarray) -> np.ndarray:
+    """A uint8 (H, W, 3) picture as the inpainting fit takes it: at most INPAINT_MAX_SIDE on its
+    longer side (LANCZOS), unchanged when it is that small already. A front end shows this one to
+    paint on, so the holes are drawn on the pixels that are filled in."""
+    scale = INPAINT_MAX_SIDE / max(rgb.shape[:2])
+    if scale >= 1:
+        return rgb
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS))
+
+
+def selected_holes(selections: Sequence[Mapping[str, Any]], height: int, width: int) -> np.ndarray | None:
+    """The holes a visitor drew on a chart of the picture: Plotly's box and lasso selections, each
+    ``{"box": [{"x": [x0, x1], "y": [y0, y1]}, ...], "lasso": [{"x": [...], "y": [...]}, ...]}`` in
+    the picture's pixel coordinates (pixel centres at whole numbers) -> a bool (height, width)
+    mask, True inside any of them; None when nothing is selected. Parts outside the picture are
+    cut off."""
+    from skimage.draw import polygon2mask
+
+    holes = np.zeros((height, width), dtype=bool)
+    regions = [(kind, region) for selection in selections for kind in ("box", "lasso")
+               for region in (selection.get(kind) or ())]
+    for kind, region in regions:
+        try:
+            xs = np.asarray(region["x"], dtype=float)
+            ys = np.asarray(region["y"], dtype=float)
+        except (KeyError, TypeError, ValueError):
+            raise PlaygroundError(f"A painted {kind} has no x and y coordinates: press Clear and paint "
+                                  f"again") from None
+        if xs.ndim != 1 or xs.shape != ys.shape or not np.isfinite(xs).all() or not np.isfinite(ys).all():
+            raise PlaygroundError(f"A painted {kind} has unusable coordinates: press Clear and paint again")
+        if kind == "box" and len(xs) == 2:
+            cols = slice(max(0, int(np.ceil(xs.min()))), max(0, int(np.floor(xs.max())) + 1))
+            rows = slice(max(0, int(np.ceil(ys.min()))), max(0, int(np.floor(ys.max())) + 1))
+            holes[rows, cols] = True
+        elif kind == "lasso" and len(xs) >= 3:
+            holes |= polygon2mask((height, width), np.stack([ys, xs], axis=1))
+    return holes if holes.any() else None
 
 
 #: Caps on a training upload: pictures given one by one, and a zip's size on disk.

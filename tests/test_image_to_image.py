@@ -386,6 +386,8 @@ def test_inpainting_uploads_become_a_dataset_or_a_clear_error(tmp_path):
     dataset = load_dataset(name)
     assert dataset.kind == "masked" and dataset.data.shape[-2:] == (96, 128)  # cropped to multiples of 32
     assert 0.02 < (dataset.sources > 0).float().mean().item() < 0.2
+    # the holes are where they were painted: cropped with the picture (from the middle), not squeezed
+    assert np.array_equal((dataset.sources[0, 0] > 0).numpy(), strokes[2:98, 6:134, 3] > 0)
     assert Path(name.split(":")[1]).parent == tmp_path  # written inside the session's own folder
     assert load_dataset(inpainting_dataset(picture, tmp_path, mask_kind="box")).kind == "masked"
     with pytest.raises(PlaygroundError, match="Upload a picture"):
@@ -472,3 +474,34 @@ def test_a_transparent_picture_translates_as_it_shows_over_white(name):
     assert np.array_equal(model.translate_image(transparent), model.translate_image(shown))
     if model.family.tile_scale is not None:
         assert np.array_equal(upscale(model, transparent, 4), upscale(model, shown, 4))
+
+
+def test_holes_painted_with_a_charts_lasso_and_box_become_the_mask(tmp_path):
+    """The Streamlit Inpaint page's brush: Plotly's box and lasso selections, in the picture's pixel
+    coordinates (pixel centres at whole numbers), become exactly the pixels they enclose."""
+    from playground.uploads import selected_holes, shrunk_to_inpaint
+
+    box = {"box": [{"x": [9.5, 29.5], "y": [39.6, 50.2]}], "lasso": []}  # centres 10..29 by 40..50
+    triangle = {"box": [], "lasso": [{"x": [60, 100, 60, 60], "y": [10, 10, 50, 10]}]}
+    holes = selected_holes([box, triangle], 96, 128)
+    assert holes[40:51, 10:30].all() and holes[:, :60].sum() == 11 * 20  # the box, and only it
+    assert 40 * 40 / 2 <= holes[:, 60:].sum() <= 40 * 40 / 2 + 137  # its area, plus pixels on its 137-pixel edge
+    assert holes[12, 61] and not holes[48, 98]  # inside, beyond the hypotenuse
+    assert selected_holes([], 96, 128) is None and selected_holes([{"box": [], "lasso": []}], 96, 128) is None
+    # strokes partly or wholly outside the picture are cut off
+    assert selected_holes([{"box": [{"x": [-50, 4], "y": [-9, 2]}]}], 96, 128).sum() == 5 * 3
+    assert selected_holes([{"lasso": [{"x": [200, 300, 250], "y": [0, 0, 90]}]}], 96, 128) is None
+    for broken in ({"box": [{"x": [1, 2]}]}, {"lasso": [{"x": [1, "a", 3], "y": [1, 2, 3]}]},
+                   {"lasso": [{"x": [1, 2, float("nan")], "y": [1, 2, 3]}]}, {"box": [{"x": [1, 2], "y": [1]}]}):
+        with pytest.raises(PlaygroundError, match="press Clear and paint again"):
+            selected_holes([broken], 96, 128)
+
+    picture = (np.random.default_rng(2).random((1000, 1500, 3)) * 255).astype(np.uint8)
+    shown = shrunk_to_inpaint(picture)  # what the page paints on: the fit's own size
+    assert shown.shape == (341, 512, 3) and shrunk_to_inpaint(shown) is shown
+    painted = selected_holes([box, triangle], *shown.shape[:2])
+    dataset = load_dataset(inpainting_dataset(shown, tmp_path, holes=painted))
+    assert dataset.data.shape[-2:] == (320, 512)  # cropped to multiples of 32, from the middle
+    assert (dataset.sources[0, 0] > 0).sum().item() == painted[10:330].sum()
+    with pytest.raises(PlaygroundError, match="drawn on another picture.*press Clear"):
+        inpainting_dataset(picture, tmp_path, holes=painted)  # the painting of the shrunk picture

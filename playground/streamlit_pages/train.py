@@ -28,12 +28,20 @@ CONTROLS = {"pause": "Pause", "resume": "Resume", "stop": "Stop", "reset": "Rese
             "step": "Step both", "step_d": "Step D", "step_g": "Step G"}
 
 
+#: The run form's boxes that a run started elsewhere (Inpaint) sets, by the run config's names.
+RUN_BOXES = {"steps": "steps", "batch_size": "batch-size", "seed": "seed"}
+
+
 def _apply_pending() -> None:
+    """Set the form to what another page chose (``PENDING_FORM``: model and dataset, and with the
+    run config it ``started``, its steps, batch size and seed, so that Start repeats that run)."""
     pending = st.session_state.pop(PENDING_FORM, None)
     if pending:
         st.session_state["model"] = pending["model"]
         st.session_state[f"dataset-{pending['model']}"] = pending["dataset"]
         st.session_state.setdefault("extra-datasets", {})[pending["model"]] = pending["dataset"]
+        for name, value in (pending.get("started") or {}).items():
+            st.session_state[RUN_BOXES[name]] = value
 
 
 def _run_form() -> dict[str, Any]:
@@ -60,16 +68,17 @@ def _run_form() -> dict[str, Any]:
         chosen = values.get("objective") or d["objective"]
         objective = st.selectbox("Objective", d["objectives"], key=f"objective-{model}-{preset}",
                                  index=d["objectives"].index(chosen) if chosen in d["objectives"] else 0)
+    for name, box in RUN_BOXES.items():  # defaults through the state alone, so _apply_pending may set them
+        st.session_state.setdefault(box, lab.TRAIN_FORM_DEFAULTS[name])
     left, right = st.columns(2)
-    steps = left.number_input("Steps", value=lab.TRAIN_FORM_DEFAULTS["steps"], step=100, key="steps")
-    batch_size = right.number_input("Batch size", value=lab.TRAIN_FORM_DEFAULTS["batch_size"], step=8,
-                                    key="batch-size")
+    steps = left.number_input("Steps", step=100, key="steps")
+    batch_size = right.number_input("Batch size", step=8, key="batch-size")
     left, middle, right = st.columns(3)
     lr_g = left.number_input("lr G", value=float(values.get("lr_g") or 2e-4), step=1e-5, format="%g",
                              key=f"lr-g-{model}-{preset}")
     lr_d = middle.number_input("lr D", value=float(values.get("lr_d") or 2e-4), step=1e-5, format="%g",
                                key=f"lr-d-{model}-{preset}")
-    seed = right.number_input("Seed", value=lab.TRAIN_FORM_DEFAULTS["seed"], step=1, key="seed")
+    seed = right.number_input("Seed", step=1, key="seed")
     speed = st.slider("Steps per update", 1, 100, lab.LIVE_RUN_DEFAULTS["log_every"], key="speed",
                       help="how many training steps between loss readings")
     with st.expander("Advanced: every setting of the model"):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -185,26 +186,37 @@ def _read_image_file(path: Path, what: str) -> Image.Image:
 def inpaint_image(name: str, max_side: int = INPAINT_MAX_SIDE) -> np.ndarray:
     """A built-in image by scikit-image name, or an image file, as uint8 (H, W, 3), at most
     ``max_side`` on its longer side and both sides a multiple of 32 (cropped)."""
+    image, _ = _fitted_for_inpainting(name, max_side)
+    return image
+
+
+def _fitted_for_inpainting(name: str, max_side: int) -> tuple[np.ndarray, Callable[[Image.Image, Any], Image.Image]]:
+    """:func:`inpaint_image`, and the same shrink and crop for a mask drawn on the picture as it
+    was (``fit(mask, resampling)``): a mask file keeps its holes where they were painted."""
     if name in INPAINT_IMAGES:
         image = Image.fromarray(skimage_photo(name))
     else:
         image = _read_image_file(Path(name).expanduser(), "image")
     image = rgb_picture(image)
     scale = min(max_side, INPAINT_MAX_SIDE) / max(image.size)
-    if scale < 1:
-        # at least 1 pixel: a thin picture's short side shrinks to nothing, and the check below refuses it
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                             Image.Resampling.LANCZOS)
-    w, h = image.width // 32 * 32, image.height // 32 * 32
+    # at least 1 pixel: a thin picture's short side shrinks to nothing, and the check below refuses it
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale))) if scale < 1 else image.size
+    w, h = size[0] // 32 * 32, size[1] // 32 * 32
     if min(w, h) < INPAINT_MIN_SIDE:
-        raise DatasetUnavailable(f"image {name} is {image.width}x{image.height}: inpainting needs at "
+        raise DatasetUnavailable(f"image {name} is {size[0]}x{size[1]}: inpainting needs at "
                                  f"least {INPAINT_MIN_SIDE}x{INPAINT_MIN_SIDE} pixels")
-    left, top = (image.width - w) // 2, (image.height - h) // 2
-    return np.asarray(image.crop((left, top, left + w, top + h)), dtype=np.uint8)
+    left, top = (size[0] - w) // 2, (size[1] - h) // 2
+
+    def fit(picture: Image.Image, resampling: Any = Image.Resampling.LANCZOS) -> Image.Image:
+        picture = picture.resize(size, resampling) if picture.size != size else picture
+        return picture.crop((left, top, left + w, top + h))
+
+    return np.asarray(fit(image), dtype=np.uint8), fit
 
 
 def inpaint_mask(kind: str, height: int, width: int, seed: int = 0) -> np.ndarray:
-    """A built-in mask (True where a pixel is missing) or a mask image file resized to fit."""
+    """A built-in mask (True where a pixel is missing) or a mask image file resized to fit (a mask
+    for an image file is shrunk and cropped as the image was: :func:`load_inpainting`)."""
     if kind == "box":  # the centre quarter of the area
         mask = np.zeros((height, width), bool)
         mask[height // 4: height - height // 4, width // 4: width - width // 4] = True
@@ -234,8 +246,12 @@ def load_inpainting(spec: str, max_side: int = INPAINT_MAX_SIDE) -> Dataset:
         raise DatasetUnavailable(f"inpaint:{spec}: expected inpaint:IMAGE:MASK, e.g. inpaint:astronaut:text "
                                  f"(IMAGE: {', '.join(INPAINT_IMAGES)} or a file; MASK: "
                                  f"{', '.join(INPAINT_MASKS)} or a file)")
-    image = inpaint_image(image_name, max_side)
-    mask = inpaint_mask(mask_kind, *image.shape[:2])
+    image, fit = _fitted_for_inpainting(image_name, max_side)
+    if mask_kind in INPAINT_MASKS:
+        mask = inpaint_mask(mask_kind, *image.shape[:2])
+    else:  # a mask drawn on the picture at its own size: the holes stay where they were painted
+        mask = np.asarray(fit(_read_image_file(Path(mask_kind).expanduser(), "mask").convert("L"),
+                              Image.Resampling.NEAREST)) >= 128
     missing = mask.mean()
     if missing == 0 or missing > 0.9:
         raise DatasetUnavailable(f"the mask covers {missing:.0%} of the image: it must hide some pixels "
