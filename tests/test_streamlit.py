@@ -326,10 +326,22 @@ def test_inpaint_page_starts_a_fit_shown_on_the_train_page():
     at.file_uploader(key="inpaint-upload").set_value(None)
     at.file_uploader(key="inpaint-mask").set_value(None)
     at.number_input(key="inpaint-steps").set_value(5000)
+    at.run()  # the built-in picture to paint on
+    # what a lasso stroke on the chart leaves (AppTest cannot drag; the browser test below does)
+    at.session_state["inpaint-painted"] = [{"box": [], "lasso": [{"x": [100, 300, 100], "y": [100, 100, 300]}]}]
+    at.run()
+    assert any(re.match(r"1 stroke\(s\): [4-9]% of the picture to fill in", c.value) for c in at.caption)
     at.button(key="inpaint-btn").click().run()
     assert not at.exception and not errors(at), errors(at)
     assert at.selectbox(key="model").value == "dip-inpaint"  # now on the Train page, showing the fit
-    assert at.selectbox(key="dataset-dip-inpaint").value.startswith("inpaint:")
+    dataset = at.selectbox(key="dataset-dip-inpaint").value
+    assert dataset.startswith("inpaint:") and dataset.endswith("inpaint-mask.png")
+    from playground.uploads import selected_holes
+    from trainers.data import load_dataset
+
+    holes = (load_dataset(dataset).sources[0, 0] > 0).numpy()
+    assert np.array_equal(holes, selected_holes(at.session_state["inpaint-painted"], *holes.shape))
+    assert at.number_input(key="steps").value == 5000  # Start on the form repeats the fit
     at.switch_page("streamlit_pages/train.py")  # AppTest's own reruns stay on the page it last opened
     wait_for(at, lambda line: line.startswith("**running**") and step_of(line) > 0)
     at.button(key="stop-btn").click().run()
@@ -390,6 +402,22 @@ def test_streamlit_server_streams_training_curves_to_a_browser(chromium_path, fr
                 page.get_by_role("button", name="Use these points").click()
                 expect(page.locator(".st-key-dataset-mlp-gan input")).to_have_value(re.compile(r"^drawn:-?\d"),
                                                                                     timeout=WAIT_S * 1000)
+                # Inpaint's brush: a lasso dragged over the built-in picture becomes the fit's holes
+                page.get_by_role("link", name="Inpaint").click()
+                canvas = page.locator(".st-key-inpaint-canvas-0 .js-plotly-plot .nsewdrag").first
+                canvas.scroll_into_view_if_needed()
+                box = canvas.bounding_box()
+                corners = [(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6), (0.3, 0.32)]
+                page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+                page.mouse.down()
+                for fx, fy in corners[1:]:
+                    page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=5)
+                page.mouse.up()
+                page.get_by_text(re.compile(r"1 stroke\(s\): [1-9]\d*% of the picture to fill in")).wait_for()
+                page.get_by_role("button", name="Inpaint").click()
+                expect(page.locator(".st-key-dataset-dip-inpaint input")).to_have_value(
+                    re.compile(r"^inpaint:.*inpaint-mask\.png$"), timeout=WAIT_S * 1000)
+                page.get_by_role("button", name="Stop").click()
             except Exception:
                 page.screenshot(path=str(shots / "streamlit-failure.png"), full_page=True)
                 raise
