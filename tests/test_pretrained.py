@@ -207,6 +207,35 @@ def test_export_refuses_a_bad_or_failing_check_and_keeps_what_was_there(toy_run,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shipped"]  # no staging folder left behind
 
 
+def test_export_replaces_an_exported_folder_only_when_asked(toy_run, tmp_path, capsys):
+    """An export over a shipped or exported folder replaced its weights, card and evaluation without a
+    word (the README's own `--out pretrained/x` invites it); and a checkpoint exported for inference
+    (the generator alone) exported again without --inference-only shipped an untrained discriminator."""
+    def files_of(folder: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+    def one_line_error(*fragments: str) -> None:
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        assert all(fragment in err for fragment in fragments), err
+
+    shipped = tmp_path / "shipped"
+    export = ["export", "--checkpoint", str(toy_run), "--samples", "200", "--out", str(shipped)]
+    assert main([*export, "--inference-only"]) == 0
+    (shipped / "notes.txt").write_text("mine")
+    before = files_of(shipped)
+    capsys.readouterr()
+    assert main(export) == 2
+    one_line_error("holds a checkpoint already", "--overwrite")
+    assert files_of(shipped) == before
+    assert main(["export", "--checkpoint", str(shipped), "--samples", "200", "--out", str(tmp_path / "again")]) == 2
+    one_line_error("stores only generator", "not discriminator", "--inference-only")
+    assert not (tmp_path / "again").exists()
+    assert main([*export, "--overwrite"]) == 0
+    assert any(key.startswith("discriminator.") for key in load_file(str(shipped / "model.safetensors")))
+    assert (shipped / "notes.txt").read_text() == "mine"  # a person's own files are kept
+
+
 def test_reproduce_or_export_without_a_training_record_says_so(tmp_path, capsys):
     model = GANModel.from_config("mlp-gan")
     model.save_pretrained(tmp_path / "bare")

@@ -180,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--inference-only", action="store_true",
                         help="leave out the discriminators (the folder samples and translates, it cannot resume)")
     export.add_argument("--half", action="store_true", help="store the weights in float16 (loaded as float32)")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace the checkpoint --out holds (refused without it: a shipped folder is easily hit)")
     export.add_argument("--check", default=None, metavar="METRIC>=VALUE",
                         help="the quality the tests hold it to, e.g. confidence_mnist_cnn>=0.8 or Set5.psnr>=28; "
                              "measured on the exported weights, and nothing ships if it fails")
@@ -445,7 +447,8 @@ def _export(args: argparse.Namespace) -> int:
 
     check = QualityCheck.parse(args.check, args.check_samples) if args.check else None
     path = export_pretrained(args.checkpoint, args.out, samples=args.samples, limitations=args.limitation or (),
-                             data_dir=args.data_dir, inference_only=args.inference_only, half=args.half, check=check)
+                             data_dir=args.data_dir, inference_only=args.inference_only, half=args.half, check=check,
+                             overwrite=args.overwrite)
     size = sum(f.stat().st_size for f in Path(path).iterdir() if f.is_file())
     print(f"wrote {path} ({size / 1e6:.2f} MB)")
     return 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .checkpoint import CARD_FILE, CONFIG_FILE, STATE_FILE, checkpoint_target, read_json
+from .checkpoint import CARD_FILE, CONFIG_FILE, STATE_FILE, WEIGHTS_FILE, checkpoint_target, read_json
 from .config import to_dict
 from .errors import CheckpointError, ConfigError
 
@@ -155,7 +155,7 @@ def training_state(folder: Path) -> dict[str, Any]:
 
 def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int = 10_000,
                       limitations: Sequence[str] = (), data_dir: str | None = None, inference_only: bool = False,
-                      half: bool = False, check: QualityCheck | None = None) -> Path:
+                      half: bool = False, check: QualityCheck | None = None, overwrite: bool = False) -> Path:
     """A shippable folder from a training checkpoint: config.json + model.safetensors, the
     ``python -m trainers evaluate`` report (evaluation.json) and a model card (README.md) with
     the family, paper, dataset, the command that reproduces it, its steps, wall time and machine,
@@ -164,7 +164,8 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
     ``inference_only`` drops the discriminators, ``half`` stores float16 weights. ``check`` is
     measured on the exported weights (and, for comparison, on the float32 ones) and must pass, or
     nothing is shipped: it is what the test suite holds the checkpoint to. config.json records how
-    it was made (``"training"``), which is what ``python -m trainers reproduce`` repeats.
+    it was made (``"training"``), which is what ``python -m trainers reproduce`` repeats. A folder
+    that holds a checkpoint already is replaced only with ``overwrite``.
     """
     from .evaluation import evaluate, report_lines
     from .model import GANModel, checkpoint_folder, inference_networks
@@ -178,9 +179,18 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
     if (target / STATE_FILE).is_file():  # its optimizer state would be kept beside other weights
         raise CheckpointError(f"--out: {out} holds a training run ({STATE_FILE}); export to a folder of its own, "
                               f"so the run stays resumable")
+    if not overwrite and any((target / name).exists() for name in (CONFIG_FILE, WEIGHTS_FILE)):
+        raise CheckpointError(f"--out: {out} holds a checkpoint already; pass --overwrite to replace it (its "
+                              f"weights, config, evaluation and card), or choose another folder")
     state = training_state(source)
     run = state["run"]
     model = GANModel.from_pretrained(source)
+    exported = inference_networks(model.networks) if inference_only else list(model.networks)
+    untrained = [name for name in exported if name not in model.stored_networks]
+    if untrained:  # they would ship with the initial weights they were built with
+        stored = ", ".join(model.stored_networks)
+        raise CheckpointError(f"{checkpoint} stores only {stored} (exported for inference), not {', '.join(untrained)}: "
+                              f"export it with --inference-only, or export the training run it came from")
     report = evaluate(source, samples=samples, data_dir=data_dir)
     measured_float32 = check.measure_on(source, data_dir) if check else None
     spec = get_family(model.family.name)
@@ -199,9 +209,8 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
              export_command(name, samples, inference_only, half, check), "```", "",
              f"or both at once: `python -m trainers reproduce pretrained/{name}`.", "",
              "## Evaluation (`python -m trainers evaluate`)", "", *report_lines(report)[1:], ""]
-    kept = inference_networks(model.networks) if inference_only else list(model.networks)
-    kept = (f"{', '.join(kept)} (the discriminators are left out: this checkpoint samples and translates, it "
-            f"does not resume training)" if len(kept) < len(model.networks) else "every network")
+    kept = (f"{', '.join(exported)} (the discriminators are left out: this checkpoint samples and translates, it "
+            f"does not resume training)" if len(exported) < len(model.networks) else "every network")
     lines += ["## Storage", "", f"- Weights: {kept}, stored in {'float16' if half else 'float32'}; "
               f"`from_pretrained` loads them as float32.", ""]
     if check:
