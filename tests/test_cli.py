@@ -308,7 +308,7 @@ def test_a_new_run_over_a_saved_one_is_refused_and_the_saved_one_kept(cli_env, e
     (existing_out / "metrics.jsonl").write_text('{"step": 4}\n')
     before = files_of(existing_out)
     result = cli(cli_env, "train", "--dataset", "digits", "--steps", 5, *TINY, "--out", existing_out, "--quiet")
-    assert_one_line_error(result, "holds a training run", f"--resume {existing_out} continues it")
+    assert_one_line_error(result, "holds a training run", f"--resume {existing_out}")
     assert files_of(existing_out) == before
 
 

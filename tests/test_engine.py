@@ -515,3 +515,24 @@ def test_step_seeds_are_stable_across_processes():
     assert mix_seed(1, "init") == PINNED_INIT_SEED
     assert mix_seed(0, 5, "step") != mix_seed(0, 6, "step") != mix_seed(1, 5, "step")
     assert 0 <= mix_seed(2**63 - 1, "x") < 2**63
+
+
+def test_a_new_run_or_a_resume_never_writes_over_another_saved_run(tmp_path):
+    """The library, not only the CLI, refuses: a new run over a saved one emptied its metrics log
+    and replaced its checkpoint; a resume with out= another run mixed their weights and states."""
+    from trainers.errors import CheckpointError
+
+    def files_of(folder: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out, steps in ((first, 4), (second, 6)):
+        assert list(Trainer(ring_run(steps=steps, out=str(out))).run())[-1]["type"] == "done"
+    kept = files_of(first), files_of(second)
+    with pytest.raises(CheckpointError, match="holds a training run; resume it"):
+        Trainer(ring_run(steps=3, out=str(first)))
+    with pytest.raises(CheckpointError, match="holds another training run"):
+        Trainer.from_checkpoint(first, steps=8, out=str(second))
+    assert (files_of(first), files_of(second)) == kept
+    resumed = Trainer.from_checkpoint(first, steps=8)  # into its own folder, as ever
+    assert list(resumed.run())[-1]["type"] == "done" and json.loads((first / "state.json").read_text())["step"] == 8

@@ -219,7 +219,6 @@ def _train(args: argparse.Namespace) -> int:
 def _train_in(args: argparse.Namespace, distributed: Distributed | None, device: str) -> int:
     from tqdm import tqdm
 
-    from .checkpoint import STATE_FILE
     from .engine import Trainer
 
     cadence = {"steps": args.steps, "device": device, "log_every": args.log_every,
@@ -244,12 +243,7 @@ def _train_in(args: argparse.Namespace, distributed: Distributed | None, device:
                         seed=args.seed, preset=args.preset, out=args.out, image_size=args.image_size,
                         data_dir=args.data_dir, init_from=args.init_from,
                         overrides=dict(args.overrides or []), **cadence)
-        trainer = Trainer(run, distributed=distributed)
-        # a new run over a saved one would empty its metrics log at once and replace its checkpoint
-        # at the first save: refused (after the run's own checks, which name their own problems)
-        if args.out and (Path(args.out) / STATE_FILE).is_file():
-            raise CheckpointError(f"--out: {args.out} holds a training run; --resume {args.out} continues it, "
-                                  f"or give another --out for a new one (nothing was changed)")
+        trainer = Trainer(run, distributed=distributed)  # refuses an --out that holds a run
     if not trainer.is_main:  # the other ranks train their share in silence
         return _drain(trainer)
     run = trainer.run_config

@@ -161,6 +161,10 @@ class Trainer:
             raise ConfigError(f"out: {run.out} is a file; checkpoints need a folder")
         if run.out:
             checkpoint_target(run.out)
+        if run.out and start_step == 0 and (Path(run.out) / STATE_FILE).is_file():
+            # a new run there would empty its metrics log at once and replace its checkpoint at the first save
+            raise CheckpointError(f"out: {run.out} holds a training run; resume it (the CLI's --resume {run.out}, "
+                                  f"Trainer.from_checkpoint) or give another out for a new one (nothing was changed)")
         self.run_config = run
         keep_freed_memory()  # once per process: steps reuse what earlier steps freed
         self.family = get_family(run.model)
@@ -400,6 +404,9 @@ class Trainer:
             if key in changes and changes[key] != getattr(saved, key):
                 raise ConfigError(f"{key}: cannot change from {getattr(saved, key)!r} when resuming")
         run = apply_overrides(saved, {k: v for k, v in changes.items() if k not in fixed})
+        if run.out and Path(run.out).resolve() != root.resolve() and (Path(run.out) / STATE_FILE).is_file():
+            raise CheckpointError(f"out: {run.out} holds another training run; resume into its own folder or a "
+                                  f"new one (nothing was changed)")
         # the checkpoint's own weights replace the ones a run started from
         trainer = cls(dataclasses.replace(run, init_from=None), start_step=step, distributed=distributed)
         trainer.run_config = run
