@@ -556,3 +556,29 @@ def test_a_planted_pickle_is_refused_and_never_runs(saved, tmp_path, planted_pic
     with pytest.raises(PlaygroundError):
         Trainer.from_checkpoint(saved, steps=10)
     assert not sentinel.exists()
+
+
+def test_a_save_that_runs_out_of_room_says_so_and_keeps_the_last_checkpoint(tmp_path):
+    """A full disk made the CLI end in a SafetensorError traceback. Files are capped at 4 kB here
+    (RLIMIT_FSIZE, as a full disk would stop them) for a resumed run's save: one line, exit 2, and
+    the step-4 checkpoint as it was."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    assert list(Trainer(RunConfig(model="mlp-gan", dataset="ring", steps=4, batch_size=16, out=str(out),
+                                  overrides={"hidden": 32})).run())[-1]["type"] == "done"
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    capped = ("import resource, signal, sys\n"
+              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # a write past the cap fails instead
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+              "from trainers.cli import main\n"
+              f"sys.exit(main(['train', '--resume', {str(out)!r}, '--steps', '8', '--quiet']))\n")
+    result = subprocess.run([sys.executable, "-c", capped], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1], timeout=120)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith("error: cannot write") and "the previous one is kept" in lines[0], lines[0]
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != "metrics.jsonl"}
+    assert after == before  # the CLI's own log of steps 5-8 aside
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left

@@ -327,6 +327,9 @@ def test_out_that_is_a_file_is_refused(cli_env, tmp_path):
     path.write_bytes(b"precious")
     result = cli(cli_env, "train", "--dataset", "digits", "--steps", 5, *TINY, "--out", path)
     assert_one_line_error(result, str(path), "is a file")
+    # a folder that cannot be made (a file on the way) was a NotADirectoryError traceback
+    result = cli(cli_env, "train", "--dataset", "digits", "--steps", 5, *TINY, "--out", path / "run")
+    assert_one_line_error(result, "--out: cannot write", "Not a directory")
     assert path.read_bytes() == b"precious"
 
 

@@ -188,18 +188,26 @@ def write_folder_atomically(folder: str | Path, files: dict[str, Any]) -> Path:
     except OSError as error:
         raise CheckpointError(f"cannot make the folder {target.parent}: {error.strerror}") from None
     staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
-    staging.mkdir()
+    try:
+        staging.mkdir()
+    except OSError as error:
+        raise CheckpointError(f"cannot write a checkpoint into {target.parent}: {error.strerror}") from None
     try:
         for name, content in files.items():
             path = staging / name
-            if name.endswith(".safetensors"):
-                save_file(content, str(path))
-            elif name.endswith(".md"):
-                path.write_text(content)
-            else:
-                path.write_text(json.dumps(content, indent=2, allow_nan=False))
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
+            try:
+                if name.endswith(".safetensors"):
+                    save_file(content, str(path))
+                elif name.endswith(".md"):
+                    path.write_text(content)
+                else:
+                    path.write_text(json.dumps(content, indent=2, allow_nan=False))
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
+            except (OSError, SafetensorError) as error:  # a full disk, say: the previous checkpoint stays
+                reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+                kept = "the previous one is kept" if target.exists() else "nothing was written"
+                raise CheckpointError(f"cannot write {name} into {target}: {reason}; {kept}") from None
             os.chmod(path, 0o644)  # safetensors creates 0600 files; a checkpoint is meant to be shared
         old = None
         if target.exists():

@@ -349,8 +349,11 @@ class MetricsLog:
                         kept.append(line)
                 except (ValueError, KeyError, TypeError):
                     continue  # a torn last line
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{line}\n" for line in kept))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(f"{line}\n" for line in kept))
+        except OSError as error:  # a read-only disk, a file on the way: before a step is trained
+            raise CheckpointError(f"--out: cannot write {path}: {error.strerror or error}") from None
 
     def write(self, event: dict[str, Any]) -> None:
         if self.path is None:
