@@ -164,7 +164,9 @@ def test_bad_launches_are_refused_with_a_clear_error(tmp_path, monkeypatch, caps
         assert f"{name}={value!r}: set it to a whole number from 0 to 1" in err and "Traceback" not in err
         monkeypatch.setenv(name, "0")
     # a device the process group cannot use, refused before any process group is made
-    for device, message in (("mps", "runs on cuda (NCCL) or cpu (gloo), not mps"),
+    no_mps = "mps (Apple's GPU) was asked for but is not available"  # checked first, on a machine without it
+    for device, message in (("mps", "runs on cuda (NCCL) or cpu (gloo), not mps" if torch.backends.mps.is_available()
+                             else no_mps),
                             ("cuda", "CUDA was asked for but no CUDA GPU is available")):
         if device == "cuda" and torch.cuda.is_available():
             continue

@@ -349,16 +349,20 @@ def test_evaluate_reads_a_shrunk_inpainting_fit_at_the_size_it_was_fitted(tmp_pa
     (["--input", "PICTURE", "--direction", "b_to_a"], "direction"),
     (["--input", "PICTURE", "--alpha", "0.5"], "alpha"),
     (["--input", "PICTURE", "--out", "FOLDER"], "cannot write"),
+    (["--input", "PICTURE", "--out", "PICTURE"], "is the input picture"),  # it was overwritten
+    (["--input", "PICTURE", "--device", "mps"], "mps (Apple's GPU) was asked for but is not available"),
 ])
 def test_cli_translate_refuses_bad_input_with_a_message(pix2pix_checkpoint, tmp_path, capsys, args, message):
     (tmp_path / "notes.png").write_text("this is text, renamed")
-    Image.new("RGB", (64, 64)).save(tmp_path / "pic.png")
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(tmp_path / "pic.png")
+    original = (tmp_path / "pic.png").read_bytes()
     (tmp_path / "folder").mkdir()
     names = {"MISSING": str(tmp_path / "nope.png"), "TEXT": str(tmp_path / "notes.png"),
              "PICTURE": str(tmp_path / "pic.png"), "FOLDER": str(tmp_path / "folder")}
     code = main(["translate", "--checkpoint", str(pix2pix_checkpoint), *[names.get(a, a) for a in args]])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+    assert (tmp_path / "pic.png").read_bytes() == original
 
 
 def test_cli_refuses_to_translate_with_a_noise_gan_and_to_evaluate_without_a_dataset(tmp_path, capsys):

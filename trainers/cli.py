@@ -408,6 +408,8 @@ def _translate(args: argparse.Namespace) -> int:
     source = Path(args.input)
     if not source.is_file():
         raise ConfigError(f"--input: {source} is not a file")
+    if Path(args.out).resolve() == source.resolve():
+        raise ConfigError(f"--out: {args.out} is the input picture; name another file, so the original stays")
     image = rgb_picture(read_image(source.read_bytes(), f"--input {source}"))
     started = time.perf_counter()
     result = model.translate_image(np.asarray(image), tile=args.tile, **options)

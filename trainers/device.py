@@ -23,6 +23,11 @@ def resolve_device(name: str = "auto") -> torch.device:
         raise ConfigError(f"device: {name!r} is not a device name (use auto, cpu, cuda, cuda:1, mps)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device: CUDA was asked for but no CUDA GPU is available; use auto or cpu")
+    mps = getattr(torch.backends, "mps", None)
+    if device.type == "mps" and not (mps is not None and mps.is_available()):
+        raise ConfigError("device: mps (Apple's GPU) was asked for but is not available here; use auto or cpu")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"device: {name!r} is not a device this library runs on (use auto, cpu, cuda, cuda:1, mps)")
     return device
 
 

@@ -161,10 +161,6 @@ class Trainer:
             raise ConfigError(f"out: {run.out} is a file; checkpoints need a folder")
         if run.out:
             checkpoint_target(run.out)
-        if run.out and start_step == 0 and (Path(run.out) / STATE_FILE).is_file():
-            # a new run there would empty its metrics log at once and replace its checkpoint at the first save
-            raise CheckpointError(f"out: {run.out} holds a training run; resume it (the CLI's --resume {run.out}, "
-                                  f"Trainer.from_checkpoint) or give another out for a new one (nothing was changed)")
         self.run_config = run
         keep_freed_memory()  # once per process: steps reuse what earlier steps freed
         self.family = get_family(run.model)
@@ -185,6 +181,11 @@ class Trainer:
             self.model = GANModel(self.family, config, device=self.device)
         if run.init_from:
             self._start_from(run.init_from)
+        if run.out and start_step == 0 and (Path(run.out) / STATE_FILE).is_file():
+            # a new run there would empty its metrics log at once and replace its checkpoint at the
+            # first save (checked after the run's own checks, which name their own problems)
+            raise CheckpointError(f"out: {run.out} holds a training run; resume it (the CLI's --resume {run.out}, "
+                                  f"Trainer.from_checkpoint) or give another out for a new one (nothing was changed)")
         self.optimizers = self.family.make_optimizers(self.model.config, self.model.networks)
         self.take_fast_path(choose_fast_path(run.fast, self.device, images=self.dataset.kind != "points",
                                              bf16_safe=self.bf16_safe, cpu_bf16=run.cpu_bf16,

@@ -189,8 +189,9 @@ def export_pretrained(checkpoint: str | Path, out: str | Path, *, samples: int =
     untrained = [name for name in exported if name not in model.stored_networks]
     if untrained:  # they would ship with the initial weights they were built with
         stored = ", ".join(model.stored_networks)
-        raise CheckpointError(f"{checkpoint} stores only {stored} (exported for inference), not {', '.join(untrained)}: "
-                              f"export it with --inference-only, or export the training run it came from")
+        raise CheckpointError(f"{checkpoint} stores only {stored} (exported for inference), not "
+                              f"{', '.join(untrained)}: export it with --inference-only, or export the training "
+                              f"run it came from")
     report = evaluate(source, samples=samples, data_dir=data_dir)
     measured_float32 = check.measure_on(source, data_dir) if check else None
     spec = get_family(model.family.name)
