@@ -348,6 +348,25 @@ def test_inpaint_page_starts_a_fit_shown_on_the_train_page():
     wait_for(at, lambda line: line.startswith("**stopped**"))
 
 
+def test_inpaint_page_uses_a_mask_uploaded_alone_on_the_built_in_picture():
+    """A mask with no picture was dropped without a word: the built-in picture trained with the
+    built-in text mask."""
+    from trainers.data import load_dataset
+
+    at = open_page("inpaint")
+    mask = np.zeros((256, 256, 3), np.uint8)
+    mask[64:192, 64:192] = 255  # the middle quarter, drawn at half the picture's size
+    at.file_uploader(key="inpaint-mask").set_value(("mask.png", png_bytes(mask), "image/png"))
+    at.run()
+    at.button(key="inpaint-btn").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    dataset = at.selectbox(key="dataset-dip-inpaint").value
+    assert dataset.startswith("inpaint:") and not dataset.endswith(":text")
+    holes = (load_dataset(dataset).sources[0, 0] > 0).numpy()
+    assert holes.shape == (512, 512) and holes[128:384, 128:384].all() and holes.mean() == 0.25
+    session_of(at).close()
+
+
 def test_the_server_run_from_the_repository_skips_the_full_collection_after_each_rerun():
     """Streamlit's hidden default collects every generation after each script run; the live panel
     reruns twice a second, and those collections (over torch's and plotly's objects, holding the

@@ -73,9 +73,12 @@ if canvas is not None:
 if st.button("Inpaint", type="primary", key="inpaint-btn"):
     with shown_errors("Cannot inpaint"):
         session = user_session()
-        # painted holes fit the picture painted on; otherwise the upload goes in whole, as its mask was drawn
-        picture = canvas[1] if holes is not None else read_picture(upload) if upload is not None else None
-        mask = read_picture(mask_upload, "the mask") if mask_upload is not None and picture is not None else None
+        # painted holes fit the picture painted on; otherwise an upload goes in whole, as its mask was drawn
+        if upload is not None and holes is None:
+            picture = read_picture(upload)
+        else:  # the picture shown: painted on, or the built-in one an uploaded mask is for
+            picture = canvas[1] if canvas is not None and (holes is not None or mask_upload is not None) else None
+        mask = read_picture(mask_upload, "the mask") if mask_upload is not None else None
         config = lab.inpaint_run_config(session.upload_dir, picture, builtin=builtin, mask_kind=mask_kind,
                                         holes=holes, mask=mask, steps=steps)
         session.start(config)
