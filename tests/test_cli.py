@@ -322,6 +322,20 @@ def test_export_refuses_a_folder_holding_a_training_run(cli_env, saved_checkpoin
     assert files_of(existing_out) == before
 
 
+def test_messages_say_what_a_person_can_act_on(cli_env, tmp_path):
+    """A missing folder was "not a checkpoint: state.json is missing", a misspelled built-in picture
+    did not list the built-in ones, and an unreadable picture named PIL's in-memory file."""
+    result = cli(cli_env, "train", "--resume", tmp_path / "nowhere", "--steps", 5)
+    assert_one_line_error(result, f"{tmp_path / 'nowhere'} does not exist: give a checkpoint folder")
+    result = cli(cli_env, "train", "--model", "dip-inpaint", "--dataset", "inpaint:astronot:text", "--steps", 2)
+    assert_one_line_error(result, "image astronot does not exist", "built-in image: astronaut, chelsea")
+    (tmp_path / "notes.png").write_text("text, renamed")
+    result = cli(cli_env, "translate", "--checkpoint", "srresnet_x4", "--input", tmp_path / "notes.png",
+                 "--out", tmp_path / "out.png")
+    line = assert_one_line_error(result, "is not an image PIL can read", "cannot identify image file)")
+    assert "BytesIO" not in line and "0x" not in line
+
+
 def test_out_that_is_a_file_is_refused(cli_env, tmp_path):
     path = tmp_path / "weights.bin"
     path.write_bytes(b"precious")

@@ -230,6 +230,8 @@ def read_json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
+        if not path.parent.exists():
+            raise CheckpointError(f"{path.parent} does not exist: give a checkpoint folder") from None
         raise CheckpointError(f"{path.parent} is not a checkpoint: {path.name} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise CheckpointError(f"{path} is not valid JSON ({error})") from None

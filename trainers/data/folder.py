@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -105,7 +106,9 @@ def read_image(data: bytes, what: str = "the upload") -> Image.Image:
     except (_TooLarge, Image.DecompressionBombError) as error:
         raise DatasetUnavailable(f"{what} has more than {MAX_PIXELS:,} pixels ({error}): shrink it first") from None
     except Exception as error:  # PIL raises many types for broken files
-        raise DatasetUnavailable(f"{what} is not an image PIL can read ({type(error).__name__}: {error})") from None
+        # PIL names the in-memory file it was handed (<_io.BytesIO object at 0x...>), not the person's
+        detail = re.sub(r" ?<_io\.BytesIO object at 0x[0-9a-f]+>", "", str(error))
+        raise DatasetUnavailable(f"{what} is not an image PIL can read ({type(error).__name__}: {detail})") from None
 
 
 def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:

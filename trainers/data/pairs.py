@@ -179,7 +179,9 @@ def skimage_photo(name: str) -> np.ndarray:
 
 def _read_image_file(path: Path, what: str) -> Image.Image:
     if not path.is_file():
-        raise DatasetUnavailable(f"{what} {path} does not exist")
+        builtins = {"image": INPAINT_IMAGES, "mask": INPAINT_MASKS}.get(what, ())
+        choices = f" (a file, or a built-in {what}: {', '.join(builtins)})" if builtins else ""
+        raise DatasetUnavailable(f"{what} {path} does not exist{choices}")
     return read_image(path.read_bytes(), f"{what} {path}")
 
 
