@@ -235,6 +235,27 @@ def test_ctrl_c_stops_after_the_step_saves_and_resumes(cli_env, tmp_path):
     assert result.returncode == 0 and f"completed at step {saved + 10}" in result.stdout, result.stderr
 
 
+def test_ctrl_c_before_the_first_step_leaves_no_half_made_folder(cli_env, tmp_path):
+    """Ctrl-C while the run starts (here during its first live measurement, of the untrained model)
+    said "stopping ... and saving", then left an empty metrics log and samples folder that --resume
+    took for a broken checkpoint."""
+    import signal
+
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "trainers", "train", "--model", "dcgan", "--dataset", "mnist",
+                                "--preset", "cpu-small", "--steps", "100", "--metric-every", "50",
+                                "--metric-samples", "2000", "--out", str(out)],
+                               cwd=REPO_ROOT, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:  # "training dcgan on mnist (cpu), steps 0..100": the step-0 measurement follows
+        if line.startswith("training "):
+            process.send_signal(signal.SIGINT)
+            break
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    assert "stopped at step 0; nothing was trained, so nothing was saved" in stdout, stdout
+    assert not out.exists()
+
+
 # ----- bad input --------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import shutil
 import signal
 import sys
 import threading
@@ -248,6 +249,7 @@ def _train_in(args: argparse.Namespace, distributed: Distributed | None, device:
         return _drain(trainer)
     run = trainer.run_config
     samples_dir = Path(run.out) / "samples" if run.out else None
+    made_out = bool(run.out) and not Path(run.out).exists()
     log = MetricsLog(Path(run.out) / METRICS_LOG if run.out else None, after_step=trainer.step)
     bar = tqdm(total=run.steps, initial=trainer.step, disable=args.quiet, unit="step", dynamic_ncols=True)
     status = 0
@@ -256,6 +258,8 @@ def _train_in(args: argparse.Namespace, distributed: Distributed | None, device:
     interrupted = _stop_on_interrupt(trainer, bar) if distributed is None else contextlib.nullcontext([])
     with interrupted as interruptions:
         status = _follow(trainer, bar, log, samples_dir)
+    if made_out and trainer.step == 0:  # stopped before its first step: no folder of ours left half made
+        shutil.rmtree(run.out, ignore_errors=True)
     return 130 if interruptions else status
 
 
@@ -324,6 +328,8 @@ def _follow(trainer: "Trainer", bar: Any, log: "MetricsLog", samples_dir: Path |
             bar.update(event["step"] - bar.n)
             bar.close()
             where = f"; checkpoint in {event['path']}" if event["path"] else ""
+            if event["step"] == 0:
+                where = "; nothing was trained, so nothing was saved"
             print(f"{event['reason']} at step {event['step']}{where}")
     return status
 
