@@ -260,3 +260,6 @@ def test_from_pretrained_takes_a_shipped_name_and_refuses_what_is_not_a_checkpoi
     for bad in (str(tmp_path / "missing"), "../pretrained", "a/b/c"):
         with pytest.raises(CheckpointError, match="is not a checkpoint folder"):
             GANModel.from_pretrained(bad)
+    for bad in (None, 3, ["dcgan_mnist"]):  # were pathlib's TypeError
+        with pytest.raises(CheckpointError, match="a checkpoint is a folder, a shipped name or a Hub repo id"):
+            GANModel.from_pretrained(bad)

@@ -181,6 +181,31 @@ def test_codes_have_the_configured_size():
     assert model.encode(torch.zeros(5, 1, 8, 8)).shape == (5, 8)
 
 
+@pytest.mark.parametrize("images, message", [
+    (np.zeros((2, 1, 8, 8), np.float32), "float tensor of images in [-1, 1], (B, 1, 8, 8); got a ndarray"),
+    (torch.zeros(2, 1, 8, 8, dtype=torch.uint8), "got a torch.uint8 tensor (trainers.data.base.from_pixels"),
+    (torch.zeros(2, 3, 8, 8), "shaped (B, 1, 8, 8) (the data it was trained on); got (2, 3, 8, 8)"),
+    (torch.zeros(1, 8, 8), "got (1, 8, 8)"),
+])
+def test_encoding_what_the_encoder_cannot_take_names_what_it_takes(images, message):
+    """These were torch's own errors (mat1 and mat2 shapes cannot be multiplied, no .to on an array)."""
+    model = GANModel.from_config("bigan", {"image_size": 8})
+    for use in (model.encode, model.reconstruct):
+        with pytest.raises(ConfigError) as error:
+            use(images)
+        assert message in str(error.value)
+
+
+@pytest.mark.parametrize("count, seed, message", [("4", 0, "number of samples must be a whole number, not '4'"),
+                                                  (4.5, 0, "not 4.5"), (4, 1.5, "seed must be a whole number"),
+                                                  (True, 0, "not True")])
+def test_sampling_with_a_count_or_seed_that_is_not_a_whole_number_is_refused(count, seed, message):
+    model = GANModel.from_config("bigan", {"image_size": 8})
+    with pytest.raises(ConfigError, match=message):
+        model.sample(count, seed)
+    assert model.sample(np.int64(3), np.int64(1)).shape == (3, 1, 8, 8)
+
+
 @pytest.mark.parametrize("overrides, key", [({"loss": "huber"}, "loss"), ({"image_size": 30}, "image_size"),
                                             ({"latent_dim": 0}, "latent_dim"), ({"lr": 0.0}, "lr")])
 def test_bad_autoencoder_settings_are_refused_by_name(overrides, key):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import numbers
 import os
 import re
 from pathlib import Path
@@ -53,6 +54,8 @@ def checkpoint_folder(name: str | Path) -> Path:
     Hub repo's files (config.json, model.safetensors and the card) fetched into the Hub cache."""
     from .pretrained import is_pretrained, pretrained_path
 
+    if not isinstance(name, (str, os.PathLike)):
+        raise CheckpointError(f"a checkpoint is a folder, a shipped name or a Hub repo id; got {name!r}")
     root = Path(name)
     recover_interrupted_write(root)  # a save killed midway: the previous checkpoint takes the name back
     if root.is_dir():
@@ -115,6 +118,10 @@ class GANModel:
 
     def sample(self, n: int = 64, seed: int = 0, labels: Tensor | None = None) -> Tensor:
         """``n`` samples from the noise drawn with ``seed`` (same seed, same samples)."""
+        for name, value in (("number of samples", n), ("seed", seed)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+                raise ConfigError(f"{name} must be a whole number, not {value!r}")
+        n, seed = int(n), int(seed)  # numpy's integers too, which torch's generator refuses
         if not 1 <= n <= 4096:
             raise ConfigError(f"number of samples must be between 1 and 4096, not {n}")
         if not 0 <= seed <= 2**63 - 1:
@@ -134,6 +141,15 @@ class GANModel:
     def _through_encoder(self, function, what: str, x: Tensor) -> Tensor:
         if function is None:
             raise ConfigError(f"{self.family.name} has no encoder, so it cannot {what} images")
+        shape = tuple(getattr(self.config, key, None) for key in ("channels", "image_size", "image_size"))
+        expected = f"(B, {shape[0]}, {shape[1]}, {shape[2]})" if None not in shape else "(B, C, H, W)"
+        if not isinstance(x, Tensor) or not x.is_floating_point():
+            kind = f"a {x.dtype} tensor" if isinstance(x, Tensor) else f"a {type(x).__name__}"
+            raise ConfigError(f"{what} takes a float tensor of images in [-1, 1], {expected}; got {kind} "
+                              f"(trainers.data.base.from_pixels scales uint8 pixels)")
+        if None not in shape and (x.dim() != 4 or tuple(x.shape[1:]) != shape):
+            raise ConfigError(f"{what} takes images shaped {expected} (the data it was trained on); "
+                              f"got {tuple(x.shape)}")
         return function(self.config, self.networks, x.to(self.device))
 
     def translate(self, x: Tensor, **options: Any) -> Tensor:
