@@ -161,8 +161,12 @@ def test_evaluate_bad_input_is_one_error_line(live_dcgan, args, message, capsys)
     ("mnist_cnn", ["--dataset", "cifar10"], "--dataset: cifar10 has channels 3; the checkpoint was built for 1"),
     ("pix2pix_facades", ["--dataset", "mnist-edges"], "--dataset: mnist-edges has "),
     ("mnist_cnn", ["--limit", "0"], "--limit: at least 1 image, not 0"),
+    # refused before the evaluation, not after it (a report lost to a typo), as sample refuses them
+    ("mlp_gan_1d", ["--seed", "-3"], "--seed must be between 0 and 2**63 - 1, not -3"),
+    ("mlp_gan_1d", ["--json", "."], "--json: cannot write .: it is a folder"),
+    ("mlp_gan_1d", ["--json", "README.md/report.json"], "not a folder above it"),
 ], ids=["images on points", "1-D on 2-D", "grey generator on colour", "grey classifier on colour",
-        "translator on another pairing", "no images"])
+        "translator on another pairing", "no images", "negative seed", "json into a folder", "json under a file"])
 def test_evaluate_refuses_data_the_checkpoint_cannot_read(checkpoint, args, message, capsys):
     """Each of these failed inside a layer (or divided by zero, or scored digits against CIFAR-10)."""
     assert main(["evaluate", "--checkpoint", str(pretrained_path(checkpoint)), "--samples", "50", *args]) == 2

@@ -426,8 +426,16 @@ def _translate(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from .errors import ConfigError
     from .evaluation import evaluate, report_lines
 
+    # refused before the minutes an evaluation takes, as sample refuses them
+    if not 0 <= args.seed <= 2**63 - 1:
+        raise ConfigError(f"--seed must be between 0 and 2**63 - 1, not {args.seed}")
+    out = Path(args.json) if args.json else None
+    if out is not None and (out.is_dir() or (out.parent.exists() and not out.parent.is_dir())):
+        raise ConfigError(f"--json: cannot write {out}: {'it is a folder' if out.is_dir() else 'not a folder above it'}"
+                          f"; give a file name such as report.json")
     started = time.perf_counter()
     report = evaluate(args.checkpoint, dataset=args.dataset, samples=args.samples, seed=args.seed,
                       real_samples=args.real_samples, inception=not args.no_inception, classifier=args.classifier,
@@ -435,13 +443,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     report["seconds"] = round(time.perf_counter() - started, 1)
     for line in report_lines(report):
         print(line)
-    if args.json:
-        out = Path(args.json)
+    if out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(report, indent=2))
         except OSError as error:
-            from .errors import ConfigError
             raise ConfigError(f"--json: cannot write {out} ({error.strerror})") from None
         print(f"wrote {out}")
     return 0
