@@ -165,13 +165,28 @@ def test_evaluate_bad_input_is_one_error_line(live_dcgan, args, message, capsys)
     ("mlp_gan_1d", ["--seed", "-3"], "--seed must be between 0 and 2**63 - 1, not -3"),
     ("mlp_gan_1d", ["--json", "."], "--json: cannot write .: it is a folder"),
     ("mlp_gan_1d", ["--json", "README.md/report.json"], "not a folder above it"),
+    # options that do not apply were ignored without a word
+    ("dcgan_mnist", ["--alpha", "0.5"], "--alpha: only esrgan has a network interpolation"),
+    ("dcgan_mnist", ["--classifier", "mnist_cnn"], "--classifier: only cyclegan is judged by a classifier"),
+    ("mlp_gan_1d", ["--limit", "5"], "--limit counts test images, which mlp-gan's report does not read"),
 ], ids=["images on points", "1-D on 2-D", "grey generator on colour", "grey classifier on colour",
-        "translator on another pairing", "no images", "negative seed", "json into a folder", "json under a file"])
+        "translator on another pairing", "no images", "negative seed", "json into a folder", "json under a file",
+        "alpha for dcgan", "classifier for dcgan", "limit for a generator"])
 def test_evaluate_refuses_data_the_checkpoint_cannot_read(checkpoint, args, message, capsys):
     """Each of these failed inside a layer (or divided by zero, or scored digits against CIFAR-10)."""
     assert main(["evaluate", "--checkpoint", str(pretrained_path(checkpoint)), "--samples", "50", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_limits_a_super_resolution_report_to_the_first_images_of_each_set(tmp_path):
+    """--limit was ignored for super-resolution: all 5 + 14 benchmark images, every time."""
+    report = tmp_path / "sr.json"
+    assert main(["evaluate", "--checkpoint", str(pretrained_path("srresnet_x4")), "--limit", "2",
+                 "--json", str(report)]) == 0
+    metrics = json.loads(report.read_text())["metrics"]
+    assert metrics["Set5"]["images"] == metrics["Set14"]["images"] == 2
+    assert all(len(rows) == 2 for rows in metrics["per_image"].values())
 
 
 def test_evaluate_reads_a_classifier_checkpoint_as_test_accuracy(capsys):

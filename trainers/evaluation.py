@@ -61,6 +61,12 @@ def _check_fits(model: GANModel, data: Dataset, name: str, *, sizes_may_differ: 
             raise ConfigError(f"--dataset: {name} has {key} {needed}; the checkpoint was built for {built}")
 
 
+def reads_test_images(spec: Any) -> bool:
+    """Whether a family's report reads test images (which ``limit`` counts): a classifier's and an
+    image-to-image family's; a generator's draws samples instead."""
+    return not spec.has_generator or spec.translate is not None or spec.preview is not None
+
+
 def evaluate(checkpoint: str | Path, *, dataset: str | None = None, samples: int = 10_000, seed: int = 0,
              real_samples: int | None = None, inception: bool = True, classifier: str | None = None,
              limit: int | None = None, alpha: float | None = None, data_dir: str | None = None,
@@ -71,6 +77,11 @@ def evaluate(checkpoint: str | Path, *, dataset: str | None = None, samples: int
     folder = Path(checkpoint)
     model = GANModel.from_pretrained(folder, device=device)
     spec = model.family
+    # options that would be ignored are refused, as translate refuses them
+    if alpha is not None and spec.name != "esrgan":
+        raise ConfigError(f"--alpha: only esrgan has a network interpolation; {folder} is {spec.name}")
+    if classifier is not None and spec.name != "cyclegan":
+        raise ConfigError(f"--classifier: only cyclegan is judged by a classifier; {folder} is {spec.name}")
     if spec.translate is not None or spec.preview is not None:
         return evaluate_image_to_image(model, folder, dataset=dataset, classifier=classifier, limit=limit,
                                        alpha=alpha, data_dir=data_dir)
@@ -142,7 +153,7 @@ def evaluate_image_to_image(model: GANModel, folder: Path, *, dataset: str | Non
         report["scale"] = model.config.scale
         if options:
             report["alpha"] = alpha
-        report["metrics"] = i2i.super_resolution(model, data_dir, **options)
+        report["metrics"] = i2i.super_resolution(model, data_dir, limit, **options)
     elif family == "dip-inpaint":
         from .models.dip_inpaint import restore
 

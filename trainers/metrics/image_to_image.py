@@ -122,14 +122,17 @@ def sr_benchmark_images(data_dir: str | Path | None = None) -> dict[str, dict[st
 
 
 @torch.no_grad()
-def super_resolution(model, data_dir: str | Path | None = None, **options) -> dict[str, dict]:
+def super_resolution(model, data_dir: str | Path | None = None, limit: int | None = None,
+                     **options) -> dict[str, dict]:
     """{"Set5": {"psnr", "ssim", "psnr_bicubic", "ssim_bicubic", "images"}, "Set14": {...}, plus
-    "per_image"} at the model's scale (whole images, no tiling needed at these sizes)."""
+    "per_image"} at the model's scale (whole images, no tiling needed at these sizes); with
+    ``limit``, the first that many images of each set."""
     from ..models.super_resolution import evaluate_benchmark
 
     sets = sr_benchmark_images(data_dir)
     report: dict[str, dict] = {"per_image": {}}
     for name, images in sets.items():
+        images = dict(list(images.items())[:limit]) if limit else images
         rows = evaluate_benchmark(lambda lr: model.translate(lr, **options), images, model.config.scale,
                                   model.device)
         report["per_image"][name] = rows
