@@ -231,6 +231,19 @@ def test_tiling_refuses_too_large_images():
         check_size(3000, 2000)
     with pytest.raises(ConfigError, match="uint8"):
         apply_tiled(lambda x: x, np.zeros((8, 8, 3), np.float32))
+    # the smallest tile is stated (it said "tile >= 8" of a tile of 8, whose 16-pixel overlap could not fit)
+    for tile in (0, 8, 33):
+        with pytest.raises(ConfigError, match=f"tile {tile}: a tile needs at least 34 pixels a side"):
+            apply_tiled(lambda x: x, np.zeros((64, 64, 3), np.uint8), tile=tile, overlap=16)
+    assert apply_tiled(lambda x: x, np.full((64, 64, 3), 7, np.uint8), tile=34, overlap=16).mean() == 7
+
+
+def test_a_tile_for_a_translator_that_does_not_tile_is_refused():
+    """--tile 0 became the default tile, and --tile was ignored for pix2pix, without a word."""
+    model = GANModel.from_config("pix2pix", {"image_size": 32, "g_width": 8, "d_width": 8})
+    with pytest.raises(ConfigError, match="only super-resolution works tile by tile; pix2pix sees the whole"):
+        model.translate_image(np.zeros((40, 40, 3), np.uint8), tile=64)
+    assert model.translate_image(np.zeros((40, 40, 3), np.uint8)).shape == (32, 32, 3)
 
 
 def _x2_psnr_model(model: str, tiny: dict, data_dir, tmp_path):

@@ -170,9 +170,12 @@ class GANModel:
         self._check_translates()
         image = with_channels(np.asarray(image, dtype=np.uint8), self._input_channels(options))
         scale = self.family.tile_scale(self.config) if self.family.tile_scale is not None else 0
+        if tile is not None and not scale:
+            raise ConfigError(f"tile: only super-resolution works tile by tile; {self.family.name} sees the whole "
+                              f"picture, fitted to the size it was trained at")
         if scale:
             return apply_tiled(lambda x: self.translate(x, **options), image, scale,
-                               tile=tile or default_tile(self.device), device=self.device)
+                               tile=default_tile(self.device) if tile is None else tile, device=self.device)
         size = self.config.image_size
         fitted = np.asarray(ImageOps.fit(Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image),
                                          (size, size), method=Image.Resampling.LANCZOS))

@@ -83,8 +83,12 @@ def apply_tiled(model: Callable[[Tensor], Tensor], image: np.ndarray, scale: int
         raise ConfigError(f"expected a uint8 H x W x C image, got {image.dtype} {image.shape}")
     height, width, channels = image.shape
     check_size(height, width)
-    if tile < 8 or not 0 <= overlap < tile // 2 or pad < 0:
-        raise ConfigError(f"tile {tile}, overlap {overlap}, pad {pad}: need tile >= 8 and overlap < tile / 2")
+    if overlap < 0 or pad < 0:
+        raise ConfigError(f"overlap {overlap}, pad {pad}: neither can be negative")
+    smallest = max(8, 2 * overlap + 2)  # overlap < tile // 2
+    if tile < smallest:
+        raise ConfigError(f"tile {tile}: a tile needs at least {smallest} pixels a side (it overlaps each "
+                          f"neighbour by {overlap})")
     tile_h, tile_w = even_tile(height, tile, overlap), even_tile(width, tile, overlap)
     rows, cols = tile_starts(height, tile_h, overlap), tile_starts(width, tile_w, overlap)
     result = np.empty((height * scale, width * scale, channels), np.uint8)
