@@ -442,6 +442,10 @@ BROKEN_MODEL = {
     "weights missing a tensor": (lambda f: save_file({k: v for k, v in load_file(str(f / WEIGHTS_FILE)).items()
                                                       if "discriminator" not in k}, str(f / WEIGHTS_FILE)),
                                  CheckpointError, "does not match its config"),
+    # it loaded, and sample wrote a picture of noise with exit 0
+    "NaN weights": (lambda f: save_file({k: v.fill_(float("nan")) if v.is_floating_point() else v
+                                         for k, v in load_file(str(f / WEIGHTS_FILE)).items()}, str(f / WEIGHTS_FILE)),
+                    CheckpointError, "holds NaN or infinite weights"),
 }
 
 

@@ -270,6 +270,12 @@ class GANModel:
             found = [f"{what} {', '.join(keys[:3])}" for what, keys in
                      (("wrong shapes:", wrong), ("missing", missing), ("unexpected", unexpected)) if keys]
             raise CheckpointError(f"{root / WEIGHTS_FILE} does not match its config: {'; '.join(found)}")
+        # a run that diverged is never saved (the engine keeps the last good checkpoint), so these are damage
+        broken = [key for key, value in weights.items()
+                  if value.is_floating_point() and not torch.isfinite(value).all()]
+        if broken:
+            raise CheckpointError(f"{root / WEIGHTS_FILE} holds NaN or infinite weights ({', '.join(broken[:3])}): "
+                                  f"it would draw noise; use an earlier checkpoint")
         # float16 storage comes back as the networks' own dtype
         model.networks.load_state_dict({key: value.to(own[key].dtype) if value.is_floating_point() else value
                                         for key, value in weights.items()}, strict=False)
