@@ -430,13 +430,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .errors import ConfigError
     from .evaluation import evaluate, reads_test_images, report_lines
     from .model import checkpoint_folder
-    from .registry import get_family
+    from .registry import MODELS, get_family
 
-    # refused before the minutes an evaluation takes, as sample refuses them
-    family = get_family(str(read_json(checkpoint_folder(args.checkpoint) / CONFIG_FILE).get("family", "")))
-    if args.limit is not None and not reads_test_images(family):
-        raise ConfigError(f"--limit counts test images, which {family.name}'s report does not read; --samples "
-                          f"sets how many samples it draws")
+    # refused before the minutes an evaluation takes, as sample refuses them (a damaged config.json
+    # is left to the evaluation's loading, which names what is wrong with it)
+    if args.limit is not None:
+        family = str(read_json(checkpoint_folder(args.checkpoint) / CONFIG_FILE).get("family"))
+        if family in MODELS and not reads_test_images(get_family(family)):
+            raise ConfigError(f"--limit counts test images, which {family}'s report does not read; --samples "
+                              f"sets how many samples it draws")
     if not 0 <= args.seed <= 2**63 - 1:
         raise ConfigError(f"--seed must be between 0 and 2**63 - 1, not {args.seed}")
     out = Path(args.json) if args.json else None

@@ -34,11 +34,17 @@ steps = right.number_input("Steps", value=lab.INPAINT_STEPS, step=100, key="inpa
 
 
 def _canvas_picture() -> tuple[str, np.ndarray] | None:
-    """The picture to paint on, as the fit will take it, and what it is (for its painting)."""
+    """The picture to paint on, as the fit will take it, and what it is (for its painting). An
+    upload is decoded once, not at every rerun the painting makes."""
     if upload is None:
         return f"builtin:{builtin}", inpaint_image(builtin)
+    which = f"upload:{upload.file_id}"
+    kept = st.session_state.get("inpaint-canvas")
+    if kept is not None and kept[0] == which:
+        return kept
     with shown_errors("Cannot read this picture"):
-        return f"upload:{upload.file_id}", shrunk_to_inpaint(read_picture(upload))
+        st.session_state["inpaint-canvas"] = which, shrunk_to_inpaint(read_picture(upload))
+        return st.session_state["inpaint-canvas"]
     return None
 
 
